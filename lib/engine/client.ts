@@ -1,0 +1,154 @@
+import type Redis from 'ioredis';
+import { VerkValidationError } from './errors';
+import { type JobPayload, newJid, nowSeconds } from './job';
+import { assertJsonValue } from './json-args';
+import type { Keys } from './keys';
+
+/** A class given instead of a class name; its name is resolved by `className`. */
+export type WorkerClassRef = abstract new (...args: never[]) => unknown;
+
+/** A job to enqueue. */
+export interface EnqueueJob {
+  /** Queue name, e.g. `default`. */
+  queue: string;
+  /** Worker class name (`'ExampleWorker'`, `'Mailer::Send'`) or the worker class itself. */
+  class: string | WorkerClassRef;
+  /** Arguments passed to the worker's perform method; must be JSON values. Default []. */
+  args?: unknown[];
+  /** Retries before the job goes to `dead`; overrides the module's maxRetryCount. */
+  maxRetryCount?: number;
+  /** Sidekiq's `retry`: false = no retries (straight to `dead` on failure), a number = limit. */
+  retry?: boolean | number;
+  /** Your own job id instead of a random one. */
+  jid?: string;
+}
+
+export interface ClientOptions {
+  keys: Keys;
+  /** Turns a worker class into its job class name (the Nest layer reads @Worker metadata). */
+  className?: (ref: WorkerClassRef) => string;
+}
+
+function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
+  if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
+  const input = job as Partial<EnqueueJob> & Record<string, unknown>;
+  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid']);
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new VerkValidationError(`${field}.${key}`, `unknown job field (known: ${[...known].join(', ')})`);
+  }
+  if (typeof input.queue !== 'string' || input.queue.length === 0 || /\s/.test(input.queue)) {
+    throw new VerkValidationError(`${field}.queue`, `must be a non-empty queue name without white space, got ${JSON.stringify(input.queue)}`);
+  }
+  let cls: string;
+  if (typeof input.class === 'string') cls = input.class;
+  else if (typeof input.class === 'function') cls = className(input.class);
+  else throw new VerkValidationError(`${field}.class`, `must be a worker class name or a worker class, got ${JSON.stringify(input.class)}`);
+  if (cls.length === 0) throw new VerkValidationError(`${field}.class`, 'must not be empty');
+
+  const args = input.args ?? [];
+  if (!Array.isArray(args)) throw new VerkValidationError(`${field}.args`, `must be an array, got ${typeof args}`);
+  assertJsonValue(args, `${field}.args`);
+
+  const payload: JobPayload = {
+    class: cls,
+    args,
+    jid: input.jid ?? newJid(),
+    queue: input.queue,
+    retry: input.retry ?? true,
+    created_at: now,
+    enqueued_at: now,
+  };
+  if (typeof payload.jid !== 'string' || payload.jid.length === 0 || /\s/.test(payload.jid)) {
+    throw new VerkValidationError(`${field}.jid`, `must be a non-empty string without white space, got ${JSON.stringify(input.jid)}`);
+  }
+  if (input.retry !== undefined && typeof input.retry !== 'boolean' && !(Number.isInteger(input.retry) && input.retry >= 0)) {
+    throw new VerkValidationError(`${field}.retry`, `must be a boolean or an integer >= 0, got ${JSON.stringify(input.retry)}`);
+  }
+  if (input.maxRetryCount !== undefined) {
+    if (!Number.isInteger(input.maxRetryCount) || input.maxRetryCount < 0) {
+      throw new VerkValidationError(`${field}.maxRetryCount`, `must be an integer >= 0, got ${JSON.stringify(input.maxRetryCount)}`);
+    }
+    payload.max_retry_count = input.maxRetryCount;
+  }
+  return payload;
+}
+
+/** Epoch milliseconds of a schedule time, or a VerkValidationError. */
+function scheduleTime(at: unknown): number {
+  const ms = at instanceof Date ? at.getTime() : at;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new VerkValidationError('at', `must be a valid Date or epoch milliseconds, got ${at instanceof Date ? 'an invalid Date' : JSON.stringify(at)}`);
+  }
+  return ms;
+}
+
+/**
+ * Writes jobs in Sidekiq's layout. Every input is validated before anything is sent, so
+ * an error means nothing was written.
+ */
+export class VerkClient {
+  private readonly keys: Keys;
+  private readonly className: (ref: WorkerClassRef) => string;
+
+  constructor(
+    private readonly redis: Redis,
+    options: ClientOptions,
+  ) {
+    this.keys = options.keys;
+    this.className = options.className ?? ((ref) => ref.name);
+  }
+
+  /** Builds the payload a job would be stored with, without writing it. */
+  build(job: EnqueueJob, field = 'job'): JobPayload {
+    return validateJob(job, field, this.className, nowSeconds());
+  }
+
+  /** Adds a job to the end of its queue. Returns its jid. */
+  async enqueue(job: EnqueueJob): Promise<string> {
+    const payload = this.build(job);
+    await this.redis
+      .multi()
+      .sadd(this.keys.queues, payload.queue)
+      .lpush(this.keys.queue(payload.queue), JSON.stringify(payload))
+      .exec()
+      .then(checkExec);
+    return payload.jid;
+  }
+
+  /** Adds many jobs in one atomic round trip. Returns their jids in input order. */
+  async enqueueMany(jobs: EnqueueJob[]): Promise<string[]> {
+    if (!Array.isArray(jobs)) throw new VerkValidationError('jobs', 'must be an array of jobs');
+    const now = nowSeconds();
+    const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
+    if (payloads.length === 0) return [];
+    const byQueue = new Map<string, string[]>();
+    for (const payload of payloads) {
+      const list = byQueue.get(payload.queue) ?? [];
+      list.push(JSON.stringify(payload));
+      byQueue.set(payload.queue, list);
+    }
+    const multi = this.redis.multi().sadd(this.keys.queues, ...byQueue.keys());
+    for (const [queue, list] of byQueue) multi.lpush(this.keys.queue(queue), ...list);
+    await multi.exec().then(checkExec);
+    return payloads.map((payload) => payload.jid);
+  }
+
+  /**
+   * Runs a job at a time (a Date or epoch milliseconds). A time that has passed
+   * enqueues it at once, as Sidekiq does. Returns its jid.
+   */
+  async schedule(job: EnqueueJob, at: Date | number): Promise<string> {
+    const ms = scheduleTime(at);
+    const payload = this.build(job);
+    if (ms <= Date.now()) return this.enqueue(job.jid ? job : { ...job, jid: payload.jid });
+    delete payload.enqueued_at;
+    await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
+    return payload.jid;
+  }
+}
+
+/** MULTI/EXEC reports command errors per command; surface the first one. */
+function checkExec(results: [Error | null, unknown][] | null): void {
+  if (results === null) throw new Error('Redis transaction was aborted');
+  for (const [error] of results) if (error) throw error;
+}

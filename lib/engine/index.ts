@@ -1,0 +1,10 @@
+export { VerkClient, type EnqueueJob, type WorkerClassRef } from './client';
+export { VerkConfigError, VerkValidationError, UnknownWorkerError, InvalidJobError } from './errors';
+export { defaultBackoffSeconds, type RetryAt } from './failure';
+export { type JobPayload, newJid } from './job';
+export { Keys } from './keys';
+export type { VerkLogger } from './logger';
+export type { JobObserver } from './observer';
+export { resolveOptions, type ResolvedVerkOptions, type VerkOptions } from './options';
+export { VerkEngine, type VerkEngineHooks } from './verk-engine';
+export { WorkerRegistry, type WorkerHandler } from './worker-registry';

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A job as stored in Redis: Sidekiq's JSON fields, Verk's `max_retry_count`, and any
+ * field another system wrote, which is kept unchanged through every move.
+ */
+export interface JobPayload {
+  class: string;
+  args: unknown[];
+  /** 24 hex characters. */
+  jid: string;
+  queue: string;
+  /** true (default limit), false (no retries), or a retry limit. */
+  retry?: boolean | number;
+  /** Verk's per-job retry limit; wins over `retry`. */
+  max_retry_count?: number;
+  /** Epoch seconds (float). */
+  created_at?: number;
+  enqueued_at?: number;
+  /** Number of failures so far (Verk counts from 1). */
+  retry_count?: number;
+  error_message?: string;
+  error_class?: string;
+  failed_at?: number;
+  retried_at?: number;
+  error_backtrace?: string;
+  [field: string]: unknown;
+}
+
+/** A job taken from a queue: the exact stored string (needed to remove it) and its parsed form. */
+export interface FetchedJob {
+  raw: string;
+  queue: string;
+  payload: JobPayload;
+}
+
+export type ParseResult = { ok: true; payload: JobPayload } | { ok: false; reason: string; partial?: Record<string, unknown> };
+
+/** A new job id: 12 random bytes as 24 hex characters, like Sidekiq's. */
+export function newJid(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** Epoch seconds as a float, the unit of every time field in a payload. */
+export function nowSeconds(ms: number = Date.now()): number {
+  return ms / 1000;
+}
+
+/**
+ * Parses a stored payload and checks it can be run. Returns why not otherwise, so the
+ * engine can park it in `dead` with that reason instead of crashing or blocking the queue.
+ */
+export function parsePayload(raw: string, queue: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return { ok: false, reason: `payload is not valid JSON (${(error as Error).message})` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: `payload must be a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}` };
+  }
+  const job = value as Record<string, unknown>;
+  if (typeof job.class !== 'string' || job.class.length === 0) {
+    return { ok: false, reason: `"class" must be a non-empty string, got ${JSON.stringify(job.class)}`, partial: job };
+  }
+  if (!Array.isArray(job.args)) {
+    return { ok: false, reason: `"args" must be an array, got ${JSON.stringify(job.args)}`, partial: job };
+  }
+  if (typeof job.jid !== 'string' || job.jid.length === 0) job.jid = newJid();
+  if (typeof job.queue !== 'string' || job.queue.length === 0) job.queue = queue;
+  return { ok: true, payload: job as JobPayload };
+}

@@ -1,0 +1,62 @@
+/**
+ * Every Redis key name the engine uses, built in one place.
+ *
+ * The default layout is Sidekiq's and Verk's, so their clients and ours share queues.
+ * A prefix (e.g. `myapp:`) namespaces everything; a Redis Cluster layout with hash tags
+ * would be added here alone, since Lua scripts receive every key through KEYS.
+ */
+export class Keys {
+  constructor(private readonly prefix = '') {}
+
+  /** Set of known queue names (Sidekiq `queues`). */
+  get queues(): string {
+    return `${this.prefix}queues`;
+  }
+
+  /** Waiting jobs of a queue: producers LPUSH, consumers take from the right. */
+  queue(name: string): string {
+    return `${this.prefix}queue:${name}`;
+  }
+
+  /** Jobs a node has taken from a queue and not yet finished. */
+  inProgress(queue: string, nodeId: string): string {
+    return `${this.prefix}inprogress:${queue}:${nodeId}`;
+  }
+
+  get schedule(): string {
+    return `${this.prefix}schedule`;
+  }
+
+  get retry(): string {
+    return `${this.prefix}retry`;
+  }
+
+  get dead(): string {
+    return `${this.prefix}dead`;
+  }
+
+  /** `stat:processed` / `stat:failed`, and with a day `stat:processed:2026-11-23`. */
+  stat(kind: 'processed' | 'failed', day?: string): string {
+    return day ? `${this.prefix}stat:${kind}:${day}` : `${this.prefix}stat:${kind}`;
+  }
+
+  /** Set of node ids that may hold in-progress work (Verk 1.6). */
+  get nodes(): string {
+    return `${this.prefix}verk_nodes`;
+  }
+
+  /** Liveness key of a node, refreshed with a TTL of twice the heartbeat. */
+  node(nodeId: string): string {
+    return `${this.prefix}verk:node:${nodeId}`;
+  }
+
+  /** Queues a node holds in-progress work for. */
+  nodeQueues(nodeId: string): string {
+    return `${this.prefix}verk:node:${nodeId}:queues`;
+  }
+}
+
+/** The UTC day used by Sidekiq's daily counters: YYYY-MM-DD. */
+export function statDay(date: Date = new Date()): string {
+  return date.toISOString().slice(0, 10);
+}

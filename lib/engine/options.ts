@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RedisOptions } from 'ioredis';
+import { VerkConfigError } from './errors';
+
+/** Options of a Verk engine and of `VerkModule.forRoot`. */
+export interface VerkOptions {
+  /** Redis URL (`redis://`, `rediss://`) or ioredis options. Default `redis://127.0.0.1:6379`. */
+  redis?: string | RedisOptions;
+  /** Queue name -> concurrency (jobs run at once on this node). Default `{}`. */
+  queues?: Record<string, number>;
+  /** Retries before a failing job goes to `dead`, unless the job says otherwise. Default 25. */
+  maxRetryCount?: number;
+  /** Size of the `dead` set; the oldest are trimmed first. Default 100. */
+  maxDeadJobs?: number;
+  /** How often (ms) the scheduler looks for due jobs in `schedule` and `retry`. Default 5000. */
+  pollInterval?: number;
+  /** This node's id; must be unique among running nodes and stable across restarts. */
+  nodeId?: string;
+  /** Generate a node id and recover dead nodes' work through heartbeats (Verk 1.6). Default false. */
+  generateNodeId?: boolean;
+  /** Heartbeat period (ms) with `generateNodeId`. Default 30000. */
+  heartbeat?: number;
+  /** How long (ms) shutdown waits for running jobs before putting them back. Default 30000. */
+  shutdownTimeout?: number;
+  /** Prefix for every key, e.g. `myapp:`. Default '' (Sidekiq's layout). */
+  prefix?: string;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedVerkOptions {
+  redis: string | RedisOptions;
+  queues: Record<string, number>;
+  maxRetryCount: number;
+  maxDeadJobs: number;
+  pollInterval: number;
+  nodeId: string;
+  generateNodeId: boolean;
+  heartbeat: number;
+  shutdownTimeout: number;
+  prefix: string;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const DEFAULTS = {
+  maxRetryCount: 25,
+  maxDeadJobs: 100,
+  pollInterval: 5000,
+  generateNodeId: false,
+  heartbeat: 30000,
+  shutdownTimeout: 30000,
+  prefix: '',
+};
+
+const KNOWN = new Set<string>([
+  'redis',
+  'queues',
+  'maxRetryCount',
+  'maxDeadJobs',
+  'pollInterval',
+  'nodeId',
+  'generateNodeId',
+  'heartbeat',
+  'shutdownTimeout',
+  'prefix',
+]);
+
+function fail(field: string, message: string): never {
+  throw new VerkConfigError(`Invalid Verk option "${field}": ${message}`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function integer(options: Record<string, unknown>, field: string, min: number, fallback: number): number {
+  const value = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    fail(field, `must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Checks that a queue name is usable as a key part and readable in logs. */
+export function validateQueueName(name: unknown, field = 'queue'): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    fail(field, `a queue name must be a non-empty string, got ${JSON.stringify(name)}`);
+  }
+  if (/\s/.test(name)) fail(field, `queue name "${name}" must not contain white space`);
+  return name;
+}
+
+export function validateConcurrency(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    fail(field, `concurrency must be an integer >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function validateRedis(value: unknown): string | RedisOptions {
+  if (value === undefined) return DEFAULT_REDIS_URL;
+  if (typeof value === 'string') {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      fail('redis', `"${value}" is not a valid URL (expected redis://host:port[/db])`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      fail('redis', `"${value}" must start with redis:// or rediss://`);
+    }
+    if (!url.hostname) fail('redis', `"${value}" has no host`);
+    const db = url.pathname.replace(/^\//, '');
+    if (db !== '' && !/^\d+$/.test(db)) fail('redis', `"${value}" has a database "${db}" that is not a number`);
+    return value;
+  }
+  if (isPlainObject(value)) return value as RedisOptions;
+  return fail('redis', 'must be a redis:// URL or an ioredis options object');
+}
+
+/** A node id that is unique per process: host, pid and randomness. */
+export function generateNodeId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Validates options and fills defaults. Throws VerkConfigError naming the bad field;
+ * unknown fields are refused so a typo (`concurency`) is not silently ignored.
+ */
+export function resolveOptions(input: unknown): ResolvedVerkOptions {
+  if (input === undefined) input = {};
+  if (!isPlainObject(input)) fail('options', 'must be an object');
+  const options = input;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) fail(key, `unknown option (known: ${[...KNOWN].join(', ')})`);
+  }
+
+  const queuesInput = options.queues ?? {};
+  if (!isPlainObject(queuesInput)) fail('queues', 'must be an object of queue name -> concurrency');
+  const queues: Record<string, number> = {};
+  for (const [name, concurrency] of Object.entries(queuesInput)) {
+    validateQueueName(name, `queues`);
+    queues[name] = validateConcurrency(concurrency, `queues.${name}`);
+  }
+
+  const generate = options.generateNodeId ?? DEFAULTS.generateNodeId;
+  if (typeof generate !== 'boolean') fail('generateNodeId', 'must be a boolean');
+  let nodeId = options.nodeId;
+  if (generate) {
+    if (nodeId !== undefined) fail('nodeId', 'must not be set together with generateNodeId: true');
+    nodeId = generateNodeId();
+  } else if (nodeId === undefined) {
+    fail('nodeId', 'is required unless generateNodeId is true (it must be unique per running node and stable across restarts)');
+  } else if (typeof nodeId !== 'string' || nodeId.length === 0 || /[\s:]/.test(nodeId)) {
+    fail('nodeId', `must be a non-empty string without white space or ':', got ${JSON.stringify(nodeId)}`);
+  }
+
+  const prefix = options.prefix ?? DEFAULTS.prefix;
+  if (typeof prefix !== 'string') fail('prefix', 'must be a string');
+
+  return {
+    redis: validateRedis(options.redis),
+    queues,
+    maxRetryCount: integer(options, 'maxRetryCount', 0, DEFAULTS.maxRetryCount),
+    maxDeadJobs: integer(options, 'maxDeadJobs', 1, DEFAULTS.maxDeadJobs),
+    pollInterval: integer(options, 'pollInterval', 10, DEFAULTS.pollInterval),
+    nodeId: nodeId as string,
+    generateNodeId: generate,
+    heartbeat: integer(options, 'heartbeat', 100, DEFAULTS.heartbeat),
+    shutdownTimeout: integer(options, 'shutdownTimeout', 0, DEFAULTS.shutdownTimeout),
+    prefix,
+  };
+}

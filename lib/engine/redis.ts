@@ -1,0 +1,48 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import type { VerkLogger } from './logger';
+import { defineScripts } from './scripts';
+
+/**
+ * How a connection behaves while Redis is away.
+ * - `engine`: fetch, acknowledge, fail, schedule. Commands wait for Redis however long it
+ *   is gone (maxRetriesPerRequest: null), and a command that was already sent when the
+ *   connection dropped is rejected rather than silently resent: the engine decides how to
+ *   repeat it (acknowledgements are idempotent, a lost fetch is reconciled).
+ * - `blocking`: one per queue for BLMOVE, same rules.
+ * - `client`: the enqueue API; ioredis's defaults, so a caller gets an error after a
+ *   bounded number of reconnect attempts instead of waiting forever.
+ */
+export type ConnectionRole = 'engine' | 'blocking' | 'client';
+
+export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
+  const overrides: RedisOptions =
+    role === 'client'
+      ? { connectionName: name }
+      : { connectionName: name, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, enableAutoPipelining: role === 'engine' };
+  const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
+  defineScripts(connection);
+  let lastLogged = 0;
+  connection.on('error', (error: Error) => {
+    // ioredis reconnects by itself; say so once every few seconds rather than per attempt.
+    const now = Date.now();
+    if (now - lastLogged > 5000) {
+      lastLogged = now;
+      logger.warn(`Redis connection ${name}: ${error.message} (reconnecting)`);
+    }
+  });
+  return connection;
+}
+
+/** Closes a connection without waiting for Redis when it is unreachable. */
+export async function closeConnection(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return;
+  if (connection.status === 'ready') {
+    try {
+      await connection.quit();
+      return;
+    } catch {
+      // fall through to a hard disconnect
+    }
+  }
+  connection.disconnect(false);
+}

@@ -1,0 +1,105 @@
+import type Redis from 'ioredis';
+import { invalidJob } from './failure';
+import { nowSeconds, parsePayload } from './job';
+import type { Keys } from './keys';
+import type { VerkLogger } from './logger';
+import { Sleeper } from './timing';
+
+/** Members looked at per round trip. */
+const BATCH = 100;
+
+export interface SchedulerOptions {
+  keys: Keys;
+  redis: Redis;
+  logger: VerkLogger;
+  pollInterval: number;
+  maxDeadJobs: number;
+}
+
+/**
+ * Moves due jobs from `schedule` and `retry` to their queues. Every node runs one; the
+ * move itself is a Lua script in which ZREM decides who moves each job, so a job is
+ * enqueued once however many nodes poll. It sleeps until the earliest due job or
+ * pollInterval, whichever comes first.
+ */
+export class Scheduler {
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly sleeper = new Sleeper();
+  private lastErrorLog = 0;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sleeper.cancel();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { keys, pollInterval } = this.options;
+    while (this.running) {
+      let wait = pollInterval;
+      try {
+        for (const set of [keys.schedule, keys.retry]) await this.enqueueDue(set);
+        wait = Math.min(pollInterval, await this.msUntilNextDue());
+      } catch (error) {
+        const now = Date.now();
+        if (now - this.lastErrorLog > 5000) {
+          this.lastErrorLog = now;
+          this.options.logger.warn(`Scheduler: ${(error as Error).message}; retrying in ${pollInterval} ms`);
+        }
+      }
+      if (this.running) await this.sleeper.sleep(Math.max(0, wait));
+    }
+  }
+
+  /** Milliseconds until the earliest job in schedule or retry is due (pollInterval if none). */
+  private async msUntilNextDue(): Promise<number> {
+    const { redis, keys, pollInterval } = this.options;
+    const heads = await Promise.all([keys.schedule, keys.retry].map((set) => redis.zrange(set, 0, 0, 'WITHSCORES')));
+    let next = Infinity;
+    for (const head of heads) if (head.length === 2) next = Math.min(next, Number(head[1]) * 1000);
+    return next === Infinity ? pollInterval : Math.max(0, Math.ceil(next - Date.now()));
+  }
+
+  /** Moves every due job of one sorted set. Returns how many this node moved. */
+  async enqueueDue(set: string): Promise<number> {
+    const { redis, keys, maxDeadJobs } = this.options;
+    let total = 0;
+    for (;;) {
+      const nowMs = Date.now();
+      const due = await redis.zrangebyscore(set, '-inf', String(nowMs / 1000), 'LIMIT', 0, BATCH);
+      if (due.length === 0) return total;
+      const queueKeys: string[] = [];
+      const queueNames: string[] = [];
+      const triples: (string | number)[] = [];
+      for (const member of due) {
+        const parsed = parsePayload(member, '');
+        if (!parsed.ok || parsed.payload.queue === '') {
+          const reason = parsed.ok ? 'it names no queue' : parsed.reason;
+          const outcome = invalidJob(member, 'unknown', reason, parsed.ok ? parsed.payload : parsed.partial, nowMs);
+          this.options.logger.error(`Scheduler: a member of ${set} is not a runnable job (${reason}); moved to dead`);
+          triples.push(member, 3, JSON.stringify(outcome.payload));
+          continue;
+        }
+        const job = parsed.payload;
+        let index = queueNames.indexOf(job.queue);
+        if (index < 0) {
+          index = queueNames.push(job.queue) - 1;
+          queueKeys.push(keys.queue(job.queue));
+        }
+        triples.push(member, 4 + index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+      }
+      const keyList = [set, keys.queues, keys.dead, ...queueKeys];
+      total += await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
+      if (due.length < BATCH) return total;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Redis, Result } from 'ioredis';
+
+/**
+ * The Lua scripts of lua/, one file each, named `<name>-<number of keys>.lua` (or
+ * `<name>.lua` when the caller passes the key count). They are read once and
+ * registered with ioredis's defineCommand, which calls them by SHA (EVALSHA) and
+ * falls back to EVAL after a Redis restart has flushed the script cache.
+ */
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, count: number, nodeId: string, queueName: string): Result<string[], Context>;
+    verkFinishJobs(inProgress: string, processed: string, processedDay: string, ...jobs: string[]): Result<number, Context>;
+    verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, raw: string, payload: string, score: number, maxDeadJobs: number): Result<number, Context>;
+    verkEnqueueDue(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
+    verkRequeueInProgress(inProgress: string, queue: string): Result<number, Context>;
+  }
+}
+
+export interface ScriptSource {
+  command: string;
+  numberOfKeys?: number;
+  lua: string;
+}
+
+/** Finds lua/ from the source tree (lib/engine) or the build (dist/lib/engine). */
+function luaDirectory(): string {
+  for (const candidate of [resolve(__dirname, '../../lua'), resolve(__dirname, '../../../lua')]) {
+    if (existsSync(join(candidate, 'fetchJobs-4.lua'))) return candidate;
+  }
+  throw new Error(`nestjs-verk: cannot find its lua/ scripts next to ${__dirname}; is the package installed completely?`);
+}
+
+let cache: ScriptSource[] | undefined;
+
+/** Reads every script once per process. */
+export function loadScripts(): ScriptSource[] {
+  if (cache) return cache;
+  const dir = luaDirectory();
+  cache = readdirSync(dir)
+    .filter((file) => file.endsWith('.lua'))
+    .map((file) => {
+      const match = /^([A-Za-z]+)(?:-(\d+))?\.lua$/.exec(file);
+      if (!match) throw new Error(`nestjs-verk: unexpected script name lua/${file}`);
+      const [, name, keys] = match;
+      return {
+        command: `verk${name[0].toUpperCase()}${name.slice(1)}`,
+        numberOfKeys: keys === undefined ? undefined : Number(keys),
+        lua: readFileSync(join(dir, file), 'utf8'),
+      };
+    });
+  return cache;
+}
+
+/** Registers the scripts as commands on a connection. */
+export function defineScripts(redis: Redis): void {
+  for (const script of loadScripts()) {
+    redis.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkReconcileInProgress(inProgress: string, queue: string, ...held: string[]): Result<number, Context>;
+  }
+}

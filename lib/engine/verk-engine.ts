@@ -1,0 +1,151 @@
+import type Redis from 'ioredis';
+import { type ClientOptions, VerkClient } from './client';
+import { VerkConfigError } from './errors';
+import { Keys } from './keys';
+import { consoleLogger, type VerkLogger } from './logger';
+import type { JobObserver } from './observer';
+import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
+import { QueueManager } from './queue-manager';
+import { closeConnection, createConnection } from './redis';
+import { Scheduler } from './scheduler';
+import { WorkerRegistry } from './worker-registry';
+
+export interface VerkEngineHooks {
+  logger?: VerkLogger;
+  observer?: JobObserver;
+  className?: ClientOptions['className'];
+}
+
+/** Oldest Redis with LMOVE/BLMOVE, which reliable fetch and requeue use. */
+const MIN_REDIS = [6, 2];
+
+/**
+ * One node of the job system, in plain TypeScript: a manager per queue, the scheduler,
+ * and the enqueue client. The Nest module is a thin shell around this class.
+ */
+export class VerkEngine {
+  readonly options: ResolvedVerkOptions;
+  readonly keys: Keys;
+  readonly workers = new WorkerRegistry();
+  readonly client: VerkClient;
+  private readonly logger: VerkLogger;
+  private readonly redis: Redis;
+  private readonly clientRedis: Redis;
+  private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
+  private readonly scheduler: Scheduler;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(
+    options: VerkOptions,
+    private readonly hooks: VerkEngineHooks = {},
+  ) {
+    this.options = resolveOptions(options);
+    this.keys = new Keys(this.options.prefix);
+    this.logger = hooks.logger ?? consoleLogger;
+    const node = this.options.nodeId;
+    this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
+    this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
+    this.scheduler = new Scheduler({
+      keys: this.keys,
+      redis: this.redis,
+      logger: this.logger,
+      pollInterval: this.options.pollInterval,
+      maxDeadJobs: this.options.maxDeadJobs,
+    });
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** Names of the queues this node is running, with their concurrency. */
+  queues(): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const [name, { manager }] of this.managers) result[name] = manager.concurrency;
+    return result;
+  }
+
+  /**
+   * Checks Redis, puts this node's leftover in-progress jobs back (a restart after a
+   * crash), then starts a manager per queue and the scheduler.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`Verk node ${this.nodeId} was already started`);
+    this.state = 'starting';
+    await this.checkRedisVersion();
+    const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
+    for (const queue of queues) {
+      const moved = await this.redis.verkRequeueInProgress(this.keys.inProgress(queue, this.nodeId), this.keys.queue(queue));
+      if (moved > 0) this.logger.warn(`Node ${this.nodeId}: put back ${moved} job(s) left in progress in queue ${queue} by an earlier run`);
+    }
+    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency);
+    this.scheduler.start();
+    this.state = 'running';
+    this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'}`);
+  }
+
+  /** Starts processing a queue on this node at runtime. */
+  async addQueue(queue: string, concurrency: number): Promise<void> {
+    validateQueueName(queue);
+    validateConcurrency(concurrency, 'concurrency');
+    if (this.managers.has(queue)) throw new VerkConfigError(`Queue "${queue}" is already running on node ${this.nodeId}`);
+    if (this.state !== 'running') throw new Error(`Verk node ${this.nodeId} is not running`);
+    await this.redis.verkRequeueInProgress(this.keys.inProgress(queue, this.nodeId), this.keys.queue(queue));
+    this.startManager(queue, concurrency);
+  }
+
+  /** Stops processing a queue on this node: running jobs finish, waiting jobs stay in Redis. */
+  async removeQueue(queue: string): Promise<void> {
+    const entry = this.managers.get(queue);
+    if (!entry) throw new VerkConfigError(`Queue "${queue}" is not running on node ${this.nodeId}`);
+    this.managers.delete(queue);
+    await entry.manager.stop(Date.now() + this.options.shutdownTimeout);
+    await closeConnection(entry.blocking);
+  }
+
+  private startManager(queue: string, concurrency: number): void {
+    const blocking = createConnection(this.options.redis, 'blocking', `verk:${this.nodeId}:queue:${queue}`, this.logger);
+    const manager = new QueueManager({
+      queue,
+      concurrency,
+      nodeId: this.nodeId,
+      keys: this.keys,
+      redis: this.redis,
+      blocking,
+      workers: this.workers,
+      logger: this.logger,
+      observer: this.hooks.observer,
+      maxRetryCount: this.options.maxRetryCount,
+      maxDeadJobs: this.options.maxDeadJobs,
+    });
+    this.managers.set(queue, { manager, blocking });
+    manager.start();
+  }
+
+  /**
+   * Graceful stop: no new jobs, running ones get up to shutdownTimeout, the unfinished
+   * go back to the head of their queues, then every connection closes.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const wasStarted = this.state !== 'new';
+    this.state = 'stopping';
+    if (wasStarted) {
+      const deadline = Date.now() + this.options.shutdownTimeout;
+      await Promise.all([this.scheduler.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+    }
+    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.clientRedis)]);
+    this.managers.clear();
+    this.state = 'stopped';
+  }
+
+  private async checkRedisVersion(): Promise<void> {
+    const info = await this.redis.info('server');
+    const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '0';
+    const [major, minor] = version.split('.').map(Number);
+    if (major < MIN_REDIS[0] || (major === MIN_REDIS[0] && minor < MIN_REDIS[1])) {
+      throw new VerkConfigError(`nestjs-verk needs Redis ${MIN_REDIS.join('.')} or newer (for LMOVE/BLMOVE); the server runs ${version}`);
+    }
+  }
+}
