@@ -14,11 +14,12 @@ import { defineScripts } from './scripts';
  */
 export type ConnectionRole = 'engine' | 'blocking' | 'client';
 
+/** Connections connect on their first command, so an engine that never starts holds no socket. */
 export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
   const overrides: RedisOptions =
     role === 'client'
-      ? { connectionName: name }
-      : { connectionName: name, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, enableAutoPipelining: role === 'engine' };
+      ? { connectionName: name, lazyConnect: true }
+      : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;

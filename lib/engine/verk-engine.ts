@@ -73,6 +73,18 @@ export class VerkEngine {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`Verk node ${this.nodeId} was already started`);
     this.state = 'starting';
+    try {
+      await this.startNode();
+    } catch (error) {
+      // Leave nothing open behind a failed start, so the process can still exit.
+      this.state = 'stopping';
+      await this.closeConnections();
+      this.state = 'stopped';
+      throw error;
+    }
+  }
+
+  private async startNode(): Promise<void> {
     await this.checkRedisVersion();
     const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
     for (const queue of queues) {
@@ -135,9 +147,13 @@ export class VerkEngine {
       const deadline = Date.now() + this.options.shutdownTimeout;
       await Promise.all([this.scheduler.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
     }
+    await this.closeConnections();
+    this.state = 'stopped';
+  }
+
+  private async closeConnections(): Promise<void> {
     await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.clientRedis)]);
     this.managers.clear();
-    this.state = 'stopped';
   }
 
   private async checkRedisVersion(): Promise<void> {

@@ -1,0 +1,29 @@
+import { SetMetadata } from '@nestjs/common';
+import { VERK_PERFORM_METADATA, VERK_WORKER_METADATA } from './constants';
+
+/** Options of @Worker(). */
+export interface WorkerOptions {
+  /** The job class name this worker runs, e.g. `Mailer::Send`. Default: the class's name. */
+  name?: string;
+}
+
+/**
+ * Marks a provider as the worker of one job class. The class must be registered as a
+ * provider in a module; it gets constructor injection like any other provider.
+ *
+ * @example
+ * @Worker()                 // runs jobs whose class is 'ExampleWorker'
+ * export class ExampleWorker { @Perform() async perform(a: number, b: number) {} }
+ *
+ * @Worker('Mailer::Send')   // runs jobs pushed by Sidekiq as class 'Mailer::Send'
+ * export class SendMail { @Perform() run(to: string) {} }
+ */
+export function Worker(nameOrOptions?: string | WorkerOptions): ClassDecorator {
+  const options: WorkerOptions = typeof nameOrOptions === 'string' ? { name: nameOrOptions } : { ...nameOrOptions };
+  return SetMetadata(VERK_WORKER_METADATA, options);
+}
+
+/** Marks the method of a @Worker class that runs a job; it receives the job's args spread. */
+export function Perform(): MethodDecorator {
+  return SetMetadata(VERK_PERFORM_METADATA, true);
+}

@@ -1,0 +1,61 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { VerkConfigError } from '../engine/errors';
+import type { RetryAt } from '../engine/failure';
+import { VerkEngine } from '../engine/verk-engine';
+import { VERK_PERFORM_METADATA } from './constants';
+import { workerOptionsOf } from './worker-name';
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * Finds the @Worker providers of the application and registers each with the engine
+ * (as @nestjs/bullmq's explorer does for processors). Refuses to boot on two workers for
+ * one job class, a worker without exactly one @Perform method, or a request-scoped worker.
+ */
+@Injectable()
+export class VerkExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly engine: VerkEngine,
+  ) {}
+
+  onModuleInit(): void {
+    const seen = new Map<string, string>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const target = (wrapper.metatype ?? (wrapper.instance as { constructor?: Function } | undefined)?.constructor) as Function | undefined;
+      if (typeof target !== 'function') continue;
+      const options = workerOptionsOf(target);
+      if (!options) continue;
+      const name = options.name ?? target.name;
+      const previous = seen.get(name);
+      if (previous !== undefined) {
+        throw new VerkConfigError(`Two workers handle the job class "${name}": ${previous} and ${target.name}. Give one of them another name with @Worker('...')`);
+      }
+      seen.set(name, target.name);
+      this.register(name, target, wrapper);
+    }
+  }
+
+  private register(name: string, target: Function, wrapper: InstanceWrapper): void {
+    if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      throw new VerkConfigError(`Worker ${target.name} must be a singleton provider (it is request-scoped or transient)`);
+    }
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    if (!instance) throw new VerkConfigError(`Worker ${target.name} has no instance; is it registered as a provider?`);
+    const prototype = Object.getPrototypeOf(instance) as object;
+    const methods = this.scanner.getAllMethodNames(prototype).filter((method) => Reflect.getMetadata(VERK_PERFORM_METADATA, (prototype as Record<string, unknown>)[method] as object) === true);
+    if (methods.length !== 1) {
+      throw new VerkConfigError(
+        methods.length === 0
+          ? `Worker ${target.name} has no @Perform() method; mark the method that runs a job with @Perform()`
+          : `Worker ${target.name} has ${methods.length} @Perform() methods (${methods.join(', ')}); a worker has exactly one`,
+      );
+    }
+    const perform = (instance[methods[0]] as Method).bind(instance);
+    const retryAt = typeof instance.retryAt === 'function' ? ((instance.retryAt as RetryAt).bind(instance) as RetryAt) : undefined;
+    this.engine.workers.register(name, { perform: (args) => perform(...args), retryAt });
+  }
+}
