@@ -1,0 +1,34 @@
+import Redis from 'ioredis';
+import { type VerkLogger, VerkEngine, type VerkOptions, type WorkerHandler } from '../../lib/engine';
+
+/** Collects log lines instead of printing them; tests assert on them where it matters. */
+export class MemoryLogger implements VerkLogger {
+  readonly lines: string[] = [];
+  log(message: string): void {
+    this.lines.push(`log ${message}`);
+  }
+  warn(message: string): void {
+    this.lines.push(`warn ${message}`);
+  }
+  error(message: string): void {
+    this.lines.push(`error ${message}`);
+  }
+}
+
+/** Creates and starts an engine with the given workers; the caller stops it. */
+export async function startEngine(options: VerkOptions, workers: Record<string, WorkerHandler> = {}, logger: VerkLogger = new MemoryLogger()): Promise<VerkEngine> {
+  const engine = new VerkEngine({ nodeId: 'test-node', ...options }, { logger });
+  for (const [name, handler] of Object.entries(workers)) engine.workers.register(name, handler);
+  await engine.start();
+  return engine;
+}
+
+/** A plain connection for a test to inspect or write raw data. */
+export function connect(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 3 });
+}
+
+/** Parses every member of a sorted set. */
+export async function zsetJobs(redis: Redis, key: string): Promise<Record<string, unknown>[]> {
+  return (await redis.zrange(key, 0, -1)).map((member) => JSON.parse(member) as Record<string, unknown>);
+}
