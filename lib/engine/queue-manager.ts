@@ -75,8 +75,19 @@ export class QueueManager {
   start(): void {
     if (this.state !== 'new') throw new Error(`Queue manager for "${this.queue}" was already started`);
     this.state = 'running';
+    this.options.blocking.on('close', this.connectionDropped);
+    this.options.redis.on('close', this.connectionDropped);
     this.loop = this.run();
   }
+
+  /**
+   * A fetch in flight when a connection drops is resent after reconnecting, so it may
+   * have run twice and left jobs in in-progress that this node never received. The next
+   * loop iteration, which starts only after that fetch settled, puts them back.
+   */
+  private readonly connectionDropped = (): void => {
+    this.needsReconcile = true;
+  };
 
   /**
    * Stops fetching, waits for running jobs until `deadline` (epoch ms), writes their
@@ -107,6 +118,7 @@ export class QueueManager {
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
+    this.options.redis.off('close', this.connectionDropped);
     if (moved < 0) {
       this.options.logger.error(
         `Queue ${this.queue}: could not reach Redis to put back unfinished jobs; they stay in ${this.inProgressKey} and are put back when node ${this.options.nodeId} starts again`,
@@ -145,8 +157,6 @@ export class QueueManager {
         for (const raw of jobs) this.begin(raw);
       } catch (error) {
         if (this.state !== 'running') break;
-        // A fetch whose reply was lost may have moved jobs we never saw.
-        this.needsReconcile = true;
         this.logRateLimited(`Queue ${this.queue}: fetch failed (${(error as Error).message}); retrying`);
         await this.sleeper.sleep(backoffMs(failures++));
       }
@@ -157,9 +167,16 @@ export class QueueManager {
   private async reconcile(): Promise<void> {
     const heldJobs: string[] = [];
     for (const [raw, count] of this.held) for (let i = 0; i < count; i++) heldJobs.push(raw);
-    const moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, ...heldJobs);
+    // Cleared first: a drop during this call asks for another round.
     this.needsReconcile = false;
-    if (moved > 0) this.options.logger.warn(`Queue ${this.queue}: put back ${moved} job(s) whose fetch reply was lost`);
+    let moved: number;
+    try {
+      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, ...heldJobs);
+    } catch (error) {
+      this.needsReconcile = true;
+      throw error;
+    }
+    if (moved > 0) this.options.logger.warn(`Queue ${this.queue}: put back ${moved} job(s) fetched by a command that was resent after a dropped connection`);
   }
 
   private begin(raw: string): void {

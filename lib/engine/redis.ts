@@ -5,9 +5,10 @@ import { defineScripts } from './scripts';
 /**
  * How a connection behaves while Redis is away.
  * - `engine`: fetch, acknowledge, fail, schedule. Commands wait for Redis however long it
- *   is gone (maxRetriesPerRequest: null), and a command that was already sent when the
- *   connection dropped is rejected rather than silently resent: the engine decides how to
- *   repeat it (acknowledgements are idempotent, a lost fetch is reconciled).
+ *   is gone (maxRetriesPerRequest: null). A command that was in flight when the
+ *   connection dropped is resent after reconnecting, so every script is written to be
+ *   harmless when run twice (acknowledge/fail check LREM, the scheduler checks ZREM), and
+ *   a fetch that may have run twice is reconciled by the queue manager (see 'close').
  * - `blocking`: one per queue for BLMOVE, same rules.
  * - `client`: the enqueue API; ioredis's defaults, so a caller gets an error after a
  *   bounded number of reconnect attempts instead of waiting forever.
@@ -19,7 +20,7 @@ export function createConnection(redis: string | RedisOptions, role: ConnectionR
   const overrides: RedisOptions =
     role === 'client'
       ? { connectionName: name, lazyConnect: true }
-      : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, enableAutoPipelining: role === 'engine' };
+      : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;
