@@ -25,6 +25,8 @@ export interface VerkOptions {
   shutdownTimeout?: number;
   /** Prefix for every key, e.g. `myapp:`. Default '' (Sidekiq's layout). */
   prefix?: string;
+  /** Times a job may be recovered from nodes that died running it before it is sent to dead as a poison job. Default 3. */
+  maxRecoveries?: number;
 }
 
 /** Options with every default filled in. */
@@ -39,6 +41,7 @@ export interface ResolvedVerkOptions {
   heartbeat: number;
   shutdownTimeout: number;
   prefix: string;
+  maxRecoveries: number;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -51,6 +54,7 @@ const DEFAULTS = {
   heartbeat: 30000,
   shutdownTimeout: 30000,
   prefix: '',
+  maxRecoveries: 3,
 };
 
 const KNOWN = new Set<string>([
@@ -64,6 +68,7 @@ const KNOWN = new Set<string>([
   'heartbeat',
   'shutdownTimeout',
   'prefix',
+  'maxRecoveries',
 ]);
 
 function fail(field: string, message: string): never {
@@ -173,5 +178,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     heartbeat: integer(options, 'heartbeat', 100, DEFAULTS.heartbeat),
     shutdownTimeout: integer(options, 'shutdownTimeout', 0, DEFAULTS.shutdownTimeout),
     prefix,
+    maxRecoveries: integer(options, 'maxRecoveries', 0, DEFAULTS.maxRecoveries),
   };
 }

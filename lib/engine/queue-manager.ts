@@ -102,7 +102,9 @@ export class QueueManager {
     // Interrupts a BLMOVE in flight. A job it moved in that instant stays in in-progress
     // and is put back below.
     this.options.blocking.disconnect(false);
-    await this.loop;
+    // The loop may be waiting on the shared connection while Redis is away; the engine
+    // closes that connection after the deadline, which ends the wait.
+    await withTimeout(this.loop ?? Promise.resolve(), deadline - Date.now(), undefined);
 
     if (this.executing > 0) {
       await withTimeout(new Promise<void>((resolve) => (this.idleWaiter = resolve)), deadline - Date.now(), undefined);

@@ -3,7 +3,7 @@ import { invalidJob } from './failure';
 import { nowSeconds, parsePayload } from './job';
 import type { Keys } from './keys';
 import type { VerkLogger } from './logger';
-import { Sleeper } from './timing';
+import { Sleeper, withTimeout } from './timing';
 
 /** Members looked at per round trip. */
 const BATCH = 100;
@@ -36,10 +36,11 @@ export class Scheduler {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  /** Stops polling; waits at most `timeoutMs` for a poll in flight (Redis may be away). */
+  async stop(timeoutMs = 1000): Promise<void> {
     this.running = false;
     this.sleeper.cancel();
-    await this.loop;
+    await withTimeout(this.loop ?? Promise.resolve(), timeoutMs, undefined);
   }
 
   private async run(): Promise<void> {

@@ -63,5 +63,7 @@ export function defineScripts(redis: Redis): void {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     verkReconcileInProgress(inProgress: string, queue: string, ...held: string[]): Result<number, Context>;
+    verkRecoverJobs(inProgress: string, queue: string, dead: string, maxDeadJobs: number, now: number, ...triples: string[]): Result<[number, number], Context>;
+    verkForgetNode(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }

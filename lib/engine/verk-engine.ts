@@ -7,7 +7,10 @@ import type { JobObserver } from './observer';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
 import { closeConnection, createConnection } from './redis';
+import { Heartbeat } from './heartbeat';
+import { Recovery } from './recovery';
 import { Scheduler } from './scheduler';
+import { withTimeout } from './timing';
 import { WorkerRegistry } from './worker-registry';
 
 export interface VerkEngineHooks {
@@ -33,6 +36,8 @@ export class VerkEngine {
   private readonly clientRedis: Redis;
   private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
   private readonly scheduler: Scheduler;
+  private readonly recovery: Recovery;
+  private readonly heartbeat: Heartbeat;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(
@@ -53,6 +58,27 @@ export class VerkEngine {
       pollInterval: this.options.pollInterval,
       maxDeadJobs: this.options.maxDeadJobs,
     });
+    this.recovery = new Recovery({
+      keys: this.keys,
+      redis: this.redis,
+      logger: this.logger,
+      maxRecoveries: this.options.maxRecoveries,
+      maxDeadJobs: this.options.maxDeadJobs,
+    });
+    this.heartbeat = new Heartbeat({
+      nodeId: node,
+      keys: this.keys,
+      redis: this.redis,
+      logger: this.logger,
+      recovery: this.recovery,
+      heartbeat: this.options.heartbeat,
+      queues: () => [...this.managers.keys()],
+    });
+  }
+
+  /** When this node's heartbeat last reached Redis (epoch ms), 0 before the first. */
+  get lastHeartbeatAt(): number {
+    return this.heartbeat.lastBeatAt;
   }
 
   get nodeId(): string {
@@ -86,12 +112,16 @@ export class VerkEngine {
 
   private async startNode(): Promise<void> {
     await this.checkRedisVersion();
+    // A node that restarts with a fixed id first takes back what its earlier run left in
+    // progress (Verk's behaviour); those jobs count as recovered, so a poison job that
+    // crashes the node on every start ends in dead.
     const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
     for (const queue of queues) {
-      const moved = await this.redis.verkRequeueInProgress(this.keys.inProgress(queue, this.nodeId), this.keys.queue(queue));
-      if (moved > 0) this.logger.warn(`Node ${this.nodeId}: put back ${moved} job(s) left in progress in queue ${queue} by an earlier run`);
+      const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue);
+      if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency);
+    await this.heartbeat.start();
     this.scheduler.start();
     this.state = 'running';
     this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'}`);
@@ -103,8 +133,8 @@ export class VerkEngine {
     validateConcurrency(concurrency, 'concurrency');
     if (this.managers.has(queue)) throw new VerkConfigError(`Queue "${queue}" is already running on node ${this.nodeId}`);
     if (this.state !== 'running') throw new Error(`Verk node ${this.nodeId} is not running`);
-    await this.redis.verkRequeueInProgress(this.keys.inProgress(queue, this.nodeId), this.keys.queue(queue));
     this.startManager(queue, concurrency);
+    await this.heartbeat.beat();
   }
 
   /** Stops processing a queue on this node: running jobs finish, waiting jobs stay in Redis. */
@@ -145,7 +175,9 @@ export class VerkEngine {
     this.state = 'stopping';
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([this.scheduler.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await Promise.all([this.scheduler.stop(), this.heartbeat.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
+      await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
     }
     await this.closeConnections();
     this.state = 'stopped';

@@ -1,0 +1,98 @@
+import type Redis from 'ioredis';
+import { type JobPayload, nowSeconds, parsePayload } from './job';
+import type { Keys } from './keys';
+import type { VerkLogger } from './logger';
+
+export interface RecoveryOptions {
+  keys: Keys;
+  redis: Redis;
+  logger: VerkLogger;
+  maxRecoveries: number;
+  maxDeadJobs: number;
+}
+
+/** Payload field counting how often a job was taken back from a node that died running it. */
+export const RECOVERY_COUNT_FIELD = 'recovery_count';
+
+/**
+ * Puts back the jobs a node left in progress when it died (or when it restarts after a
+ * crash). A job recovered more than `maxRecoveries` times is a poison job, one that takes
+ * down every node that runs it (Goose): it goes to `dead` with an error saying so.
+ */
+export class Recovery {
+  constructor(private readonly options: RecoveryOptions) {}
+
+  /** Recovers one in-progress list. Returns how many jobs went back to the queue and to dead. */
+  async recoverInProgress(nodeId: string, queue: string): Promise<{ requeued: number; dead: number }> {
+    const { redis, keys, maxDeadJobs, logger } = this.options;
+    const inProgress = keys.inProgress(queue, nodeId);
+    // Index 0 is the newest; the script pushes in this order so the oldest runs first.
+    const jobs = await redis.lrange(inProgress, 0, -1);
+    if (jobs.length === 0) return { requeued: 0, dead: 0 };
+    const now = nowSeconds();
+    const triples: string[] = [];
+    for (const raw of jobs) {
+      const parsed = parsePayload(raw, queue);
+      // Not a job: put back untouched, the manager sends it to dead with the reason.
+      if (!parsed.ok) {
+        triples.push(raw, 'queue', raw);
+        continue;
+      }
+      const [target, payload] = this.decide(parsed.payload, nodeId, now);
+      triples.push(raw, target, JSON.stringify(payload));
+      if (target === 'dead') logger.error(`Job ${payload.jid} (${payload.class}) was recovered from dead nodes ${this.options.maxRecoveries} times; moved to dead as a poison job`);
+    }
+    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, maxDeadJobs, now, ...triples);
+    return { requeued, dead };
+  }
+
+  private decide(job: JobPayload, nodeId: string, now: number): ['queue' | 'dead', JobPayload] {
+    const previous = Number.isInteger(job[RECOVERY_COUNT_FIELD]) ? (job[RECOVERY_COUNT_FIELD] as number) : 0;
+    const count = previous + 1;
+    if (count <= this.options.maxRecoveries) return ['queue', { ...job, [RECOVERY_COUNT_FIELD]: count }];
+    return [
+      'dead',
+      {
+        ...job,
+        [RECOVERY_COUNT_FIELD]: count,
+        error_class: 'PoisonJobError',
+        error_message: `Job was in progress on a node that died ${count} times (last: node ${nodeId}); it is presumed to crash its worker and was not run again (maxRecoveries ${this.options.maxRecoveries})`,
+        failed_at: typeof job.failed_at === 'number' ? job.failed_at : now,
+        retried_at: now,
+      },
+    ];
+  }
+
+  /**
+   * Finds nodes whose heartbeat key expired, recovers every in-progress list they hold,
+   * and forgets them once empty. Safe to run on many nodes at once.
+   */
+  async recoverDeadNodes(selfId: string): Promise<number> {
+    const { redis, keys, logger } = this.options;
+    let recovered = 0;
+    for (const nodeId of await redis.smembers(keys.nodes)) {
+      if (nodeId === selfId) continue;
+      if ((await redis.exists(keys.node(nodeId))) === 1) continue;
+      const queues = await redis.smembers(keys.nodeQueues(nodeId));
+      let requeued = 0;
+      let dead = 0;
+      for (const queue of queues) {
+        const result = await this.recoverInProgress(nodeId, queue);
+        requeued += result.requeued;
+        dead += result.dead;
+      }
+      if (requeued + dead > 0) logger.warn(`Node ${nodeId} stopped sending heartbeats: put back ${requeued} of its in-progress job(s), ${dead} sent to dead as poison`);
+      recovered += requeued + dead;
+      await this.forget(nodeId, queues);
+    }
+    return recovered;
+  }
+
+  /** Removes a node from verk_nodes if its heartbeat is gone and it holds no work. */
+  async forget(nodeId: string, queues?: string[]): Promise<boolean> {
+    const { redis, keys } = this.options;
+    const names = queues ?? (await redis.smembers(keys.nodeQueues(nodeId)));
+    const keyList = [keys.nodes, keys.node(nodeId), keys.nodeQueues(nodeId), ...names.map((queue) => keys.inProgress(queue, nodeId))];
+    return (await redis.verkForgetNode(keyList.length, ...keyList, nodeId)) === 1;
+  }
+}

@@ -1,0 +1,90 @@
+import { BadRequestException, Body, Controller, Get, Header, Headers, Logger, Post } from '@nestjs/common';
+import { type EnqueueJob, VerkService, VerkValidationError } from 'nestjs-verk';
+import { WORKERS } from './workers';
+
+/** POST /jobs body. Every field is optional: `{}` enqueues a demo welcome email. */
+interface JobRequest {
+  class: string;
+  args: unknown[];
+  queue?: string;
+  /** Run after this many seconds instead of now. */
+  in?: number;
+}
+
+const DEMO_JOB = { class: 'SendWelcomeEmail', args: [42, 'ada@example.com'] };
+const FIELDS = ['class', 'args', 'queue', 'in'];
+
+/**
+ * Checks the JSON types of the body, so that it can be typed as a job. What a valid queue
+ * name or class name is stays VerkService's decision: it throws VerkValidationError,
+ * which is turned into a 400 below.
+ */
+function parseRequest(body: unknown): JobRequest {
+  const input: Record<string, unknown> = body === undefined ? {} : (body as Record<string, unknown>);
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new BadRequestException('body must be a JSON object');
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.includes(key)) throw new BadRequestException(`unknown field "${key}" (known: ${FIELDS.join(', ')}; send JSON with content-type: application/json)`);
+  }
+  const { class: cls = DEMO_JOB.class, args = input.class === undefined ? DEMO_JOB.args : [], queue, in: delay } = input;
+  if (typeof cls !== 'string') throw new BadRequestException('class must be a string');
+  if (!Array.isArray(args)) throw new BadRequestException('args must be an array');
+  if (queue !== undefined && typeof queue !== 'string') throw new BadRequestException('queue must be a string');
+  if (delay !== undefined && (typeof delay !== 'number' || !(delay >= 0))) throw new BadRequestException('in must be a number of seconds >= 0');
+  return { class: cls, args, queue, in: delay };
+}
+
+@Controller()
+export class JobsController {
+  private readonly logger = new Logger(JobsController.name);
+
+  constructor(private readonly verk: VerkService) {}
+
+  @Post('jobs')
+  async create(@Body() body: unknown): Promise<{ jid: string }> {
+    const request = parseRequest(body);
+    const worker = WORKERS.find((candidate) => candidate.name === request.class);
+    const job: EnqueueJob = { class: request.class, args: request.args, queue: request.queue ?? worker?.queue ?? 'default' };
+    try {
+      const jid = request.in === undefined ? await this.verk.enqueue(job) : await this.verk.schedule(job, Date.now() + request.in * 1000);
+      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${job.class} ${JSON.stringify(job.args)} on queue ${job.queue}, jid ${jid}${this.caveat(job)}`);
+      return { jid };
+    } catch (error) {
+      // Bad input: the message names the field, e.g. `job.queue: must be a non-empty ...`.
+      if (error instanceof VerkValidationError) throw new BadRequestException(error.message);
+      throw error; // anything else (Redis unreachable, ...) is a 500
+    }
+  }
+
+  /**
+   * nestjs-verk accepts any class and queue name, as Sidekiq does: another node, or a
+   * later deploy, may run them. This node would not, so say so where the user looks.
+   */
+  private caveat(job: EnqueueJob): string {
+    if (!WORKERS.some((worker) => worker.name === job.class)) return ` (no worker on this node handles class ${String(job.class)})`;
+    if (!(job.queue in this.verk.engine.queues())) return ` (this node does not run queue ${job.queue})`;
+    return '';
+  }
+
+  @Get()
+  @Header('content-type', 'text/plain; charset=utf-8')
+  help(@Headers('host') host = 'localhost:3000'): string {
+    const queues = Object.entries(this.verk.engine.queues()).map(([name, concurrency]) => `${name} (${concurrency})`);
+    const curl = `curl -X POST http://${host}/jobs -H 'content-type: application/json' -d`;
+    return [
+      `nestjs-verk sample: node ${this.verk.nodeId}, queues ${queues.join(', ')}`,
+      '',
+      'POST /jobs  {"class"?: string, "args"?: array, "queue"?: string, "in"?: seconds}  ->  {"jid": "..."}',
+      `  class   job class name; workers here: ${WORKERS.map((worker) => `${worker.name} (queue ${worker.queue})`).join(', ')}`,
+      '  args    arguments of the worker\'s @Perform() method',
+      '  queue   default: the queue of the worker named by class',
+      '  in      run after this many seconds instead of now',
+      '  {}      enqueues a demo SendWelcomeEmail; invalid input gets a 400 naming the field',
+      '',
+      'Examples:',
+      `  ${curl} '{"class":"SendWelcomeEmail","args":[1,"ada@example.com"]}'`,
+      `  ${curl} '{"class":"SendPasswordReset","args":["ada@example.com"]}'`,
+      `  ${curl} '{"class":"SendWelcomeEmail","args":[2,"bob@example.com"],"in":10}'`,
+      '',
+    ].join('\n');
+  }
+}
