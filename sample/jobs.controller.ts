@@ -2,7 +2,7 @@ import { BadRequestException, Body, Controller, Get, Header, Headers, Logger, Po
 import { type EnqueueJob, VerkService, VerkValidationError } from 'nestjs-verk';
 import { WORKERS } from './workers';
 
-/** POST /jobs body. Every field is optional: `{}` enqueues a demo welcome email. */
+/** A POST /jobs body once its JSON types are checked. In the body every field is optional. */
 interface JobRequest {
   class: string;
   args: unknown[];
@@ -19,12 +19,14 @@ const FIELDS = ['class', 'args', 'queue', 'in'];
  * name or class name is stays VerkService's decision: it throws VerkValidationError,
  * which is turned into a 400 below.
  */
-function parseRequest(body: unknown): JobRequest {
-  const input: Record<string, unknown> = body === undefined ? {} : (body as Record<string, unknown>);
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new BadRequestException('body must be a JSON object');
+function parseRequest(body: unknown = {}): JobRequest {
+  // No body at all (a bare `curl -X POST`) is the same as {}.
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException('body must be a JSON object');
+  const input = body as Record<string, unknown>;
   for (const key of Object.keys(input)) {
     if (!FIELDS.includes(key)) throw new BadRequestException(`unknown field "${key}" (known: ${FIELDS.join(', ')}; send JSON with content-type: application/json)`);
   }
+  // `{}` is the demo job; its args are the default only when the class is too.
   const { class: cls = DEMO_JOB.class, args = input.class === undefined ? DEMO_JOB.args : [], queue, in: delay } = input;
   if (typeof cls !== 'string') throw new BadRequestException('class must be a string');
   if (!Array.isArray(args)) throw new BadRequestException('args must be an array');
@@ -42,11 +44,12 @@ export class JobsController {
   @Post('jobs')
   async create(@Body() body: unknown): Promise<{ jid: string }> {
     const request = parseRequest(body);
+    // The sample's workers run the job class named like the class itself (plain @Worker()).
     const worker = WORKERS.find((candidate) => candidate.name === request.class);
     const job: EnqueueJob = { class: request.class, args: request.args, queue: request.queue ?? worker?.queue ?? 'default' };
     try {
       const jid = request.in === undefined ? await this.verk.enqueue(job) : await this.verk.schedule(job, Date.now() + request.in * 1000);
-      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${job.class} ${JSON.stringify(job.args)} on queue ${job.queue}, jid ${jid}${this.caveat(job)}`);
+      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${request.class} ${JSON.stringify(job.args)} on queue ${job.queue}, jid ${jid}${this.caveat(request.class, job.queue)}`);
       return { jid };
     } catch (error) {
       // Bad input: the message names the field, e.g. `job.queue: must be a non-empty ...`.
@@ -59,9 +62,9 @@ export class JobsController {
    * nestjs-verk accepts any class and queue name, as Sidekiq does: another node, or a
    * later deploy, may run them. This node would not, so say so where the user looks.
    */
-  private caveat(job: EnqueueJob): string {
-    if (!WORKERS.some((worker) => worker.name === job.class)) return ` (no worker on this node handles class ${String(job.class)})`;
-    if (!(job.queue in this.verk.engine.queues())) return ` (this node does not run queue ${job.queue})`;
+  private caveat(cls: string, queue: string): string {
+    if (!WORKERS.some((worker) => worker.name === cls)) return ` (no worker on this node handles class ${cls})`;
+    if (!Object.hasOwn(this.verk.engine.queues(), queue)) return ` (this node does not run queue ${queue})`;
     return '';
   }
 

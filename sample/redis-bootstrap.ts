@@ -59,7 +59,7 @@ export function ping(url: URL, timeoutMs = 1000): Promise<Probe> {
     };
     const timer = setTimeout(() => finish({ ok: false, reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
     socket.on('error', (error) => finish({ ok: false, reason: error.message }));
-    socket.on('close', () => finish({ ok: false, reason: 'connection closed without an answer' }));
+    socket.on('close', () => finish({ ok: false, reason: reply ? `it answered ${JSON.stringify(reply.slice(0, 40))}, not +PONG` : 'connection closed without an answer' }));
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString();
       if (reply.includes('+PONG\r\n')) return finish({ ok: true });
@@ -125,11 +125,12 @@ async function startPrivateRedis(): Promise<string | undefined> {
   child.stderr?.on('data', collect);
 
   let exited = false;
+  let ready = false; // failures before this are reported by the start-up loop below
   let stopping = false;
   const spawnError = new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
   child.once('exit', (code, signal) => {
     exited = true;
-    if (!stopping) logger.error(`The private redis-server on port ${port} stopped unexpectedly (${signal ?? `code ${code}`}):\n${output}`);
+    if (ready && !stopping) logger.error(`The private redis-server on port ${port} stopped unexpectedly (${signal ?? `code ${code}`}):\n${output}`);
   });
   // 'exit' runs on every normal end of the process: process.exit(), an uncaught error, and
   // a signal too, because main.ts enables Nest's shutdown hooks with useProcessExit.
@@ -150,7 +151,10 @@ async function startPrivateRedis(): Promise<string | undefined> {
     }
     if (error) fail(`Could not run redis-server: ${error.message}`);
     if (exited) fail(`redis-server exited at start:\n${output}`);
-    if ((await ping(new URL(url))).ok) break;
+    if ((await ping(new URL(url))).ok) {
+      ready = true;
+      break;
+    }
     if (Date.now() - started > 10_000) fail(`redis-server on port ${port} did not answer PING within 10 s:\n${output}`);
   }
   logger.warn(`Started a PRIVATE redis-server for this sample: ${url} (pid ${child.pid}, data dir ${dir}).`);

@@ -105,6 +105,7 @@ export class VerkEngine {
       // Leave nothing open behind a failed start, so the process can still exit.
       this.state = 'stopping';
       await this.closeConnections();
+      await this.closeClient();
       this.state = 'stopped';
       throw error;
     }
@@ -167,10 +168,15 @@ export class VerkEngine {
 
   /**
    * Graceful stop: no new jobs, running ones get up to shutdownTimeout, the unfinished
-   * go back to the head of their queues, then every connection closes.
+   * go back to the head of their queues, then the node's connections close. With
+   * `keepClient` the enqueue client stays usable until `closeClient()` (the Nest layer
+   * keeps it for HTTP requests still being served while the application shuts down).
    */
-  async stop(): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') return;
+  async stop(options: { keepClient?: boolean } = {}): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      if (!options.keepClient) await this.closeClient();
+      return;
+    }
     const wasStarted = this.state !== 'new';
     this.state = 'stopping';
     if (wasStarted) {
@@ -178,13 +184,20 @@ export class VerkEngine {
       await Promise.all([this.scheduler.stop(), this.heartbeat.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
+      this.logger.log(`Node ${this.nodeId} stopped`);
     }
     await this.closeConnections();
     this.state = 'stopped';
+    if (!options.keepClient) await this.closeClient();
+  }
+
+  /** Closes the enqueue client's connection. */
+  async closeClient(): Promise<void> {
+    await closeConnection(this.clientRedis);
   }
 
   private async closeConnections(): Promise<void> {
-    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.clientRedis)]);
+    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis)]);
     this.managers.clear();
   }
 

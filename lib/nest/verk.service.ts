@@ -1,15 +1,21 @@
-import { type BeforeApplicationShutdown, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { EnqueueJob } from '../engine/client';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
  * The application's handle on the job system: enqueue and schedule jobs, manage queues.
  * It also runs the engine inside Nest's lifecycle: the node starts once the application
- * has bootstrapped and stops gracefully before it shuts down (call
- * `app.enableShutdownHooks()` so SIGTERM triggers that).
+ * has bootstrapped and stops gracefully when it closes (call `app.enableShutdownHooks()`
+ * so SIGTERM closes it).
+ *
+ * Running jobs are drained in onModuleDestroy, not beforeApplicationShutdown: Nest runs
+ * every module's onModuleDestroy before any beforeApplicationShutdown or
+ * onApplicationShutdown, where database modules (TypeORM, Mongoose) close their pools;
+ * draining later would let running jobs find those closed. The enqueue connection stays
+ * open until onApplicationShutdown, after the HTTP server has stopped taking requests.
  */
 @Injectable()
-export class VerkService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   constructor(readonly engine: VerkEngine) {}
 
   /** This node's id. */
@@ -46,7 +52,13 @@ export class VerkService implements OnApplicationBootstrap, BeforeApplicationShu
     await this.engine.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Stops fetching, lets running jobs finish (up to shutdownTimeout), puts the rest back. */
+  async onModuleDestroy(): Promise<void> {
+    await this.engine.stop({ keepClient: true });
+  }
+
+  /** Closes the last connection once nothing can enqueue any more. */
+  async onApplicationShutdown(): Promise<void> {
     await this.engine.stop();
   }
 }

@@ -61,20 +61,25 @@ export class RedisServer {
     child.once('exit', () => running.delete(child));
     return new Promise((resolve, reject) => {
       let output = '';
+      let settled = false;
+      const onExit = (code: number | null) => fail(new Error(`redis-server exited with code ${code}:\n${output}`));
       const timer = setTimeout(() => fail(new Error(`redis-server on port ${this.port} did not start in 10 s:\n${output}`)), 10_000);
       const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         child.kill('SIGKILL');
         reject(error);
       };
       child.once('error', (error) => fail(new Error(`cannot run ${binary} (${error.message}); install redis-server or set REDIS_SERVER`)));
-      child.once('exit', (code) => fail(new Error(`redis-server exited with code ${code}:\n${output}`)));
+      child.once('exit', onExit);
       const onData = (chunk: Buffer) => {
+        if (settled) return; // keep reading the pipe so the server never blocks on it
         output += chunk.toString();
         if (output.includes('Ready to accept connections')) {
+          settled = true;
           clearTimeout(timer);
-          child.removeAllListeners('exit');
-          child.once('exit', () => running.delete(child));
+          child.off('exit', onExit);
           resolve();
         }
       };
