@@ -184,6 +184,7 @@ test('bad module options stop the boot with an error naming the field', async ()
     [{ redis: server.url, nodeId: 'x', generateNodeId: true }, /"nodeId": must not be set together with generateNodeId/],
     [{ redis: server.url, nodeId: 'x', pollInterval: -1 }, /"pollInterval": must be an integer >= 10/],
     [{ redis: server.url, nodeId: 'x', maxRetryCount: 'lots' }, /"maxRetryCount"/],
+    [{ redis: server.url, nodeId: 'x', failJobLogLevel: 'info' }, /"failJobLogLevel": must be one of 'log', 'debug'/],
   ];
   for (const [options, message] of cases) {
     @Module({ imports: [VerkModule.forRoot(options as never)] })
@@ -218,6 +219,7 @@ test('bad enqueue input throws an error naming the field and writes nothing', as
       [() => verk.enqueue({ queue: 'q', class: 'X', qeue: 'typo' } as never), /: job\.qeue: unknown job field/],
       [() => verk.schedule({ queue: 'q', class: 'X' }, new Date('not a date')), /: at: must be a valid Date or epoch milliseconds, got an invalid Date/],
       [() => verk.schedule({ queue: 'q', class: 'X' }, '2026-01-01' as never), /: at: must be a valid Date/],
+      [() => verk.schedule({ queue: 'q', class: 'X' }, Date.now() + 1e303), /: at: must be a valid Date/],
       [() => verk.enqueueMany([{ queue: 'q', class: 'X' }, { queue: 'q', class: 'X', args: [() => 1] }]), /: jobs\[1\]\.args\[0\]: a function/],
     ];
     for (const [call, message] of bad) await assert.rejects(call(), message);
@@ -261,4 +263,30 @@ test('app.close() stops the node: no in-progress jobs left, connections closed',
   const clients = await redis.client('LIST');
   assert.doesNotMatch(String(clients), /name=verk:closing/, 'no connection of the node remains');
   assert.equal((await zsetJobs(redis, 'dead')).length, 0);
+});
+
+test('one log line per job event through Nest\'s Logger, at Verk\'s configurable levels', async () => {
+  const lines: string[] = [];
+  const capture = (level: string) => (message: unknown, ...rest: unknown[]) => void lines.push(`${level} [${String(rest[rest.length - 1])}] ${String(message)}`);
+  const logger = { log: capture('log'), warn: capture('warn'), error: capture('error'), debug: capture('debug'), verbose: capture('verbose'), fatal: capture('fatal') };
+  @Worker('Logged')
+  class Logged {
+    @Perform() run(fail: boolean): void {
+      if (fail) throw new TypeError('bad input');
+    }
+  }
+  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'logs', queues: { default: 1 }, startJobLogLevel: 'verbose', doneJobLogLevel: 'log', failJobLogLevel: 'error' })], providers: [Logged] })
+  class AppModule {}
+  const app = await NestFactory.createApplicationContext(AppModule, { logger, abortOnError: false });
+  try {
+    const verk = app.get(VerkService);
+    const ok = await verk.enqueue({ queue: 'default', class: 'Logged', args: [false] });
+    const bad = await verk.enqueue({ queue: 'default', class: 'Logged', args: [true] });
+    await waitFor(() => lines.some((line) => line.includes(`${bad} fail`)), 'failure logged');
+    assert.ok(lines.some((line) => new RegExp(`^verbose \\[Verk\\] default Logged ${ok} start$`).test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => new RegExp(`^log \\[Verk\\] default Logged ${ok} done: \\d+ ms$`).test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => new RegExp(`^error \\[Verk\\] default Logged ${bad} fail after \\d+ ms: TypeError: bad input \\(retry 1 at `).test(line)), lines.join('\n'));
+  } finally {
+    await app.close();
+  }
 });

@@ -76,7 +76,7 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
 /** Epoch milliseconds of a schedule time, or a VerkValidationError. */
 function scheduleTime(at: unknown): number {
   const ms = at instanceof Date ? at.getTime() : at;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+  if (typeof ms !== 'number' || Number.isNaN(new Date(ms).getTime())) {
     throw new VerkValidationError('at', `must be a valid Date or epoch milliseconds, got ${at instanceof Date ? 'an invalid Date' : JSON.stringify(at)}`);
   }
   return ms;

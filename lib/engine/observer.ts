@@ -9,5 +9,5 @@ import type { JobPayload } from './job';
 export interface JobObserver {
   jobStarted?(job: JobPayload, queue: string): void;
   jobFinished?(job: JobPayload, queue: string, durationMs: number): void;
-  jobFailed?(job: JobPayload, queue: string, error: unknown, outcome: FailureOutcome): void;
+  jobFailed?(job: JobPayload, queue: string, error: unknown, outcome: FailureOutcome, durationMs: number): void;
 }

@@ -220,7 +220,7 @@ export class QueueManager {
         retryAt: worker?.retryAt,
         onBadRetryAt: (value) => this.options.logger.warn(`Worker ${job.class}: retryAt returned ${String(value)}, using the default backoff`),
       });
-      this.notify('jobFailed', job, error, outcome);
+      this.notify('jobFailed', job, error, outcome, Date.now() - started);
       await this.writeFailure(raw, outcome);
       return;
     }
@@ -230,14 +230,14 @@ export class QueueManager {
 
   private notify(event: 'jobStarted', job: JobPayload): void;
   private notify(event: 'jobFinished', job: JobPayload, durationMs: number): void;
-  private notify(event: 'jobFailed', job: JobPayload, error: unknown, outcome: FailureOutcome): void;
-  private notify(event: keyof JobObserver, job: JobPayload, a?: unknown, b?: FailureOutcome): void {
+  private notify(event: 'jobFailed', job: JobPayload, error: unknown, outcome: FailureOutcome, durationMs: number): void;
+  private notify(event: keyof JobObserver, job: JobPayload, a?: unknown, b?: FailureOutcome, c?: number): void {
     const observer = this.options.observer;
     if (!observer) return;
     try {
       if (event === 'jobStarted') observer.jobStarted?.(job, this.queue);
       else if (event === 'jobFinished') observer.jobFinished?.(job, this.queue, a as number);
-      else observer.jobFailed?.(job, this.queue, a, b as FailureOutcome);
+      else observer.jobFailed?.(job, this.queue, a, b as FailureOutcome, c as number);
     } catch (error) {
       this.options.logger.error(`Job observer failed on ${event}: ${(error as Error).message}`);
     }

@@ -1,8 +1,9 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { VerkOptions } from '../engine/options';
+import type { JobLogLevels } from './job-logger';
 
-/** Options of `VerkModule.forRoot`: see the README's configuration table. */
-export type VerkModuleOptions = VerkOptions;
+/** Options of `VerkModule.forRoot`: the engine's, plus Verk's job log levels. See the README's configuration table. */
+export interface VerkModuleOptions extends VerkOptions, JobLogLevels {}
 
 /** `VerkModule.forRootAsync({ imports, inject, useFactory })`. */
 export interface VerkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

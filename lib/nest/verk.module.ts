@@ -2,6 +2,7 @@ import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/commo
 import { DiscoveryModule } from '@nestjs/core';
 import { VerkEngine } from '../engine/verk-engine';
 import { VERK_MODULE_OPTIONS } from './constants';
+import { JobLogger } from './job-logger';
 import type { VerkModuleAsyncOptions, VerkModuleOptions } from './verk-module-options';
 import { VerkExplorer } from './verk.explorer';
 import { VerkService } from './verk.service';
@@ -11,7 +12,12 @@ const engineProvider: Provider = {
   provide: VerkEngine,
   inject: [VERK_MODULE_OPTIONS],
   // Options are validated here, so a bad field stops the application at boot with its name.
-  useFactory: (options: VerkModuleOptions) => new VerkEngine(options, { logger: new Logger('Verk'), className: workerName }),
+  useFactory: (options: VerkModuleOptions) => {
+    const { startJobLogLevel, doneJobLogLevel, failJobLogLevel, ...engineOptions } = options ?? {};
+    const logger = new Logger('Verk');
+    const observer = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
+    return new VerkEngine(engineOptions, { logger, observer, className: workerName });
+  },
 };
 
 /**
