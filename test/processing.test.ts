@@ -49,6 +49,8 @@ test('1,000 jobs over two queues run exactly once, never above each queue\'s con
     assert.equal(await redis.llen('inprogress:priority:test-node'), 0, 'in-progress emptied');
     const day = new Date().toISOString().slice(0, 10);
     assert.equal(Number(await redis.get(`stat:processed:${day}`)), 1000, 'daily counter');
+    assert.equal(Number(await redis.get('verk:stat:processed:queue:default')), 500, 'per-queue counter');
+    assert.equal(Number(await redis.get(`verk:stat:processed:queue:priority:${day}`)), 500, 'per-queue daily counter');
     assert.deepEqual((await redis.smembers('queues')).sort(), ['default', 'priority']);
   } finally {
     await engine.stop();

@@ -86,6 +86,7 @@ test('a failing job runs again when due, then lands in dead after maxRetryCount;
     assert.equal(typeof dead.retried_at, 'number', 'later failures set retried_at, failed_at stays the first');
     assert.equal(await redis.zcard('retry'), 0);
     assert.equal(Number(await redis.get('stat:failed')), 3);
+    assert.equal(Number(await redis.get('verk:stat:failed:queue:default')), 3);
     assert.equal(Number(await redis.get('stat:processed') ?? 0), 0);
   } finally {
     await engine.stop();

@@ -40,6 +40,12 @@ export class Keys {
     return day ? `${this.prefix}stat:${kind}:${day}` : `${this.prefix}stat:${kind}`;
   }
 
+  /** Per-queue counters (ours, not Sidekiq's): `verk:stat:processed:queue:<q>[:<day>]`. */
+  queueStat(kind: 'processed' | 'failed', queue: string, day?: string): string {
+    const key = `${this.prefix}verk:stat:${kind}:queue:${queue}`;
+    return day ? `${key}:${day}` : key;
+  }
+
   /** Set of node ids that may hold in-progress work (Verk 1.6). */
   get nodes(): string {
     return `${this.prefix}verk_nodes`;

@@ -249,7 +249,8 @@ export class QueueManager {
     const target = outcome.target === 'retry' ? keys.retry : keys.dead;
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', statDay()), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
+        const day = statDay();
+        await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
         break;
       } catch (error) {
         this.logRateLimited(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
@@ -278,7 +279,8 @@ export class QueueManager {
     while (this.pendingAcks.length > 0 && !this.closed) {
       const batch = this.pendingAcks.splice(0, MAX_BATCH);
       try {
-        await redis.verkFinishJobs(this.inProgressKey, keys.stat('processed'), keys.stat('processed', statDay()), ...batch);
+        const day = statDay();
+        await redis.verkFinishJobs(this.inProgressKey, keys.stat('processed'), keys.stat('processed', day), keys.queueStat('processed', this.queue), keys.queueStat('processed', this.queue, day), ...batch);
         attempt = 0;
         for (const raw of batch) this.release(raw);
       } catch (error) {

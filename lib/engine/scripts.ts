@@ -11,8 +11,8 @@ import type { Redis, Result } from 'ioredis';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, count: number, nodeId: string, queueName: string): Result<string[], Context>;
-    verkFinishJobs(inProgress: string, processed: string, processedDay: string, ...jobs: string[]): Result<number, Context>;
-    verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, raw: string, payload: string, score: number, maxDeadJobs: number): Result<number, Context>;
+    verkFinishJobs(inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string, ...jobs: string[]): Result<number, Context>;
+    verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, raw: string, payload: string, score: number, maxDeadJobs: number): Result<number, Context>;
     verkEnqueueDue(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
     verkRequeueInProgress(inProgress: string, queue: string): Result<number, Context>;
   }

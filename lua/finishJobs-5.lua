@@ -6,6 +6,8 @@
   KEYS[1] inprogress:<q>:<node>
   KEYS[2] stat:processed
   KEYS[3] stat:processed:<YYYY-MM-DD>
+  KEYS[4] verk:stat:processed:queue:<q>
+  KEYS[5] verk:stat:processed:queue:<q>:<YYYY-MM-DD>
   ARGV    the finished jobs, exactly as they were fetched
 
   Returns how many jobs were removed.
@@ -17,5 +19,7 @@ end
 if removed > 0 then
   redis.call('INCRBY', KEYS[2], removed)
   redis.call('INCRBY', KEYS[3], removed)
+  redis.call('INCRBY', KEYS[4], removed)
+  redis.call('INCRBY', KEYS[5], removed)
 end
 return removed

@@ -9,6 +9,8 @@
   KEYS[3] dead
   KEYS[4] stat:failed
   KEYS[5] stat:failed:<YYYY-MM-DD>
+  KEYS[6] verk:stat:failed:queue:<q>
+  KEYS[7] verk:stat:failed:queue:<q>:<YYYY-MM-DD>
   ARGV[1] the job exactly as fetched
   ARGV[2] the job with its failure fields
   ARGV[3] score: when to retry, or when it died (epoch seconds)
@@ -23,4 +25,6 @@ if KEYS[2] == KEYS[3] then
 end
 redis.call('INCR', KEYS[4])
 redis.call('INCR', KEYS[5])
+redis.call('INCR', KEYS[6])
+redis.call('INCR', KEYS[7])
 return 1
