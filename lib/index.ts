@@ -1,6 +1,6 @@
 export { VerkModule } from './nest/verk.module';
 export { VerkService } from './nest/verk.service';
-export { Worker, Perform, type WorkerOptions } from './nest/decorators';
+export { Worker, Perform, OnVerkEvent, type WorkerOptions } from './nest/decorators';
 export { VERK_MODULE_OPTIONS } from './nest/constants';
 export type { JobLogLevel, JobLogLevels } from './nest/job-logger';
 export type { VerkModuleOptions, VerkModuleAsyncOptions } from './nest/verk-module-options';

@@ -4,7 +4,7 @@ export { defaultBackoffSeconds, type RetryAt } from './failure';
 export { type JobPayload, newJid } from './job';
 export { Keys } from './keys';
 export type { VerkLogger } from './logger';
-export type { JobObserver } from './observer';
+export { EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning, type VerkEvent, type VerkEventClass, type VerkEventListener } from './events';
 export { resolveOptions, type ResolvedVerkOptions, type VerkOptions } from './options';
 export { VerkEngine, type VerkEngineHooks } from './verk-engine';
 export { WorkerRegistry, type WorkerHandler } from './worker-registry';

@@ -46,6 +46,16 @@ export class Keys {
     return day ? `${key}:${day}` : key;
   }
 
+  /** Set of paused queue names; every node obeys it, and it survives restarts. */
+  get pausedQueues(): string {
+    return `${this.prefix}verk:paused_queues`;
+  }
+
+  /** Pub/sub channel on which pause/resume are announced to every node. */
+  get control(): string {
+    return `${this.prefix}verk:control`;
+  }
+
   /** Set of node ids that may hold in-progress work (Verk 1.6). */
   get nodes(): string {
     return `${this.prefix}verk_nodes`;

@@ -10,7 +10,7 @@ import type { Redis, Result } from 'ioredis';
  */
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, count: number, nodeId: string, queueName: string): Result<string[], Context>;
+    verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, paused: string, count: number, nodeId: string, queueName: string): Result<string[] | null, Context>;
     verkFinishJobs(inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string, ...jobs: string[]): Result<number, Context>;
     verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, raw: string, payload: string, score: number, maxDeadJobs: number): Result<number, Context>;
     verkEnqueueDue(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
@@ -27,7 +27,7 @@ export interface ScriptSource {
 /** Finds lua/ from the source tree (lib/engine) or the build (dist/lib/engine). */
 function luaDirectory(): string {
   for (const candidate of [resolve(__dirname, '../../lua'), resolve(__dirname, '../../../lua')]) {
-    if (existsSync(join(candidate, 'fetchJobs-4.lua'))) return candidate;
+    if (existsSync(join(candidate, 'fetchJobs-5.lua'))) return candidate;
   }
   throw new Error(`nestjs-verk: cannot find its lua/ scripts next to ${__dirname}; is the package installed completely?`);
 }

@@ -3,7 +3,7 @@ import { type ClientOptions, VerkClient } from './client';
 import { VerkConfigError } from './errors';
 import { Keys } from './keys';
 import { consoleLogger, type VerkLogger } from './logger';
-import type { JobObserver } from './observer';
+import { EventBus } from './events';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
 import { closeConnection, createConnection } from './redis';
@@ -15,7 +15,6 @@ import { WorkerRegistry } from './worker-registry';
 
 export interface VerkEngineHooks {
   logger?: VerkLogger;
-  observer?: JobObserver;
   className?: ClientOptions['className'];
 }
 
@@ -31,7 +30,11 @@ export class VerkEngine {
   readonly keys: Keys;
   readonly workers = new WorkerRegistry();
   readonly client: VerkClient;
+  /** Job and queue events of this node; listeners run off the job's path. */
+  readonly events: EventBus;
   private readonly logger: VerkLogger;
+  /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
+  private readonly subscriber: Redis;
   private readonly redis: Redis;
   private readonly clientRedis: Redis;
   private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
@@ -47,7 +50,9 @@ export class VerkEngine {
     this.options = resolveOptions(options);
     this.keys = new Keys(this.options.prefix);
     this.logger = hooks.logger ?? consoleLogger;
+    this.events = new EventBus(this.logger);
     const node = this.options.nodeId;
+    this.subscriber = createConnection(this.options.redis, 'blocking', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
@@ -121,7 +126,9 @@ export class VerkEngine {
       const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue);
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
-    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency);
+    await this.followPauses();
+    const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
+    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
     await this.heartbeat.start();
     this.scheduler.start();
     this.state = 'running';
@@ -134,7 +141,7 @@ export class VerkEngine {
     validateConcurrency(concurrency, 'concurrency');
     if (this.managers.has(queue)) throw new VerkConfigError(`Queue "${queue}" is already running on node ${this.nodeId}`);
     if (this.state !== 'running') throw new Error(`Verk node ${this.nodeId} is not running`);
-    this.startManager(queue, concurrency);
+    this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1);
     await this.heartbeat.beat();
   }
 
@@ -147,8 +154,61 @@ export class VerkEngine {
     await closeConnection(entry.blocking);
   }
 
-  private startManager(queue: string, concurrency: number): void {
-    const blocking = createConnection(this.options.redis, 'blocking', `verk:${this.nodeId}:queue:${queue}`, this.logger);
+  /**
+   * Stops fetching from a queue on every node, until resumeQueue. Stored in Redis, so it
+   * holds for nodes that start later and survives restarts; running jobs finish.
+   */
+  async pauseQueue(queue: string): Promise<void> {
+    validateQueueName(queue);
+    await this.clientRedis.multi().sadd(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'pause', queue })).exec();
+  }
+
+  /** Lets every node fetch from a paused queue again. */
+  async resumeQueue(queue: string): Promise<void> {
+    validateQueueName(queue);
+    await this.clientRedis.multi().srem(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'resume', queue })).exec();
+  }
+
+  /** True when the queue is paused (for every node). */
+  async isPaused(queue: string): Promise<boolean> {
+    return (await this.clientRedis.sismember(this.keys.pausedQueues, queue)) === 1;
+  }
+
+  /**
+   * Listens for pause/resume announcements, and re-reads the paused set whenever the
+   * subscription (re)connects, since announcements made meanwhile are lost.
+   */
+  private async followPauses(): Promise<void> {
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      let command: { type?: unknown; queue?: unknown };
+      try {
+        command = JSON.parse(message) as typeof command;
+      } catch {
+        return this.logger.warn(`Ignored a malformed message on ${this.keys.control}: ${message}`);
+      }
+      const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
+      if (command.type === 'pause') manager?.pause();
+      else if (command.type === 'resume') manager?.resume();
+    });
+    this.subscriber.on('ready', () => void this.syncPauses());
+    await this.subscriber.subscribe(this.keys.control);
+  }
+
+  private async syncPauses(): Promise<void> {
+    try {
+      const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
+      for (const [queue, { manager }] of this.managers) {
+        if (paused.has(queue)) manager.pause();
+        else manager.resume();
+      }
+    } catch (error) {
+      this.logger.warn(`Could not read paused queues: ${(error as Error).message}`);
+    }
+  }
+
+  private startManager(queue: string, concurrency: number, paused: boolean): void {
+    const blockingName = `verk:${this.nodeId}:queue:${queue}`;
+    const blocking = createConnection(this.options.redis, 'blocking', blockingName, this.logger);
     const manager = new QueueManager({
       queue,
       concurrency,
@@ -158,7 +218,9 @@ export class VerkEngine {
       blocking,
       workers: this.workers,
       logger: this.logger,
-      observer: this.hooks.observer,
+      events: this.events,
+      blockingName,
+      paused,
       maxRetryCount: this.options.maxRetryCount,
       maxDeadJobs: this.options.maxDeadJobs,
     });
@@ -197,7 +259,7 @@ export class VerkEngine {
   }
 
   private async closeConnections(): Promise<void> {
-    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis)]);
+    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.subscriber)]);
     this.managers.clear();
   }
 

@@ -4,3 +4,5 @@ export const VERK_MODULE_OPTIONS = Symbol('VERK_MODULE_OPTIONS');
 export const VERK_WORKER_METADATA = 'verk:worker';
 /** Metadata key set by @Perform() on a method. */
 export const VERK_PERFORM_METADATA = 'verk:perform';
+/** Metadata key set by @OnVerkEvent() on a method: the event classes it wants. */
+export const VERK_ON_EVENT_METADATA = 'verk:on-event';

@@ -1,5 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import { VERK_PERFORM_METADATA, VERK_WORKER_METADATA } from './constants';
+import type { VerkEventClass } from '../engine/events';
+import { VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_METADATA } from './constants';
 
 /** Options of @Worker(). */
 export interface WorkerOptions {
@@ -26,4 +27,16 @@ export function Worker(nameOrOptions?: string | WorkerOptions): ClassDecorator {
 /** Marks the method of a @Worker class that runs a job; it receives the job's args spread. */
 export function Perform(): MethodDecorator {
   return SetMetadata(VERK_PERFORM_METADATA, true);
+}
+
+/**
+ * Calls the method with every event of the given classes (none = every event), on any
+ * provider or controller. It runs off the job's path: throwing, rejecting or being slow
+ * never delays or breaks job processing; its error is logged.
+ *
+ * @example
+ * @OnVerkEvent(JobFailed) onFailed(event: JobFailed) { tracker.capture(event.error); }
+ */
+export function OnVerkEvent(...events: VerkEventClass[]): MethodDecorator {
+  return SetMetadata(VERK_ON_EVENT_METADATA, events);
 }

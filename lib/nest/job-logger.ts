@@ -1,8 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { VerkConfigError } from '../engine/errors';
-import type { FailureOutcome } from '../engine/failure';
-import type { JobPayload } from '../engine/job';
-import type { JobObserver } from '../engine/observer';
+import type { VerkEvent } from '../engine/events';
 
 /** A Nest log level for job lines, or false for none. */
 export type JobLogLevel = 'log' | 'debug' | 'verbose' | 'warn' | 'error' | false;
@@ -26,7 +24,7 @@ function level(value: unknown, field: keyof JobLogLevels, fallback: JobLogLevel)
 }
 
 /** One log line per job event: queue, class, jid and, when done or failed, the duration. */
-export class JobLogger implements JobObserver {
+export class JobLogger {
   private readonly start: JobLogLevel;
   private readonly done: JobLogLevel;
   private readonly fail: JobLogLevel;
@@ -40,18 +38,27 @@ export class JobLogger implements JobObserver {
     this.fail = level(levels.failJobLogLevel, 'failJobLogLevel', 'warn');
   }
 
-  jobStarted(job: JobPayload, queue: string): void {
-    if (this.start) this.logger[this.start](`${queue} ${job.class} ${job.jid} start`);
+  /** True when any job line is logged, so the listener is worth subscribing. */
+  get enabled(): boolean {
+    return Boolean(this.start || this.done || this.fail);
   }
 
-  jobFinished(job: JobPayload, queue: string, durationMs: number): void {
-    if (this.done) this.logger[this.done](`${queue} ${job.class} ${job.jid} done: ${durationMs} ms`);
-  }
-
-  jobFailed(job: JobPayload, queue: string, _error: unknown, outcome: FailureOutcome, durationMs?: number): void {
-    if (!this.fail) return;
-    const next = outcome.target === 'dead' ? 'moved to dead' : `retry ${outcome.payload.retry_count} at ${new Date(outcome.score * 1000).toISOString()}`;
-    const took = durationMs === undefined ? '' : ` after ${durationMs} ms`;
-    this.logger[this.fail](`${queue} ${job.class} ${job.jid} fail${took}: ${outcome.payload.error_class}: ${outcome.payload.error_message} (${next})`);
-  }
+  readonly handle = (event: VerkEvent): void => {
+    switch (event.type) {
+      case 'JobStarted':
+        if (this.start) this.logger[this.start](`${event.queue} ${event.job.class} ${event.job.jid} start`);
+        break;
+      case 'JobFinished':
+        if (this.done) this.logger[this.done](`${event.queue} ${event.job.class} ${event.job.jid} done: ${event.durationMs} ms`);
+        break;
+      case 'JobFailed': {
+        if (!this.fail) break;
+        const next = event.retryAt ? `retry ${event.job.retry_count} at ${event.retryAt.toISOString()}` : 'moved to dead';
+        this.logger[this.fail](`${event.queue} ${event.job.class} ${event.job.jid} fail after ${event.durationMs} ms: ${event.job.error_class}: ${event.job.error_message} (${next})`);
+        break;
+      }
+      default:
+        this.logger.log(`Queue ${event.queue}: ${event.type}`);
+    }
+  };
 }

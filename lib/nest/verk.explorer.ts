@@ -4,15 +4,18 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { VerkConfigError } from '../engine/errors';
 import type { RetryAt } from '../engine/failure';
 import { VerkEngine } from '../engine/verk-engine';
-import { VERK_PERFORM_METADATA } from './constants';
+import type { VerkEvent, VerkEventClass } from '../engine/events';
+import { VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA } from './constants';
 import { workerOptionsOf } from './worker-name';
 
 type Method = (...args: unknown[]) => unknown;
 
 /**
  * Finds the @Worker providers of the application and registers each with the engine
- * (as @nestjs/bullmq's explorer does for processors). Refuses to boot on two workers for
- * one job class, a worker without exactly one @Perform method, or a request-scoped worker.
+ * (as @nestjs/bullmq's explorer does for processors), and subscribes @OnVerkEvent
+ * methods of providers and controllers to the engine's events. Refuses to boot on two
+ * workers for one job class, a worker without exactly one @Perform method, or a
+ * request-scoped worker.
  */
 @Injectable()
 export class VerkExplorer implements OnModuleInit {
@@ -36,6 +39,23 @@ export class VerkExplorer implements OnModuleInit {
       }
       seen.set(name, target.name);
       this.register(name, target, wrapper);
+    }
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) this.subscribeHandlers(wrapper);
+  }
+
+  private subscribeHandlers(wrapper: InstanceWrapper): void {
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) return;
+    const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
+    if (!prototype) return;
+    for (const method of this.scanner.getAllMethodNames(prototype)) {
+      const classes = Reflect.getMetadata(VERK_ON_EVENT_METADATA, prototype[method] as object) as VerkEventClass[] | undefined;
+      if (!classes) continue;
+      const handler = (instance[method] as (event: VerkEvent) => unknown).bind(instance);
+      this.engine.events.subscribe((event) => {
+        if (classes.length === 0 || classes.some((eventClass) => event instanceof eventClass)) return handler(event);
+        return undefined;
+      });
     }
   }
 

@@ -15,8 +15,10 @@ const engineProvider: Provider = {
   useFactory: (options: VerkModuleOptions) => {
     const { startJobLogLevel, doneJobLogLevel, failJobLogLevel, ...engineOptions } = options ?? {};
     const logger = new Logger('Verk');
-    const observer = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
-    return new VerkEngine(engineOptions, { logger, observer, className: workerName });
+    const jobLogger = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
+    const engine = new VerkEngine(engineOptions, { logger, className: workerName });
+    engine.events.subscribe(jobLogger.handle);
+    return engine;
   },
 };
 

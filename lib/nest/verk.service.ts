@@ -1,5 +1,7 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import type { EnqueueJob } from '../engine/client';
+import type { VerkEvent } from '../engine/events';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
@@ -16,7 +18,15 @@ import { VerkEngine } from '../engine/verk-engine';
  */
 @Injectable()
 export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
-  constructor(readonly engine: VerkEngine) {}
+  /**
+   * Every event of this node: JobStarted, JobFinished, JobFailed, QueueRunning,
+   * QueuePausing, QueuePaused. Delivered off the job's path.
+   */
+  readonly events$: Observable<VerkEvent>;
+
+  constructor(readonly engine: VerkEngine) {
+    this.events$ = new Observable<VerkEvent>((subscriber) => engine.events.subscribe((event) => subscriber.next(event)));
+  }
 
   /** This node's id. */
   get nodeId(): string {
@@ -46,6 +56,21 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** Stops processing a queue on this node; running jobs finish, waiting jobs stay in Redis. */
   removeQueue(name: string): Promise<void> {
     return this.engine.removeQueue(name);
+  }
+
+  /** Stops fetching from a queue on every node (stored in Redis, survives restarts); running jobs finish. */
+  pauseQueue(name: string): Promise<void> {
+    return this.engine.pauseQueue(name);
+  }
+
+  /** Lets every node fetch from a paused queue again. */
+  resumeQueue(name: string): Promise<void> {
+    return this.engine.resumeQueue(name);
+  }
+
+  /** Whether a queue is paused. */
+  isQueuePaused(name: string): Promise<boolean> {
+    return this.engine.isPaused(name);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -7,12 +7,16 @@
   KEYS[2] inprogress:<q>:<node>
   KEYS[3] verk_nodes
   KEYS[4] verk:node:<node>:queues
+  KEYS[5] verk:paused_queues
   ARGV[1] how many jobs at most (free slots)
   ARGV[2] node id
   ARGV[3] queue name
 
-  Returns the jobs, oldest first (the order in which they were enqueued).
+  Returns the jobs, oldest first (the order in which they were enqueued), or nil when the
+  queue is paused: the pause is checked here, atomically with the move, so no node takes a
+  job from a paused queue even before the pause announcement reaches it.
 ]]
+if redis.call('SISMEMBER', KEYS[5], ARGV[3]) == 1 then return false end
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[3])
 
