@@ -217,6 +217,11 @@ export class QueueManager {
           // Nothing waiting: block in Redis until a job arrives, moving it atomically.
           const job = await blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds);
           if (job === null) continue;
+          const mine = await redis.verkConfirmBlockedFetch(this.inProgressKey, this.queueKey, keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId), job, this.queue, nodeId);
+          if (mine === 0) {
+            this.pause();
+            continue;
+          }
           jobs = [job];
         }
         failures = 0;
