@@ -106,12 +106,7 @@ export class VerkClient {
   /** Adds a job to the end of its queue. Returns its jid. */
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
-    await this.redis
-      .multi()
-      .sadd(this.keys.queues, payload.queue)
-      .lpush(this.keys.queue(payload.queue), JSON.stringify(payload))
-      .exec()
-      .then(checkExec);
+    await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
     return payload.jid;
   }
 

@@ -19,7 +19,7 @@ export type ConnectionRole = 'engine' | 'blocking' | 'client';
 export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
   const overrides: RedisOptions =
     role === 'client'
-      ? { connectionName: name, lazyConnect: true }
+      ? { connectionName: name, lazyConnect: true, enableAutoPipelining: true }
       : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);

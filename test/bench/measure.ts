@@ -1,0 +1,51 @@
+/** What each bench child prints as its last stdout line. */
+export interface SystemResult {
+  system: string;
+  enqueueSingle: number; // jobs/s, one enqueue call per job, awaited in parallel
+  enqueueBulk: number; // jobs/s, bulk calls of 1,000
+  processing: number; // jobs/s, no-op jobs at concurrency 50
+  latencyP50: number; // ms, enqueue -> handler start, idle queue
+  latencyP99: number;
+  rssBeforeMb: number; // worker RSS before / after processing
+  rssAfterMb: number;
+  cpuSecondsPer10k: number; // user+system CPU of the worker process per 10,000 jobs
+}
+
+export const env = {
+  redisUrl: process.env.REDIS_URL as string,
+  processN: Number(process.env.BENCH_N ?? 100_000),
+  enqueueN: Number(process.env.BENCH_ENQUEUE_N ?? 20_000),
+  latencyN: Number(process.env.BENCH_LATENCY_N ?? 1000),
+  concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50),
+};
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+export const rssMb = (): number => Math.round((process.memoryUsage().rss / 1024 / 1024) * 10) / 10;
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const rate = (count: number, ms: number): number => Math.round((count / ms) * 1000);
+
+/** Measures CPU and RSS around `work`, which resolves when `count` jobs are done. */
+export async function measureProcessing(count: number, work: () => Promise<void>): Promise<Pick<SystemResult, 'processing' | 'rssBeforeMb' | 'rssAfterMb' | 'cpuSecondsPer10k'>> {
+  global.gc?.();
+  const rssBeforeMb = rssMb();
+  const cpu = process.cpuUsage();
+  const started = now();
+  await work();
+  const elapsed = now() - started;
+  const used = process.cpuUsage(cpu);
+  return {
+    processing: rate(count, elapsed),
+    rssBeforeMb,
+    rssAfterMb: rssMb(),
+    cpuSecondsPer10k: Math.round(((used.user + used.system) / 1e6 / count) * 10_000 * 1000) / 1000,
+  };
+}
+
+export function report(result: SystemResult): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

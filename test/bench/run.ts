@@ -1,0 +1,65 @@
+/**
+ * `npm run bench`: nestjs-verk against BullMQ, same machine, same private redis-server,
+ * same run. Each system runs in its own child process (so RSS and CPU are its own), on a
+ * flushed Redis. Prints one JSON line per result with both figures and the ratio, then a
+ * table. Scale with BENCH_N (processing jobs, default 100000), BENCH_ENQUEUE_N (20000),
+ * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50).
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { RedisServer } from '../helpers/redis-server';
+import type { SystemResult } from './measure';
+
+function runChild(script: string, redisUrl: string): SystemResult {
+  const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, script)], { env: { ...process.env, REDIS_URL: redisUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+  const lines = out.trim().split('\n');
+  const result = JSON.parse(lines[lines.length - 1]) as SystemResult;
+  result.latencyP50 = Math.round(result.latencyP50 * 1000) / 1000;
+  result.latencyP99 = Math.round(result.latencyP99 * 1000) / 1000;
+  return result;
+}
+
+const METRICS: { key: keyof SystemResult; label: string; unit: string; higherIsBetter: boolean }[] = [
+  { key: 'enqueueSingle', label: 'enqueue, one call per job', unit: 'jobs/s', higherIsBetter: true },
+  { key: 'enqueueBulk', label: 'enqueue, bulk (enqueueMany / addBulk)', unit: 'jobs/s', higherIsBetter: true },
+  { key: 'processing', label: 'processing, no-op jobs', unit: 'jobs/s', higherIsBetter: true },
+  { key: 'latencyP50', label: 'idle pickup latency p50', unit: 'ms', higherIsBetter: false },
+  { key: 'latencyP99', label: 'idle pickup latency p99', unit: 'ms', higherIsBetter: false },
+  { key: 'rssBeforeMb', label: 'worker RSS before processing', unit: 'MB', higherIsBetter: false },
+  { key: 'rssAfterMb', label: 'worker RSS after processing', unit: 'MB', higherIsBetter: false },
+  { key: 'cpuSecondsPer10k', label: 'worker CPU per 10,000 jobs', unit: 's', higherIsBetter: false },
+];
+
+async function main(): Promise<void> {
+  const server = await RedisServer.start();
+  const redis = new Redis(server.url);
+  try {
+    const results: Record<string, SystemResult> = {};
+    for (const [system, script] of [['nestjs-verk', 'verk-bench.js'], ['bullmq', 'bullmq-bench.js']] as const) {
+      await redis.flushall();
+      results[system] = runChild(script, server.url);
+    }
+    const verk = results['nestjs-verk'];
+    const bull = results.bullmq;
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}`;
+    const rows: string[][] = [];
+    for (const { key, label, unit, higherIsBetter } of METRICS) {
+      const ratio = Math.round(((verk[key] as number) / (bull[key] as number)) * 100) / 100;
+      console.log(JSON.stringify({ metric: key, unit, 'nestjs-verk': verk[key], bullmq: bull[key], ratio, higherIsBetter, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50), jobs: Number(process.env.BENCH_N ?? 100_000), machine }));
+      rows.push([label, `${verk[key]} ${unit}`, `${bull[key]} ${unit}`, `${ratio}x`]);
+    }
+    console.log(`\n${machine}`);
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i].length), ['', 'nestjs-verk', 'BullMQ', 'ratio'][i].length));
+    const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+    console.log(line(['', 'nestjs-verk', 'BullMQ', 'ratio']));
+    console.log(line(widths.map((w) => '-'.repeat(w))));
+    for (const row of rows) console.log(line(row));
+  } finally {
+    redis.disconnect();
+    await server.cleanup();
+  }
+}
+
+void main();

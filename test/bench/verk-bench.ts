@@ -1,0 +1,52 @@
+/** nestjs-verk's side of `npm run bench` (a child process, so its RSS and CPU are its own). */
+import Redis from 'ioredis';
+import { VerkEngine, type VerkLogger } from '../../lib/engine';
+import { env, measureProcessing, now, percentile, rate, report, sleep } from './measure';
+
+const quiet: VerkLogger = { log: () => undefined, warn: (m) => console.error(m), error: (m) => console.error(m) };
+
+async function main(): Promise<void> {
+  const redis = new Redis(env.redisUrl);
+  const producer = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-producer' }, { logger: quiet });
+  const job = (i: number, queue: string) => ({ queue, class: 'Noop', args: [i] });
+
+  // Enqueue, one call per job, all in flight at once.
+  let started = now();
+  await Promise.all(Array.from({ length: env.enqueueN }, (_, i) => producer.client.enqueue(job(i, 'single'))));
+  const enqueueSingle = rate(env.enqueueN, now() - started);
+
+  started = now();
+  for (let i = 0; i < env.enqueueN; i += 1000) await producer.client.enqueueMany(Array.from({ length: Math.min(1000, env.enqueueN - i) }, (_, k) => job(i + k, 'bulk')));
+  const enqueueBulk = rate(env.enqueueN, now() - started);
+  await redis.flushall();
+
+  for (let i = 0; i < env.processN; i += 1000) await producer.client.enqueueMany(Array.from({ length: Math.min(1000, env.processN - i) }, (_, k) => job(i + k, 'bench')));
+
+  const worker = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-worker', queues: { bench: env.concurrency } }, { logger: quiet });
+  worker.workers.register('Noop', { perform: () => undefined });
+  const processing = await measureProcessing(env.processN, async () => {
+    await worker.start();
+    while (Number(await redis.get('stat:processed')) < env.processN) await sleep(5);
+  });
+
+  // Pickup latency into an idle queue: enqueue, then wait for the handler to start.
+  let resolveStart: (at: number) => void = () => undefined;
+  worker.workers.register('Ping', { perform: () => resolveStart(now()) });
+  await worker.addQueue('latency', 1);
+  await sleep(100);
+  const latencies: number[] = [];
+  for (let i = 0; i < env.latencyN; i++) {
+    const startedAt = new Promise<number>((resolve) => (resolveStart = resolve));
+    const t0 = now();
+    await producer.client.enqueue({ queue: 'latency', class: 'Ping' });
+    latencies.push((await startedAt) - t0);
+    await sleep(1);
+  }
+
+  await worker.stop();
+  await producer.stop();
+  redis.disconnect();
+  report({ system: 'nestjs-verk', enqueueSingle, enqueueBulk, ...processing, latencyP50: percentile(latencies, 50), latencyP99: percentile(latencies, 99) });
+}
+
+void main();
