@@ -32,8 +32,33 @@ const METRICS: { key: keyof SystemResult; label: string; unit: string; higherIsB
   { key: 'cpuSecondsPer10k', label: 'worker CPU per 10,000 jobs', unit: 's', higherIsBetter: false },
 ];
 
+/** BENCH_MODE=memory: the RSS curve of a worker over 1,000,000 jobs (nestjs-verk only). */
+async function memory(server: RedisServer, redis: Redis): Promise<void> {
+  const total = Number(process.env.BENCH_MEMORY_N ?? 1_000_000);
+  for (let i = 0; i < total; i += 10_000) {
+    const batch = Array.from({ length: Math.min(10_000, total - i) }, (_, k) => JSON.stringify({ class: 'Noop', args: [i + k], jid: (i + k).toString(16).padStart(24, '0'), queue: 'bench', retry: true }));
+    await redis.lpush('queue:bench', ...batch);
+  }
+  const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, 'memory-bench.js')], { env: { ...process.env, REDIS_URL: server.url }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = JSON.parse(out.trim().split('\n').pop() as string) as { curve: { jobs: number; rssMb: number }[]; rssGrowthAfterWarmupMb: number; seconds: number };
+  console.log(JSON.stringify({ metric: 'memoryCurve', ...result }));
+  console.log(`\nRSS of a worker over ${total} jobs (${result.seconds} s):`);
+  for (const point of result.curve) console.log(`  ${String(point.jobs).padStart(8)} jobs  ${point.rssMb} MB`);
+  console.log(`  growth after the first tenth: ${result.rssGrowthAfterWarmupMb} MB`);
+}
+
 async function main(): Promise<void> {
   const server = await RedisServer.start();
+  if (process.env.BENCH_MODE === 'memory') {
+    const redis = new Redis(server.url);
+    try {
+      await memory(server, redis);
+    } finally {
+      redis.disconnect();
+      await server.cleanup();
+    }
+    return;
+  }
   const redis = new Redis(server.url);
   try {
     const results: Record<string, SystemResult> = {};
