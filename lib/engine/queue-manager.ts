@@ -256,10 +256,21 @@ export class QueueManager {
     this.held.set(raw, (this.held.get(raw) ?? 0) + 1);
     this.heldCount++;
     this.executing++;
-    void this.execute(raw).finally(() => {
+    void this.executeCounted(raw);
+  }
+
+  /** Runs a job and keeps the count shutdown waits on (no per-job closure on the hot path). */
+  private async executeCounted(raw: string): Promise<void> {
+    try {
+      await this.execute(raw);
+    } catch (error) {
+      // execute() handles every job failure itself; this is a bug guard, never a silent loss:
+      // the job stays in in-progress and is put back by shutdown or recovery.
+      this.options.logger.error(`Queue ${this.queue}: internal error running a job: ${(error as Error).message}`, (error as Error).stack);
+    } finally {
       this.executing--;
       if (this.executing === 0) this.idleWaiter?.();
-    });
+    }
   }
 
   private release(raw: string): void {
