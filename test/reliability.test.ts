@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import type Redis from 'ioredis';
 import { Keys, VerkEngine } from '../lib/engine';
@@ -106,6 +108,26 @@ test('SIGTERM: running jobs finish, waiting ones stay queued, in-progress is emp
   assert.equal(await redis.exists('verk:node:term-1'), 0, 'heartbeat key removed on a clean leave');
   assert.equal(await redis.sismember('verk_nodes', 'term-1'), 0);
   await client.stop();
+});
+
+test('after app.close() the process exits by itself: no timer, socket or connection is left', async () => {
+  const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'close-and-exit.js')], { env: { ...process.env, REDIS_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let closedAt = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (!closedAt && output.includes('CLOSED')) closedAt = Date.now();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  assert.ok(closedAt > 0, `app did not close: ${output}`);
+  assert.equal(signal, null, `killed: still running 15 s after close: ${output}`);
+  assert.equal(code, 0, output);
+  assert.ok(Date.now() - closedAt < 2000, 'exited promptly after close');
+  assert.equal(await redis.llen('inprogress:default:exit-1'), 0);
+  assert.equal(await redis.zcard('schedule'), 1, 'the scheduled job is still there');
 });
 
 test('a job longer than shutdownTimeout goes back to the head of its queue and runs on the next node', async () => {
