@@ -19,7 +19,7 @@ export interface VerkOptions {
   nodeId?: string;
   /** Generate a node id and recover dead nodes' work through heartbeats (Verk 1.6). Default false. */
   generateNodeId?: boolean;
-  /** Heartbeat period (ms) with `generateNodeId`. Default 30000. */
+  /** Heartbeat period (ms); every node beats, and recovers nodes whose beat expired. Default 30000. */
   heartbeat?: number;
   /** How long (ms) shutdown waits for running jobs before putting them back. Default 30000. */
   shutdownTimeout?: number;
