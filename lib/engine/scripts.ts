@@ -67,3 +67,9 @@ declare module 'ioredis' {
     verkForgetNode(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkRetryNow(set: string, queues: string, queue: string, member: string, payload: string, queueName: string): Result<number, Context>;
+  }
+}

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { VerkAdmin } from './admin';
 import { type ClientOptions, VerkClient } from './client';
 import { VerkConfigError } from './errors';
 import { Keys } from './keys';
@@ -31,6 +32,8 @@ export class VerkEngine {
   readonly keys: Keys;
   readonly workers = new WorkerRegistry();
   readonly client: VerkClient;
+  /** Stats and job management (Sidekiq web's operations); uses the enqueue client's connection. */
+  readonly admin: VerkAdmin;
   private readonly logger: VerkLogger;
   private readonly redis: Redis;
   private readonly clientRedis: Redis;
@@ -51,6 +54,7 @@ export class VerkEngine {
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
+    this.admin = new VerkAdmin(this.clientRedis, this.keys);
     this.scheduler = new Scheduler({
       keys: this.keys,
       redis: this.redis,
