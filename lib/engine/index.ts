@@ -8,3 +8,5 @@ export { EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing
 export { resolveOptions, type ResolvedVerkOptions, type VerkOptions } from './options';
 export { VerkEngine, type VerkEngineHooks } from './verk-engine';
 export { WorkerRegistry, type WorkerHandler } from './worker-registry';
+export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, type ListedJob, type ListOptions } from './admin';
+export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';

@@ -69,3 +69,9 @@ declare module 'ioredis' {
     verkConfirmBlockedFetch(inProgress: string, queue: string, paused: string, nodes: string, nodeQueues: string, raw: string, queueName: string, nodeId: string): Result<number, Context>;
   }
 }
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkRetryNow(set: string, queues: string, queue: string, member: string, payload: string, queueName: string): Result<number, Context>;
+  }
+}

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { VerkAdmin } from './admin';
 import { type ClientOptions, VerkClient } from './client';
 import { VerkConfigError } from './errors';
 import { Keys } from './keys';
@@ -32,6 +33,8 @@ export class VerkEngine {
   readonly client: VerkClient;
   /** Job and queue events of this node; listeners run off the job's path. */
   readonly events: EventBus;
+  /** Stats and job management (Sidekiq web's operations); uses the enqueue client's connection. */
+  readonly admin: VerkAdmin;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -56,6 +59,7 @@ export class VerkEngine {
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
+    this.admin = new VerkAdmin(this.clientRedis, this.keys);
     this.scheduler = new Scheduler({
       keys: this.keys,
       redis: this.redis,

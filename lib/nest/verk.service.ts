@@ -1,7 +1,9 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import type { FoundJob, JobPage, JobSet, JobSource, ListOptions } from '../engine/admin';
 import type { EnqueueJob } from '../engine/client';
 import type { VerkEvent } from '../engine/events';
+import type { QueueStats, StatsOptions, VerkStats } from '../engine/stats';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
@@ -71,6 +73,45 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** Whether a queue is paused. */
   isQueuePaused(name: string): Promise<boolean> {
     return this.engine.isPaused(name);
+  }
+
+  /**
+   * Processed/failed counters (total, per day, per queue), the size of every queue, of
+   * in-progress, `schedule`, `retry` and `dead`, and the live nodes. `days`: how many
+   * days of daily counters, today included (default 1).
+   */
+  stats(options?: StatsOptions): Promise<VerkStats> {
+    return this.engine.admin.stats(options);
+  }
+
+  /** The same numbers for one queue. */
+  queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+    return this.engine.admin.queueStats(name, options);
+  }
+
+  /** A page of `retry`, `schedule`, `dead` (by time) or of a queue's waiting jobs (next to run first), with the total. */
+  listJobs(where: JobSource, options?: ListOptions): Promise<JobPage> {
+    return this.engine.admin.listJobs(where, options);
+  }
+
+  /** Where a job is now (schedule, a queue, in progress on a node, retry, dead) with its payload; null if nowhere. */
+  findJob(jid: string): Promise<FoundJob | null> {
+    return this.engine.admin.findJob(jid);
+  }
+
+  /** Enqueues a job of `retry`, `dead` or `schedule` now. False when it was not (or no longer) there. */
+  retryNow(jid: string, from: JobSet): Promise<boolean> {
+    return this.engine.admin.retryNow(jid, from);
+  }
+
+  /** Deletes a job from a set or a queue. False when it was not there. */
+  deleteJob(jid: string, from: JobSource): Promise<boolean> {
+    return this.engine.admin.deleteJob(jid, from);
+  }
+
+  /** Removes every job of a set or a queue; returns how many. */
+  clear(where: JobSource): Promise<number> {
+    return this.engine.admin.clear(where);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,0 +1,244 @@
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { type CheckedSource, checkInteger, checkJid, checkOptions, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
+import { type JobPayload, nowSeconds } from './job';
+import type { Keys } from './keys';
+import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
+
+/**
+ * One stored member as read by the management API. `job` is null when the text is not a
+ * job (not JSON, not an object, no class, args or jid); `error` then says why, and `raw`
+ * keeps the text as stored.
+ */
+export type ListedJob =
+  | { raw: string; job: JobPayload; error?: undefined; at?: number }
+  | { raw: string; job: null; error: string; at?: number };
+
+/** A page of jobs and the total size of what was listed. */
+export interface JobPage {
+  total: number;
+  offset: number;
+  limit: number;
+  /**
+   * Sorted sets: by score (the time, `at`, in epoch seconds), earliest first. A queue: in
+   * processing order, the job consumers take next first.
+   */
+  jobs: ListedJob[];
+}
+
+export interface ListOptions {
+  /** Jobs to skip. Default 0. */
+  offset?: number;
+  /** Jobs per page, 1 to 1000. Default 25. */
+  limit?: number;
+}
+
+/** Where a job is now, with its payload exactly as stored (`raw`) and parsed (`job`). */
+export type FoundJob =
+  | { where: 'queue'; queue: string; job: JobPayload; raw: string }
+  | { where: 'inprogress'; queue: string; nodeId: string; job: JobPayload; raw: string }
+  | { where: JobSet; at: number; job: JobPayload; raw: string };
+
+export type { JobSet, JobSource } from './admin-input';
+
+const DEFAULT_LIMIT = 25;
+const MAX_LIMIT = 1000;
+/** Members read per round trip while scanning for a jid. */
+const SCAN_CHUNK = 500;
+/** Times a move or delete looks again when the member changed under it. */
+const ATTEMPTS = 3;
+
+/** Reads a stored member without changing it (no jid is invented, unlike the runner's parse). */
+export function readJob(raw: string): { job: JobPayload; error?: undefined } | { job: null; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return { job: null, error: `not valid JSON (${(error as Error).message})` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { job: null, error: `not a JSON object (${Array.isArray(value) ? 'an array' : JSON.stringify(value)})` };
+  }
+  const job = value as Record<string, unknown>;
+  if (typeof job.class !== 'string' || job.class.length === 0) return { job: null, error: `"class" must be a non-empty string, got ${JSON.stringify(job.class)}` };
+  if (!Array.isArray(job.args)) return { job: null, error: `"args" must be an array, got ${JSON.stringify(job.args)}` };
+  if (typeof job.jid !== 'string' || job.jid.length === 0) return { job: null, error: `"jid" must be a non-empty string, got ${JSON.stringify(job.jid)}` };
+  return { job: job as JobPayload };
+}
+
+/** Escapes a literal for a Redis glob (SCAN MATCH). */
+function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+}
+
+/**
+ * Sidekiq-web-like management: stats, listing, finding, moving and deleting jobs.
+ * Every move is atomic and guarded by the removal of the exact stored member, so a job
+ * that the scheduler or a worker moves at the same instant is moved once.
+ */
+export class VerkAdmin {
+  private readonly statsReader: VerkStatsReader;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    this.statsReader = new VerkStatsReader(redis, keys);
+  }
+
+  /** Counters, sizes and live nodes. */
+  stats(options?: StatsOptions): Promise<VerkStats> {
+    return this.statsReader.stats(options);
+  }
+
+  /** The numbers of one queue. */
+  queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+    return this.statsReader.queueStats(name, options);
+  }
+
+  /** A page of `retry`, `schedule`, `dead` (by score) or a queue (in processing order). */
+  async listJobs(where: JobSource, options?: ListOptions): Promise<JobPage> {
+    const source = checkSource(where, 'where');
+    const input = checkOptions(options, 'options');
+    const offset = checkInteger(input.offset, 'options.offset', 0, Number.MAX_SAFE_INTEGER, 0);
+    const limit = checkInteger(input.limit, 'options.limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
+    if (source.set) {
+      const key = this.keyOf(source);
+      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, offset + limit - 1, 'WITHSCORES'));
+      const jobs: ListedJob[] = [];
+      for (let i = 0; i + 1 < page.length; i += 2) jobs.push({ raw: page[i], ...readJob(page[i]), at: Number(page[i + 1]) });
+      return { total, offset, limit, jobs };
+    }
+    // Consumers take from the right: position p in processing order is index -(p + 1).
+    const key = this.keyOf(source);
+    const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.llen(key).lrange(key, -(offset + limit), -(offset + 1)));
+    // Past the left end LRANGE clamps the start (a short last page) or returns nothing.
+    const jobs: ListedJob[] = page.reverse().map((raw) => ({ raw, ...readJob(raw) }));
+    return { total, offset, limit, jobs };
+  }
+
+  /**
+   * Where a job is now: `schedule`, a queue, a node's in-progress list, `retry` or
+   * `dead`, looked for in that order (the order jobs flow). A linear scan in chunks, as
+   * Sidekiq's web UI does; a job that moves during the scan may be missed. Null when not
+   * found.
+   */
+  async findJob(jid: string): Promise<FoundJob | null> {
+    checkJid(jid);
+    const { keys } = this;
+    const inSet = async (set: JobSet): Promise<FoundJob | null> => {
+      const found = await this.findInSet(this.keyOf({ set }), jid);
+      return found ? { where: set, at: found.at, job: found.job, raw: found.raw } : null;
+    };
+    const scheduled = await inSet('schedule');
+    if (scheduled) return scheduled;
+
+    const [queueNames, nodeIds] = await Promise.all([this.redis.smembers(keys.queues), this.redis.smembers(keys.nodes)]);
+    const nodeQueues = await Promise.all(nodeIds.map((id) => this.redis.smembers(keys.nodeQueues(id))));
+    for (const queue of [...new Set([...queueNames.sort(), ...nodeQueues.flat().sort()])]) {
+      const found = await this.findInList(keys.queue(queue), jid);
+      if (found) return { where: 'queue', queue, job: found.job, raw: found.raw };
+    }
+    for (let n = 0; n < nodeIds.length; n++) {
+      for (const queue of nodeQueues[n]) {
+        const found = await this.findInList(keys.inProgress(queue, nodeIds[n]), jid);
+        if (found) return { where: 'inprogress', queue, nodeId: nodeIds[n], job: found.job, raw: found.raw };
+      }
+    }
+    return (await inSet('retry')) ?? (await inSet('dead'));
+  }
+
+  /**
+   * Enqueues a job of `retry`, `dead` or `schedule` now, as the scheduler does when it is
+   * due: to the end of its queue, with `enqueued_at` set, every other field unchanged.
+   * Returns false when the job is not (or no longer) in that set.
+   */
+  async retryNow(jid: string, from: JobSet): Promise<boolean> {
+    checkJid(jid);
+    const set = checkSet(from, 'from');
+    const key = this.keyOf({ set });
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const found = await this.findInSet(key, jid);
+      if (!found) return false;
+      const queue = found.job.queue;
+      if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
+      const payload = JSON.stringify({ ...found.job, enqueued_at: nowSeconds() });
+      if ((await this.redis.verkRetryNow(key, this.keys.queues, this.keys.queue(queue), found.raw, payload, queue)) === 1) return true;
+      // Moved or changed under us: look again, it may be back with a new payload.
+    }
+    return false;
+  }
+
+  /** Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was not there. */
+  async deleteJob(jid: string, from: JobSource): Promise<boolean> {
+    checkJid(jid);
+    const source = checkSource(from, 'from');
+    const key = this.keyOf(source);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (source.set) {
+        const found = await this.findInSet(key, jid);
+        if (!found) return false;
+        if ((await this.redis.zrem(key, found.raw)) === 1) return true;
+      } else {
+        const found = await this.findInList(key, jid);
+        if (!found) return false;
+        if ((await this.redis.lrem(key, 1, found.raw)) === 1) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Removes every job of a set or of a queue's waiting jobs. Returns how many were removed. */
+  async clear(where: JobSource): Promise<number> {
+    const source = checkSource(where, 'where');
+    const key = this.keyOf(source);
+    const [count] = await this.transaction<[number, number]>((multi) => (source.set ? multi.zcard(key) : multi.llen(key)).del(key));
+    return count;
+  }
+
+  private keyOf(source: CheckedSource): string {
+    if (source.set) return source.set === 'retry' ? this.keys.retry : source.set === 'schedule' ? this.keys.schedule : this.keys.dead;
+    return this.keys.queue(source.queue);
+  }
+
+  private async transaction<T extends unknown[]>(build: (multi: ChainableCommander) => ChainableCommander): Promise<T> {
+    const results = await build(this.redis.multi()).exec();
+    if (results === null) throw new Error('Redis transaction was aborted');
+    return results.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    }) as T;
+  }
+
+  /** The first member of a sorted set whose jid is `jid`, scanned in chunks (ZSCAN MATCH). */
+  private async findInSet(key: string, jid: string): Promise<{ raw: string; job: JobPayload; at: number } | null> {
+    const pattern = `*${globLiteral(jid)}*`;
+    let cursor = '0';
+    do {
+      const [next, pairs] = await this.redis.zscan(key, cursor, 'MATCH', pattern, 'COUNT', SCAN_CHUNK);
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        const { job } = readJob(pairs[i]);
+        if (job && job.jid === jid) return { raw: pairs[i], job, at: Number(pairs[i + 1]) };
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return null;
+  }
+
+  /**
+   * The first element of a list whose jid is `jid`, read in pages from the producer end.
+   * Pages by index from the left: pushes there shift elements towards later pages (seen
+   * twice at worst) and consumers take from the right, so an element that stays is seen.
+   */
+  private async findInList(key: string, jid: string): Promise<{ raw: string; job: JobPayload } | null> {
+    for (let start = 0; ; start += SCAN_CHUNK) {
+      const page = await this.redis.lrange(key, start, start + SCAN_CHUNK - 1);
+      for (const raw of page) {
+        if (!raw.includes(jid)) continue;
+        const { job } = readJob(raw);
+        if (job && job.jid === jid) return { raw, job };
+      }
+      if (page.length < SCAN_CHUNK) return null;
+    }
+  }
+}
