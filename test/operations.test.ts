@@ -61,6 +61,7 @@ test('addQueue starts a queue at runtime; removeQueue lets running jobs finish a
     assert.equal(await redis.llen('queue:late'), 3, 'waiting jobs stay');
     assert.equal(await redis.llen('inprogress:late:test-node'), 0);
     assert.deepEqual(engine.queues(), {});
+    assert.equal(await redis.sismember('verk:node:test-node:queues', 'late'), 0, 'the node no longer lists the queue');
     await assert.rejects(engine.removeQueue('late'), /Queue "late" is not running/);
     await engine.addQueue('late', 1);
     await waitFor(async () => (await redis.llen('queue:late')) === 0 && g.finished.length === 5, 'the rest run after adding it again');

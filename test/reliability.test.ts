@@ -214,6 +214,8 @@ test('poison job: a job that kills its worker every time ends in dead after maxR
     assert.equal(dead.recovery_count, 4);
     assert.match(dead.error_message as string, /died 4 times/);
     assert.equal(crashes, 4, 'it took down exactly maxRecoveries + 1 nodes');
+    assert.equal(Number(await redis.get('stat:failed')), 1, 'the poison job counts as a failure');
+    assert.equal(Number(await redis.get('verk:stat:failed:queue:default')), 1);
     assert.equal(new Set(await redis.lrange('test:done', 0, -1)).size, 40, 'the other jobs completed');
   } finally {
     node.kill('SIGKILL');

@@ -89,6 +89,7 @@ test('a member of schedule that is not a job goes to dead instead of blocking th
     const job = JSON.parse(dead[0]) as Record<string, unknown>;
     assert.equal(job.raw_payload, 'garbage{', 'the original text is kept');
     assert.match(job.error_message as string, /not valid JSON/);
+    assert.equal(Number(await redis.get('stat:failed')), 1, 'counted as a failure');
   } finally {
     await engine.stop();
   }

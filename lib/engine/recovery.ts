@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { type JobPayload, nowSeconds, parsePayload } from './job';
-import type { Keys } from './keys';
+import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 
 export interface RecoveryOptions {
@@ -42,7 +42,8 @@ export class Recovery {
       triples.push(raw, target, JSON.stringify(payload));
       if (target === 'dead') logger.error(`Job ${payload.jid} (${payload.class}) was recovered from dead nodes ${this.options.maxRecoveries} times; moved to dead as a poison job`);
     }
-    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, maxDeadJobs, now, ...triples);
+    const day = statDay();
+    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), maxDeadJobs, now, ...triples);
     return { requeued, dead };
   }
 

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { invalidJob } from './failure';
 import { nowSeconds, parsePayload } from './job';
-import type { Keys } from './keys';
+import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import { Sleeper, withTimeout } from './timing';
 
@@ -96,9 +96,9 @@ export class Scheduler {
           index = queueNames.push(job.queue) - 1;
           queueKeys.push(keys.queue(job.queue));
         }
-        triples.push(member, 4 + index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+        triples.push(member, 6 + index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
       }
-      const keyList = [set, keys.queues, keys.dead, ...queueKeys];
+      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), ...queueKeys];
       total += await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
       if (due.length < BATCH) return total;
     }

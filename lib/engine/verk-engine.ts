@@ -156,6 +156,8 @@ export class VerkEngine {
     this.managers.delete(queue);
     await entry.manager.stop(Date.now() + this.options.shutdownTimeout);
     await closeConnection(entry.blocking);
+    // The node no longer holds work for the queue, unless a job is still stuck in progress.
+    if ((await this.redis.llen(this.keys.inProgress(queue, this.nodeId))) === 0) await this.redis.srem(this.keys.nodeQueues(this.nodeId), queue);
   }
 
   /**

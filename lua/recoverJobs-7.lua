@@ -8,6 +8,10 @@
   KEYS[1] inprogress:<q>:<node>
   KEYS[2] queue:<q>
   KEYS[3] dead
+  KEYS[4] stat:failed
+  KEYS[5] stat:failed:<YYYY-MM-DD>
+  KEYS[6] verk:stat:failed:queue:<q>
+  KEYS[7] verk:stat:failed:queue:<q>:<YYYY-MM-DD>
   ARGV[1] maxDeadJobs
   ARGV[2] now (epoch seconds), the score of a job sent to dead
   then triples: job as stored in in-progress, 'queue' or 'dead', payload to write
@@ -28,5 +32,7 @@ for i = 3, #ARGV, 3 do
 end
 if dead > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[1]) - 1)
+  -- A poison job is a failure like any other in the counters.
+  for k = 4, 7 do redis.call('INCRBY', KEYS[k], dead) end
 end
 return { requeued, dead }
