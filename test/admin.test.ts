@@ -1,33 +1,19 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type Redis from 'ioredis';
 import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
 import { type JobPayload, type JobSet, newJid, VerkEngine, VerkValidationError } from '../lib/engine';
 import { statDay } from '../lib/engine/keys';
-import { RedisServer } from './helpers/redis-server';
-import { connect, MemoryLogger, startEngine } from './helpers/engine';
+import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 
-let server: RedisServer;
-let redis: Redis;
-before(async () => {
-  server = await RedisServer.start();
-  redis = connect(server.url);
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
-after(async () => {
-  redis.disconnect();
-  await server.cleanup();
-});
+const ctx = useRedis();
 
 /** An engine that is never started: only its enqueue client and admin are used (no scheduler, no workers). */
 async function withAdmin(fn: (engine: VerkEngine) => Promise<void>): Promise<void> {
-  const engine = new VerkEngine({ redis: server.url, nodeId: 'admin' }, { logger: new MemoryLogger() });
+  const engine = new VerkEngine({ redis: ctx.server.url, nodeId: 'admin' }, { logger: new MemoryLogger() });
   try {
     await fn(engine);
   } finally {
@@ -50,7 +36,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
   const today = statDay();
   const yesterday = statDay(new Date(Date.now() - 86_400_000));
   // History from "yesterday", and a node that died holding one job of queue a.
-  await redis
+  await ctx.redis
     .multi()
     .set('stat:processed', 7)
     .set(`stat:processed:${yesterday}`, 7)
@@ -67,7 +53,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
 
   const held = gate();
   let blockedStarted = false;
-  const engine = await startEngine({ redis: server.url, nodeId: 'worker-1', queues: { a: 3, b: 2 } }, {
+  const engine = await startEngine({ redis: ctx.server.url, nodeId: 'worker-1', queues: { a: 3, b: 2 } }, {
     Ok: { perform() {} },
     Fail: {
       perform() {
@@ -98,7 +84,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
       ]);
       await engine.client.enqueue({ queue: 'a', class: 'Block' });
       for (let i = 0; i < 2; i++) await engine.client.schedule({ queue: 'a', class: 'Ok' }, Date.now() + 3_600_000);
-      await waitFor(async () => blockedStarted && Number(await redis.get('stat:processed')) === 16 && Number(await redis.get('stat:failed')) === 6, 'workload done');
+      await waitFor(async () => blockedStarted && Number(await ctx.redis.get('stat:processed')) === 16 && Number(await ctx.redis.get('stat:failed')) === 6, 'workload done');
 
       const stats = await admin.admin.stats({ days: 2 });
       if (statDay() !== today) return t.skip('crossed midnight UTC during the test');
@@ -147,7 +133,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
       });
 
       held.release();
-      await waitFor(async () => Number(await redis.get('stat:processed')) === 17, 'blocked job done');
+      await waitFor(async () => Number(await ctx.redis.get('stat:processed')) === 17, 'blocked job done');
       const after = await admin.admin.stats();
       assert.equal(after.inProgress, 1, 'only the dead node\'s job is left in progress');
       assert.deepEqual(after.nodes, [{ id: 'worker-1', queues: ['a', 'b'], running: { a: 0, b: 0 }, busy: 0 }]);
@@ -162,7 +148,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
 });
 
 test('stats() also reports a queue that only a node\'s queue set names (not in `queues`)', async () => {
-  await redis
+  await ctx.redis
     .multi()
     .sadd('verk_nodes', 'n1')
     .set('verk:node:n1', 'alive')
@@ -183,7 +169,7 @@ test('listJobs pages through retry, schedule and dead by score and through a que
   for (const [set, count] of [['retry', 7], ['schedule', 5], ['dead', 6]] as const) {
     inSet[set] = Array.from({ length: count }, (_, i) => job({ args: [set, i] }));
     // Written in reverse, so only the score gives the order.
-    const multi = redis.multi();
+    const multi = ctx.redis.multi();
     for (let i = count - 1; i >= 0; i--) multi.zadd(set, String(base + i), JSON.stringify(inSet[set][i]));
     await multi.exec();
   }
@@ -221,7 +207,7 @@ test('listJobs pages through retry, schedule and dead by score and through a que
     assert.deepEqual((await admin.admin.listJobs({ queue: 'p' }, { offset: 100, limit: 5 })).jobs, []);
     assert.deepEqual((await admin.admin.listJobs({ queue: 'p' })).jobs.map((entry) => entry.job?.jid), jids);
     // The listed order is the order a worker runs them in.
-    const [next] = await redis.lrange('queue:p', -1, -1);
+    const [next] = await ctx.redis.lrange('queue:p', -1, -1);
     assert.equal(JSON.parse(next).jid, jids[0]);
     assert.deepEqual(await admin.admin.listJobs({ queue: 'none' }), { total: 0, offset: 0, limit: 25, jobs: [] });
   });
@@ -230,7 +216,7 @@ test('listJobs pages through retry, schedule and dead by score and through a que
 test('findJob finds a job in schedule, a queue, in progress on a node, retry and dead; null when nowhere', async () => {
   const held = gate();
   let started = false;
-  const engine = await startEngine({ redis: server.url, nodeId: 'busy-node', queues: { w: 1 } }, {
+  const engine = await startEngine({ redis: ctx.server.url, nodeId: 'busy-node', queues: { w: 1 } }, {
     Block: {
       async perform() {
         started = true;
@@ -247,8 +233,8 @@ test('findJob finds a job in schedule, a queue, in progress on a node, retry and
       const scheduled = await engine.client.schedule({ queue: 'w', class: 'Thing' }, Date.now() + 3_600_000);
       const retrying = job({ retry_count: 1, error_message: 'x' });
       const dead = job({ error_message: 'gone' });
-      await redis.zadd('retry', '2000000000.5', JSON.stringify(retrying));
-      await redis.zadd('dead', '1700000000.25', JSON.stringify(dead));
+      await ctx.redis.zadd('retry', '2000000000.5', JSON.stringify(retrying));
+      await ctx.redis.zadd('dead', '1700000000.25', JSON.stringify(dead));
 
       const inProgress = await admin.admin.findJob(running);
       assert.ok(inProgress && inProgress.where === 'inprogress');
@@ -280,7 +266,7 @@ test('findJob finds a job in schedule, a queue, in progress on a node, retry and
 });
 
 test('findJob scans large sets and queues in chunks', async () => {
-  const multi = redis.multi();
+  const multi = ctx.redis.multi();
   const members: string[] = [];
   for (let i = 0; i < 2500; i++) {
     const j = job({ args: [i] });
@@ -291,7 +277,7 @@ test('findJob scans large sets and queues in chunks', async () => {
   multi.sadd('queues', 'big');
   await multi.exec();
   const last = job({ queue: 'big' });
-  await redis.rpush('queue:big', JSON.stringify(last)); // the far end of a 2,501-long list
+  await ctx.redis.rpush('queue:big', JSON.stringify(last)); // the far end of a 2,501-long list
   await withAdmin(async (admin) => {
     assert.equal((await admin.admin.findJob(members[2499]))?.where, 'dead');
     assert.equal((await admin.admin.findJob(last.jid))?.where, 'queue');
@@ -302,42 +288,42 @@ test('retryNow moves a job from retry, schedule or dead to the end of its queue 
   const inRetry = job({ retry_count: 2, error_message: 'boom', failed_at: 1_700_000_001, custom_field: { kept: true } });
   const inSchedule = job({ queue: 'y' });
   const inDead = job({ retry_count: 26, error_class: 'Error' });
-  await redis.zadd('retry', '2000000000', JSON.stringify(inRetry));
-  await redis.zadd('schedule', '2000000000', JSON.stringify(inSchedule));
-  await redis.zadd('dead', '1700000000', JSON.stringify(inDead));
-  await redis.lpush('queue:x', JSON.stringify(job()));
+  await ctx.redis.zadd('retry', '2000000000', JSON.stringify(inRetry));
+  await ctx.redis.zadd('schedule', '2000000000', JSON.stringify(inSchedule));
+  await ctx.redis.zadd('dead', '1700000000', JSON.stringify(inDead));
+  await ctx.redis.lpush('queue:x', JSON.stringify(job()));
   await withAdmin(async (admin) => {
     const before = Date.now() / 1000;
     assert.equal(await admin.admin.retryNow(inRetry.jid, 'dead'), false, 'not in that set');
     assert.equal(await admin.admin.retryNow(inRetry.jid, 'retry'), true);
     assert.equal(await admin.admin.retryNow(inRetry.jid, 'retry'), false, 'moved once');
-    assert.equal(await redis.zcard('retry'), 0);
-    const [moved] = await redis.lrange('queue:x', 0, 0);
+    assert.equal(await ctx.redis.zcard('retry'), 0);
+    const [moved] = await ctx.redis.lrange('queue:x', 0, 0);
     const payload = JSON.parse(moved) as JobPayload;
     assert.ok((payload.enqueued_at as number) >= before);
     assert.deepEqual({ ...payload, enqueued_at: undefined }, { ...inRetry, enqueued_at: undefined }, 'every other field is kept');
-    assert.equal(await redis.llen('queue:x'), 2, 'pushed at the producer end, behind the waiting job');
+    assert.equal(await ctx.redis.llen('queue:x'), 2, 'pushed at the producer end, behind the waiting job');
 
     assert.equal(await admin.admin.retryNow(inSchedule.jid, 'schedule'), true);
-    assert.equal(JSON.parse((await redis.lrange('queue:y', 0, -1))[0]).jid, inSchedule.jid);
+    assert.equal(JSON.parse((await ctx.redis.lrange('queue:y', 0, -1))[0]).jid, inSchedule.jid);
     assert.equal(await admin.admin.retryNow(inDead.jid, 'dead'), true);
-    assert.equal(await redis.llen('queue:x'), 3);
-    assert.deepEqual((await redis.smembers('queues')).sort(), ['x', 'y']);
-    assert.deepEqual([await redis.zcard('schedule'), await redis.zcard('dead')], [0, 0]);
+    assert.equal(await ctx.redis.llen('queue:x'), 3);
+    assert.deepEqual((await ctx.redis.smembers('queues')).sort(), ['x', 'y']);
+    assert.deepEqual([await ctx.redis.zcard('schedule'), await ctx.redis.zcard('dead')], [0, 0]);
   });
 });
 
 test('retryNow from dead: the job runs on a worker', async () => {
   const ran: unknown[] = [];
-  const engine = await startEngine({ redis: server.url, queues: { x: 1 } }, { Thing: { perform: (args) => void ran.push(args) } });
+  const engine = await startEngine({ redis: ctx.server.url, queues: { x: 1 } }, { Thing: { perform: (args) => void ran.push(args) } });
   try {
     const dead = job({ args: ['again'], retry_count: 26, error_message: 'was dead' });
-    await redis.zadd('dead', '1700000000', JSON.stringify(dead));
+    await ctx.redis.zadd('dead', '1700000000', JSON.stringify(dead));
     assert.equal(await engine.admin.retryNow(dead.jid, 'dead'), true);
     await waitFor(() => ran.length === 1, 'retried job runs');
     assert.deepEqual(ran, [['again']]);
-    await waitFor(async () => Number(await redis.get('stat:processed')) === 1, 'counted as processed');
-    assert.equal(await redis.zcard('dead'), 0);
+    await waitFor(async () => Number(await ctx.redis.get('stat:processed')) === 1, 'counted as processed');
+    assert.equal(await ctx.redis.zcard('dead'), 0);
   } finally {
     await engine.stop();
   }
@@ -348,17 +334,17 @@ test('deleteJob removes exactly one job from each set and from a queue; clear em
   const seeded: Record<string, JobPayload[]> = {};
   for (const set of sets) {
     seeded[set] = [job(), job(), job()];
-    for (const [i, j] of seeded[set].entries()) await redis.zadd(set, String(2_000_000_000 + i), JSON.stringify(j));
+    for (const [i, j] of seeded[set].entries()) await ctx.redis.zadd(set, String(2_000_000_000 + i), JSON.stringify(j));
   }
   const queued = [job(), job(), job(), job()];
-  for (const j of queued) await redis.lpush('queue:x', JSON.stringify(j));
-  await redis.sadd('queues', 'x');
+  for (const j of queued) await ctx.redis.lpush('queue:x', JSON.stringify(j));
+  await ctx.redis.sadd('queues', 'x');
   await withAdmin(async (admin) => {
     for (const set of sets) {
       const [, middle] = seeded[set];
       assert.equal(await admin.admin.deleteJob(middle.jid, set), true);
       assert.equal(await admin.admin.deleteJob(middle.jid, set), false, 'already gone');
-      assert.deepEqual((await redis.zrange(set, 0, -1)).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
+      assert.deepEqual((await ctx.redis.zrange(set, 0, -1)).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
     }
     assert.equal(await admin.admin.deleteJob(queued[1].jid, 'retry'), false, 'not in that set');
     assert.equal(await admin.admin.deleteJob(queued[1].jid, { queue: 'x' }), true);
@@ -367,28 +353,28 @@ test('deleteJob removes exactly one job from each set and from a queue; clear em
 
     for (const set of sets) {
       assert.equal(await admin.admin.clear(set), 2);
-      assert.equal(await redis.exists(set), 0);
+      assert.equal(await ctx.redis.exists(set), 0);
       assert.equal(await admin.admin.clear(set), 0);
     }
     assert.equal(await admin.admin.clear({ queue: 'x' }), 3);
-    assert.equal(await redis.llen('queue:x'), 0);
+    assert.equal(await ctx.redis.llen('queue:x'), 0);
     assert.equal(await admin.admin.clear({ queue: 'x' }), 0);
-    assert.deepEqual(await redis.smembers('queues'), ['x'], 'the queue itself stays known');
+    assert.deepEqual(await ctx.redis.smembers('queues'), ['x'], 'the queue itself stays known');
   });
 });
 
 test('race: the scheduler and retryNow moving the same due retry jobs enqueue each exactly once', async (t) => {
   const [a, b] = await Promise.all([
-    startEngine({ redis: server.url, nodeId: 'race-a', queues: {}, pollInterval: 10 }),
-    startEngine({ redis: server.url, nodeId: 'race-b', queues: {}, pollInterval: 10 }),
+    startEngine({ redis: ctx.server.url, nodeId: 'race-a', queues: {}, pollInterval: 10 }),
+    startEngine({ redis: ctx.server.url, nodeId: 'race-b', queues: {}, pollInterval: 10 }),
   ]);
   try {
     await withAdmin(async (admin) => {
       const moved = { retryNow: 0, schedulers: 0 };
       for (let round = 0; round < 10; round++) {
-        await redis.del('queue:race');
+        await ctx.redis.del('queue:race');
         const jobs = Array.from({ length: 200 }, () => job({ queue: 'race' }));
-        const multi = redis.multi();
+        const multi = ctx.redis.multi();
         for (const j of jobs) multi.zadd('retry', String(Date.now() / 1000 - 1), JSON.stringify(j));
         await multi.exec();
         // Spread over several scheduler polls, so both sides win some of the jobs.
@@ -396,8 +382,8 @@ test('race: the scheduler and retryNow moving the same due retry jobs enqueue ea
           await sleep(Math.random() * 40);
           return admin.admin.retryNow(j.jid, 'retry');
         }));
-        await waitFor(async () => (await redis.zcard('retry')) === 0, 'retry drained');
-        const queued = (await redis.lrange('queue:race', 0, -1)).map((m) => JSON.parse(m) as JobPayload);
+        await waitFor(async () => (await ctx.redis.zcard('retry')) === 0, 'retry drained');
+        const queued = (await ctx.redis.lrange('queue:race', 0, -1)).map((m) => JSON.parse(m) as JobPayload);
         assert.equal(queued.length, 200, `round ${round}: no job enqueued twice, none lost`);
         assert.deepEqual(new Set(queued.map((j) => j.jid)), new Set(jobs.map((j) => j.jid)));
         const byRetryNow = results.filter(Boolean).length;
@@ -416,7 +402,7 @@ test('garbage members do not break listing, findJob, retryNow or deleteJob', asy
   const good = job();
   const hidden = newJid();
   const garbage = ['garbage{', '[1,2]', 'null', JSON.stringify({ class: 'X', args: [] }), `not json but mentions ${hidden}`, JSON.stringify({ class: 'X', args: 'no', jid: hidden })];
-  const multi = redis.multi();
+  const multi = ctx.redis.multi();
   // Scores in the future: no scheduler may move these while the test looks at them.
   garbage.forEach((member, i) => multi.zadd('retry', String(2_000_000_000 + i), member));
   multi.zadd('retry', '2000000100', JSON.stringify(good));
@@ -444,7 +430,7 @@ test('garbage members do not break listing, findJob, retryNow or deleteJob', asy
     assert.equal(await admin.admin.findJob(hidden), null, 'text that only mentions a jid is not that job');
     assert.equal(await admin.admin.retryNow(hidden, 'retry'), false);
     assert.equal(await admin.admin.deleteJob(hidden, 'retry'), false);
-    assert.equal(await redis.zcard('retry'), 7, 'nothing removed');
+    assert.equal(await ctx.redis.zcard('retry'), 7, 'nothing removed');
     assert.ok((await admin.admin.stats()).retries === 7);
     assert.equal(await admin.admin.clear('retry'), 7);
   });
@@ -452,8 +438,8 @@ test('garbage members do not break listing, findJob, retryNow or deleteJob', asy
 
 test('bad input throws VerkValidationError naming the field and writes nothing', async () => {
   const kept = job();
-  await redis.zadd('retry', '2000000000', JSON.stringify(kept));
-  await redis.lpush('queue:x', JSON.stringify(kept));
+  await ctx.redis.zadd('retry', '2000000000', JSON.stringify(kept));
+  await ctx.redis.lpush('queue:x', JSON.stringify(kept));
   await withAdmin(async (admin) => {
     const cases: [string, () => Promise<unknown>][] = [
       ['where', () => admin.admin.clear('retries' as never)],
@@ -483,8 +469,8 @@ test('bad input throws VerkValidationError naming the field and writes nothing',
     for (const [field, call] of cases) {
       await assert.rejects(call, (error: unknown) => error instanceof VerkValidationError && error.field === field, `expected VerkValidationError on ${field}`);
     }
-    assert.equal(await redis.zcard('retry'), 1);
-    assert.equal(await redis.llen('queue:x'), 1);
+    assert.equal(await ctx.redis.zcard('retry'), 1);
+    assert.equal(await ctx.redis.llen('queue:x'), 1);
   });
 });
 
@@ -496,7 +482,7 @@ class Noop {
 }
 
 test('VerkService exposes the management API', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'nest-admin', queues: { default: 1 } })], providers: [Noop] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-admin', queues: { default: 1 } })], providers: [Noop] })
   class AppModule {}
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
   try {
@@ -508,12 +494,12 @@ test('VerkService exposes the management API', async () => {
     assert.deepEqual(stats.nodes.map((node) => node.id), ['nest-admin']);
     assert.equal((await verk.queueStats('default')).processed, 1);
     const dead = job({ queue: 'parked' });
-    await redis.zadd('dead', '1', JSON.stringify(dead));
+    await ctx.redis.zadd('dead', '1', JSON.stringify(dead));
     assert.equal((await verk.listJobs('dead')).total, 1);
     assert.equal((await verk.findJob(dead.jid))?.where, 'dead');
     assert.equal(await verk.retryNow(dead.jid, 'dead'), true);
     assert.equal(await verk.deleteJob(dead.jid, { queue: 'parked' }), true);
-    await redis.zadd('retry', '1e10', JSON.stringify(dead));
+    await ctx.redis.zadd('retry', '1e10', JSON.stringify(dead));
     assert.equal(await verk.clear('retry'), 1);
   } finally {
     await app.close();

@@ -1,27 +1,13 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { Inject, Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type Redis from 'ioredis';
 import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
-import { RedisServer } from './helpers/redis-server';
-import { connect, zsetJobs } from './helpers/engine';
+import { connect, zsetJobs, useRedis } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 
-let server: RedisServer;
-let redis: Redis;
-before(async () => {
-  server = await RedisServer.start();
-  redis = connect(server.url);
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
-after(async () => {
-  redis.disconnect();
-  await server.cleanup();
-});
+const ctx = useRedis();
 
 @Injectable()
 class Ledger {
@@ -62,7 +48,7 @@ async function boot(moduleClass: Type<unknown>): Promise<INestApplicationContext
 }
 
 test('forRoot: @Worker providers are discovered with their injected dependencies; enqueue by name and by class', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'nest-1', queues: { default: 3 } })], providers: [Ledger, AddNumbers, SendMail] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-1', queues: { default: 3 } })], providers: [Ledger, AddNumbers, SendMail] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
@@ -81,13 +67,13 @@ test('forRoot: @Worker providers are discovered with their injected dependencies
 });
 
 test('a class passed to enqueue uses its @Worker name; a non-worker class is refused', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'nest-2', queues: {} })] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-2', queues: {} })] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
     const verk = app.get(VerkService);
     await verk.enqueue({ queue: 'default', class: SendMail, args: ['x'] });
-    const [member] = await redis.lrange('queue:default', 0, -1);
+    const [member] = await ctx.redis.lrange('queue:default', 0, -1);
     assert.equal(JSON.parse(member).class, 'Mailer::Send');
     class NotAWorker {}
     await assert.rejects(verk.enqueue({ queue: 'default', class: NotAWorker }), /class: NotAWorker is not decorated with @Worker\(\)/);
@@ -106,13 +92,13 @@ test('a worker\'s retryAt method is used for its retries', async () => {
       return failedAt + 3600;
     }
   }
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'nest-3', queues: { default: 1 } })], providers: [AlwaysFails] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-3', queues: { default: 1 } })], providers: [AlwaysFails] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
     await app.get(VerkService).enqueue({ queue: 'default', class: AlwaysFails });
-    await waitFor(async () => (await redis.zcard('retry')) === 1, 'in retry');
-    const [member, score] = await redis.zrange('retry', 0, -1, 'WITHSCORES');
+    await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'in retry');
+    const [member, score] = await ctx.redis.zrange('retry', 0, -1, 'WITHSCORES');
     assert.equal(Math.round(Number(score) - JSON.parse(member).failed_at), 3600);
   } finally {
     await app.close();
@@ -122,7 +108,7 @@ test('a worker\'s retryAt method is used for its retries', async () => {
 test('forRootAsync resolves options from injected providers', async () => {
   @Injectable()
   class Config {
-    readonly url = server.url;
+    readonly url = ctx.server.url;
   }
   @Module({ providers: [Config], exports: [Config] })
   class ConfigModule {}
@@ -146,7 +132,7 @@ test('two workers for one job class refuse to boot with a clear error', async ()
   class AddNumbersAgain {
     @Perform() perform(): void {}
   }
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'dup', queues: {} })], providers: [Ledger, AddNumbers, AddNumbersAgain] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'dup', queues: {} })], providers: [Ledger, AddNumbers, AddNumbersAgain] })
   class AppModule {}
   await assert.rejects(boot(AppModule), /Two workers handle the job class "AddNumbers": AddNumbers and AddNumbersAgain/);
 });
@@ -156,7 +142,7 @@ test('a worker without a @Perform method refuses to boot', async () => {
   class Lazy {
     run(): void {}
   }
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'lazy', queues: {} })], providers: [Lazy] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'lazy', queues: {} })], providers: [Lazy] })
   class AppModule {}
   await assert.rejects(boot(AppModule), /Worker Lazy has no @Perform\(\) method/);
 });
@@ -167,35 +153,35 @@ test('a worker with two @Perform methods refuses to boot', async () => {
     @Perform() a(): void {}
     @Perform() b(): void {}
   }
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'greedy', queues: {} })], providers: [Greedy] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'greedy', queues: {} })], providers: [Greedy] })
   class AppModule {}
   await assert.rejects(boot(AppModule), /Worker Greedy has 2 @Perform\(\) methods \(a, b\)/);
 });
 
 test('bad module options stop the boot with an error naming the field', async () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ redis: server.url, nodeId: 'x', concurency: 5 }, /"concurency": unknown option/],
-    [{ redis: server.url, nodeId: 'x', queues: { default: 0 } }, /"queues.default": concurrency must be an integer >= 1, got 0/],
-    [{ redis: server.url, nodeId: 'x', queues: { default: 2.5 } }, /"queues.default"/],
+    [{ redis: ctx.server.url, nodeId: 'x', concurency: 5 }, /"concurency": unknown option/],
+    [{ redis: ctx.server.url, nodeId: 'x', queues: { default: 0 } }, /"queues.default": concurrency must be an integer >= 1, got 0/],
+    [{ redis: ctx.server.url, nodeId: 'x', queues: { default: 2.5 } }, /"queues.default"/],
     [{ redis: 'localhost:6379', nodeId: 'x' }, /"redis": "localhost:6379" must start with redis:\/\/ or rediss:\/\//],
     [{ redis: 'redis://', nodeId: 'x' }, /"redis"/],
     [{ redis: 'redis://127.0.0.1:6379/abc', nodeId: 'x' }, /"redis".*database "abc"/],
-    [{ redis: server.url }, /"nodeId": is required unless generateNodeId is true/],
-    [{ redis: server.url, nodeId: 'x', generateNodeId: true }, /"nodeId": must not be set together with generateNodeId/],
-    [{ redis: server.url, nodeId: 'x', pollInterval: -1 }, /"pollInterval": must be an integer >= 10/],
-    [{ redis: server.url, nodeId: 'x', maxRetryCount: 'lots' }, /"maxRetryCount"/],
-    [{ redis: server.url, nodeId: 'x', failJobLogLevel: 'info' }, /"failJobLogLevel": must be one of 'log', 'debug'/],
+    [{ redis: ctx.server.url }, /"nodeId": is required unless generateNodeId is true/],
+    [{ redis: ctx.server.url, nodeId: 'x', generateNodeId: true }, /"nodeId": must not be set together with generateNodeId/],
+    [{ redis: ctx.server.url, nodeId: 'x', pollInterval: -1 }, /"pollInterval": must be an integer >= 10/],
+    [{ redis: ctx.server.url, nodeId: 'x', maxRetryCount: 'lots' }, /"maxRetryCount"/],
+    [{ redis: ctx.server.url, nodeId: 'x', failJobLogLevel: 'info' }, /"failJobLogLevel": must be one of 'log', 'debug'/],
   ];
   for (const [options, message] of cases) {
     @Module({ imports: [VerkModule.forRoot(options as never)] })
     class AppModule {}
     await assert.rejects(boot(AppModule), message, JSON.stringify(options));
   }
-  assert.equal(await redis.dbsize(), 0, 'nothing written');
+  assert.equal(await ctx.redis.dbsize(), 0, 'nothing written');
 });
 
 test('bad enqueue input throws an error naming the field and writes nothing', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'val', queues: {} })] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'val', queues: {} })] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
@@ -224,14 +210,14 @@ test('bad enqueue input throws an error naming the field and writes nothing', as
     ];
     for (const [call, message] of bad) await assert.rejects(call(), message);
     // Only the node's own heartbeat keys exist: no queue, job or schedule was written.
-    assert.deepEqual((await redis.keys('*')).filter((key) => !key.startsWith('verk')), [], 'nothing was written');
+    assert.deepEqual((await ctx.redis.keys('*')).filter((key) => !key.startsWith('verk')), [], 'nothing was written');
   } finally {
     await app.close();
   }
 });
 
 test('enqueueMany writes every job atomically, in order, and returns their jids', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'many', queues: {} })] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'many', queues: {} })] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
@@ -241,11 +227,11 @@ test('enqueueMany writes every job atomically, in order, and returns their jids'
     assert.equal(jids.length, 300);
     assert.equal(new Set(jids).size, 300);
     // Consumers read from the right: reversed LRANGE is processing order.
-    const a = (await redis.lrange('queue:a', 0, -1)).reverse().map((m) => JSON.parse(m).args[0] as number);
-    const b = (await redis.lrange('queue:b', 0, -1)).reverse().map((m) => JSON.parse(m).args[0] as number);
+    const a = (await ctx.redis.lrange('queue:a', 0, -1)).reverse().map((m) => JSON.parse(m).args[0] as number);
+    const b = (await ctx.redis.lrange('queue:b', 0, -1)).reverse().map((m) => JSON.parse(m).args[0] as number);
     assert.deepEqual(a, jobs.map((j, i) => (j.queue === 'a' ? i : -1)).filter((i) => i >= 0));
     assert.deepEqual(b, jobs.map((j, i) => (j.queue === 'b' ? i : -1)).filter((i) => i >= 0));
-    assert.equal(JSON.parse((await redis.lrange('queue:a', -1, -1))[0]).jid, jids[0]);
+    assert.equal(JSON.parse((await ctx.redis.lrange('queue:a', -1, -1))[0]).jid, jids[0]);
     assert.deepEqual(await verk.enqueueMany([]), []);
   } finally {
     await app.close();
@@ -253,16 +239,16 @@ test('enqueueMany writes every job atomically, in order, and returns their jids'
 });
 
 test('app.close() stops the node: no in-progress jobs left, connections closed', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'closing', queues: { default: 2 } })], providers: [Ledger, AddNumbers] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'closing', queues: { default: 2 } })], providers: [Ledger, AddNumbers] })
   class AppModule {}
   const app = await boot(AppModule);
   await app.get(VerkService).enqueue({ queue: 'default', class: AddNumbers, args: [1, 1] });
   await waitFor(() => app.get(Ledger).entries.length === 1, 'job run');
   await app.close();
-  assert.equal(await redis.llen('inprogress:default:closing'), 0);
-  const clients = await redis.client('LIST');
+  assert.equal(await ctx.redis.llen('inprogress:default:closing'), 0);
+  const clients = await ctx.redis.client('LIST');
   assert.doesNotMatch(String(clients), /name=verk:closing/, 'no connection of the node remains');
-  assert.equal((await zsetJobs(redis, 'dead')).length, 0);
+  assert.equal((await zsetJobs(ctx.redis, 'dead')).length, 0);
 });
 
 test('one log line per job event through Nest\'s Logger, at Verk\'s configurable levels', async () => {
@@ -275,7 +261,7 @@ test('one log line per job event through Nest\'s Logger, at Verk\'s configurable
       if (fail) throw new TypeError('bad input');
     }
   }
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'logs', queues: { default: 1 }, startJobLogLevel: 'verbose', doneJobLogLevel: 'log', failJobLogLevel: 'error' })], providers: [Logged] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'logs', queues: { default: 1 }, startJobLogLevel: 'verbose', doneJobLogLevel: 'log', failJobLogLevel: 'error' })], providers: [Logged] })
   class AppModule {}
   const app = await NestFactory.createApplicationContext(AppModule, { logger, abortOnError: false });
   try {

@@ -1,27 +1,14 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type Redis from 'ioredis';
 import { JobFailed, JobFinished, JobStarted, OnVerkEvent, Perform, QueuePaused, QueuePausing, QueueRunning, type VerkEvent, VerkModule, VerkService, Worker } from 'nestjs-verk';
-import { RedisServer } from './helpers/redis-server';
-import { connect, startEngine } from './helpers/engine';
+import { connect, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 
-let server: RedisServer;
-let redis: Redis;
-before(async () => {
-  server = await RedisServer.start();
-  redis = connect(server.url);
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
-after(async () => {
-  redis.disconnect();
-  await server.cleanup();
-});
+const ctx = useRedis();
 
 /** A worker whose jobs wait until the test releases them. */
 function gate() {
@@ -45,7 +32,7 @@ function gate() {
 
 test('addQueue starts a queue at runtime; removeQueue lets running jobs finish and leaves waiting ones in Redis', async () => {
   const g = gate();
-  const engine = await startEngine({ redis: server.url, queues: {}, shutdownTimeout: 5000 }, { Gate: g.handler });
+  const engine = await startEngine({ redis: ctx.server.url, queues: {}, shutdownTimeout: 5000 }, { Gate: g.handler });
   try {
     await engine.client.enqueueMany(['a', 'b', 'c', 'd', 'e'].map((id) => ({ queue: 'late', class: 'Gate', args: [id] })));
     await sleep(100);
@@ -58,13 +45,13 @@ test('addQueue starts a queue at runtime; removeQueue lets running jobs finish a
     g.open();
     await removing;
     assert.deepEqual(g.finished.sort(), ['a', 'b'], 'running jobs finished');
-    assert.equal(await redis.llen('queue:late'), 3, 'waiting jobs stay');
-    assert.equal(await redis.llen('inprogress:late:test-node'), 0);
+    assert.equal(await ctx.redis.llen('queue:late'), 3, 'waiting jobs stay');
+    assert.equal(await ctx.redis.llen('inprogress:late:test-node'), 0);
     assert.deepEqual(engine.queues(), {});
-    assert.equal(await redis.sismember('verk:node:test-node:queues', 'late'), 0, 'the node no longer lists the queue');
+    assert.equal(await ctx.redis.sismember('verk:node:test-node:queues', 'late'), 0, 'the node no longer lists the queue');
     await assert.rejects(engine.removeQueue('late'), /Queue "late" is not running/);
     await engine.addQueue('late', 1);
-    await waitFor(async () => (await redis.llen('queue:late')) === 0 && g.finished.length === 5, 'the rest run after adding it again');
+    await waitFor(async () => (await ctx.redis.llen('queue:late')) === 0 && g.finished.length === 5, 'the rest run after adding it again');
     await assert.rejects(engine.addQueue('late', 1), /already running/);
     await assert.rejects(engine.addQueue('other', 0), /concurrency must be an integer >= 1/);
   } finally {
@@ -74,8 +61,8 @@ test('addQueue starts a queue at runtime; removeQueue lets running jobs finish a
 
 test('pause on node A stops node B too, events Pausing -> Paused -> Running, and the pause survives restarts', async () => {
   const g = gate();
-  const a = await startEngine({ redis: server.url, nodeId: 'node-a', queues: {} });
-  const b = await startEngine({ redis: server.url, nodeId: 'node-b', queues: { work: 2 } }, { Gate: g.handler });
+  const a = await startEngine({ redis: ctx.server.url, nodeId: 'node-a', queues: {} });
+  const b = await startEngine({ redis: ctx.server.url, nodeId: 'node-b', queues: { work: 2 } }, { Gate: g.handler });
   const events: string[] = [];
   b.events.subscribe((event) => {
     if (event instanceof QueuePausing || event instanceof QueuePaused || event instanceof QueueRunning) events.push(event.type);
@@ -93,10 +80,10 @@ test('pause on node A stops node B too, events Pausing -> Paused -> Running, and
     await waitFor(() => events.includes('QueuePaused'), 'B paused once the running job finished');
     await sleep(300);
     assert.deepEqual(g.started, ['running'], 'B took nothing while paused');
-    assert.equal(await redis.llen('queue:work'), 1);
+    assert.equal(await ctx.redis.llen('queue:work'), 1);
 
     // A node starting later, or B restarting, obeys the stored pause.
-    const c = await startEngine({ redis: server.url, nodeId: 'node-c', queues: { work: 1 } }, { Gate: g.handler });
+    const c = await startEngine({ redis: ctx.server.url, nodeId: 'node-c', queues: { work: 1 } }, { Gate: g.handler });
     await sleep(300);
     assert.deepEqual(g.started, ['running'], 'a new node obeys the pause');
     await c.stop();
@@ -112,17 +99,17 @@ test('pause on node A stops node B too, events Pausing -> Paused -> Running, and
 
 test('the fetch script refuses a paused queue even when the announcement never arrived', async () => {
   const ran: string[] = [];
-  const engine = await startEngine({ redis: server.url, queues: { quiet: 1 } }, { Note: { perform: (args) => void ran.push(String(args[0])) } });
+  const engine = await startEngine({ redis: ctx.server.url, queues: { quiet: 1 } }, { Note: { perform: (args) => void ran.push(String(args[0])) } });
   const events: string[] = [];
   engine.events.subscribe((event) => void events.push(event.type));
   try {
     // Paused behind the engine's back: no pub/sub message.
-    await redis.sadd('verk:paused_queues', 'quiet');
-    await redis.lpush('queue:quiet', JSON.stringify({ class: 'Note', args: ['x'], jid: 'f'.repeat(24), queue: 'quiet' }));
+    await ctx.redis.sadd('verk:paused_queues', 'quiet');
+    await ctx.redis.lpush('queue:quiet', JSON.stringify({ class: 'Note', args: ['x'], jid: 'f'.repeat(24), queue: 'quiet' }));
     await waitFor(() => events.includes('QueuePaused'), 'paused by the fetch script');
     await sleep(200);
     assert.deepEqual(ran, []);
-    assert.equal(await redis.llen('queue:quiet'), 1);
+    assert.equal(await ctx.redis.llen('queue:quiet'), 1);
   } finally {
     await engine.stop();
   }
@@ -172,7 +159,7 @@ test('@OnVerkEvent handlers get each event type; events$ sees them too; a throwi
   const logs: string[] = [];
   const capture = (message: unknown) => void logs.push(String(message));
   const logger = { log: capture, warn: capture, error: capture, debug: capture, verbose: capture, fatal: capture };
-  @Module({ imports: [VerkModule.forRoot({ redis: server.url, nodeId: 'events', queues: { default: 4 }, maxRetryCount: 0 })], providers: [EventSink, Flaky] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'events', queues: { default: 4 }, maxRetryCount: 0 })], providers: [EventSink, Flaky] })
   class AppModule {}
   const app = await NestFactory.createApplicationContext(AppModule, { logger, abortOnError: false });
   try {
@@ -183,7 +170,7 @@ test('@OnVerkEvent handlers get each event type; events$ sees them too; a throwi
     const started = Date.now();
     const jobs = Array.from({ length: 20 }, (_, i) => ({ queue: 'default', class: Flaky, args: [`j${i}`, i === 7] }));
     await verk.enqueueMany(jobs);
-    await waitFor(async () => Number(await redis.get('stat:processed')) === 19 && Number(await redis.get('stat:failed')) === 1, 'all jobs done');
+    await waitFor(async () => Number(await ctx.redis.get('stat:processed')) === 19 && Number(await ctx.redis.get('stat:failed')) === 1, 'all jobs done');
     assert.ok(Date.now() - started < 1500, 'the slow handler did not hold the jobs back');
     await waitFor(() => sink.startedOrFinished.length === 39, 'start/finish events');
     assert.equal(sink.failed.length, 1);

@@ -1,4 +1,6 @@
+import { after, before, beforeEach } from 'node:test';
 import Redis from 'ioredis';
+import { RedisServer } from './redis-server';
 import { type VerkLogger, VerkEngine, type VerkOptions, type WorkerHandler } from '../../lib/engine';
 
 /** Collects log lines instead of printing them; tests assert on them where it matters. */
@@ -33,4 +35,24 @@ export function connect(url: string): Redis {
 /** Parses every member of a sorted set. */
 export async function zsetJobs(redis: Redis, key: string): Promise<Record<string, unknown>[]> {
   return (await redis.zrange(key, 0, -1)).map((member) => JSON.parse(member) as Record<string, unknown>);
+}
+
+/**
+ * The usual test-file setup: one private redis-server for the file, a connection to
+ * inspect it, and a FLUSHALL before each test. Read `.server` and `.redis` inside tests.
+ */
+export function useRedis(): { readonly server: RedisServer; readonly redis: Redis } {
+  const context = {} as { server: RedisServer; redis: Redis };
+  before(async () => {
+    context.server = await RedisServer.start();
+    context.redis = connect(context.server.url);
+  });
+  beforeEach(async () => {
+    await context.redis.flushall();
+  });
+  after(async () => {
+    context.redis.disconnect();
+    await context.server.cleanup();
+  });
+  return context;
 }
