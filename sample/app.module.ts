@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { VerkModule } from 'nestjs-verk';
 import { GreetingService } from './greeting.service';
+import { HealthController } from './health.controller';
 import { JobsController } from './jobs.controller';
 import { WORKERS } from './workers';
 
@@ -40,8 +42,10 @@ export class AppModule {
             pollInterval: 1000,
           }),
         }),
+        // GET /health (HealthController); VerkHealthIndicator comes from VerkModule.
+        TerminusModule,
       ],
-      controllers: [JobsController],
+      controllers: [JobsController, HealthController],
       providers: [GreetingService, ...WORKERS],
     };
   }

@@ -83,6 +83,8 @@ export class JobsController {
       '  in      run after this many seconds instead of now',
       '  {}      enqueues a demo SendWelcomeEmail; invalid input gets a 400 naming the field',
       '',
+      'GET /health  200 while Redis answers, this node\'s heartbeat is fresh and its queues run; else 503 saying what is wrong',
+      '',
       'Examples:',
       `  ${curl} '{"class":"SendWelcomeEmail","args":[1,"ada@example.com"]}'`,
       `  ${curl} '{"class":"SendPasswordReset","args":["ada@example.com"]}'`,

@@ -266,3 +266,29 @@ test('Redis (appendonly) restarted in the middle of 2,000 jobs: all complete, no
     await durable.cleanup();
   }
 });
+
+test('stop() while Redis is down or just back does not wait for shutdownTimeout on the idle BLMOVE from before the outage', async () => {
+  // ioredis keeps a command that was in flight when the connection dropped for resending
+  // once it is ready again; closing the connection before that never settles it.
+  const own = await RedisServer.start();
+  const shutdownTimeout = 15_000;
+  const engines: VerkEngine[] = [];
+  try {
+    for (const restart of [false, true]) {
+      const engine = await startEngine({ redis: own.url, nodeId: `idle-${restart}`, queues: { default: 2, other: 1 }, shutdownTimeout });
+      engines.push(engine);
+      await sleep(100); // the managers are blocked in BLMOVE
+      await own.stop();
+      await sleep(300);
+      if (restart) await own.restart();
+      const started = Date.now();
+      await engine.stop();
+      const took = Date.now() - started;
+      assert.ok(took < shutdownTimeout / 2, `stop() took ${took} ms (Redis ${restart ? 'just restarted' : 'down'})`);
+      if (!restart) await own.restart();
+    }
+  } finally {
+    for (const engine of engines) await engine.stop();
+    await own.cleanup();
+  }
+});

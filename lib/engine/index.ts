@@ -6,7 +6,7 @@ export { Keys } from './keys';
 export type { VerkLogger } from './logger';
 export { EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning, type VerkEvent, type VerkEventClass, type VerkEventListener } from './events';
 export { resolveOptions, type ResolvedVerkOptions, type VerkOptions } from './options';
-export { VerkEngine, type VerkEngineHooks } from './verk-engine';
+export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-engine';
 export { WorkerRegistry, type WorkerHandler } from './worker-registry';
 export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, type ListedJob, type ListOptions } from './admin';
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';

@@ -11,3 +11,10 @@ export const consoleLogger: VerkLogger = {
   warn: (message) => console.warn(`[verk] ${message}`),
   error: (message, stack) => console.error(`[verk] ${message}${stack ? `\n${stack}` : ''}`),
 };
+
+/** Discards everything; for connections whose failures another one already reports. */
+export const silentLogger: VerkLogger = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

@@ -62,6 +62,9 @@ export class QueueManager {
   private paused: boolean;
   private pausedAnnounced = false;
   private resumeWaiter?: () => void;
+  private wakeStopping?: () => void;
+  /** Resolves when stop() begins. */
+  private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
 
   constructor(private readonly options: QueueManagerOptions) {
     this.queue = options.queue;
@@ -154,6 +157,7 @@ export class QueueManager {
   async stop(deadline: number): Promise<number> {
     if (this.state !== 'running') return 0;
     this.state = 'stopping';
+    this.wakeStopping?.();
     this.slotWaiter?.();
     this.resumeWaiter?.();
     this.sleeper.cancel();
@@ -215,7 +219,11 @@ export class QueueManager {
         }
         if (jobs.length === 0) {
           // Nothing waiting: block in Redis until a job arrives, moving it atomically.
-          const job = await blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds);
+          // Raced with stop(): a BLMOVE that was in flight when the connection dropped waits
+          // in ioredis to be resent, and disconnecting before the connection is ready again
+          // never settles it (ioredis does not flush that queue). A job it still moves stays
+          // in in-progress and stop() puts it back.
+          const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]);
           if (job === null) continue;
           const mine = await redis.verkConfirmBlockedFetch(this.inProgressKey, this.queueKey, keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId), job, this.queue, nodeId);
           if (mine === 0) {

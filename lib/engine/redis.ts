@@ -12,15 +12,21 @@ import { defineScripts } from './scripts';
  * - `blocking`: one per queue for BLMOVE, same rules.
  * - `client`: the enqueue API; ioredis's defaults, so a caller gets an error after a
  *   bounded number of reconnect attempts instead of waiting forever.
+ * - `health`: PING for health checks. maxRetriesPerRequest: 0, so a PING sent while
+ *   Redis is away fails at the next failed reconnect attempt (within ioredis's reconnect
+ *   delay, at most 2 s) instead of queueing until Redis returns: checks polled during an
+ *   outage never pile up. The caller bounds its own wait (VerkEngine.ping).
  */
-export type ConnectionRole = 'engine' | 'blocking' | 'client';
+export type ConnectionRole = 'engine' | 'blocking' | 'client' | 'health';
 
 /** Connections connect on their first command, so an engine that never starts holds no socket. */
 export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
   const overrides: RedisOptions =
     role === 'client'
       ? { connectionName: name, lazyConnect: true, enableAutoPipelining: true }
-      : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
+      : role === 'health'
+        ? { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 0 }
+        : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;

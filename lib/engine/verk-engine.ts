@@ -3,7 +3,7 @@ import { VerkAdmin } from './admin';
 import { type ClientOptions, VerkClient } from './client';
 import { VerkConfigError } from './errors';
 import { Keys } from './keys';
-import { consoleLogger, type VerkLogger } from './logger';
+import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
@@ -17,6 +17,19 @@ import { WorkerRegistry } from './worker-registry';
 export interface VerkEngineHooks {
   logger?: VerkLogger;
   className?: ClientOptions['className'];
+}
+
+/** What a node knows about its own health, for health checks (see VerkEngine.health). */
+export interface VerkHealthFacts {
+  nodeId: string;
+  /** The node's lifecycle: only 'running' processes jobs. */
+  state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+  /** The heartbeat period, ms; the node's key lives twice as long. */
+  heartbeat: number;
+  /** When the last heartbeat reached Redis (epoch ms), 0 before the first. */
+  lastHeartbeatAt: number;
+  /** Each queue this node runs, and whether its manager is fetching jobs. */
+  queues: Record<string, { concurrency: number; running: boolean; busy: number }>;
 }
 
 /** Oldest Redis with LMOVE/BLMOVE, which reliable fetch and requeue use. */
@@ -40,6 +53,9 @@ export class VerkEngine {
   private readonly subscriber: Redis;
   private readonly redis: Redis;
   private readonly clientRedis: Redis;
+  /** PING only (health checks): fails fast while Redis is away; see ConnectionRole 'health'. */
+  private readonly healthRedis: Redis;
+  private healthRedisError?: string;
   private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
   private readonly scheduler: Scheduler;
   private readonly recovery: Recovery;
@@ -58,6 +74,10 @@ export class VerkEngine {
     this.subscriber = createConnection(this.options.redis, 'blocking', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
+    // Not through this.logger: the other connections already report an outage.
+    this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
+    this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
+    this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
     this.admin = new VerkAdmin(this.clientRedis, this.keys);
     this.scheduler = new Scheduler({
@@ -92,6 +112,48 @@ export class VerkEngine {
 
   get nodeId(): string {
     return this.options.nodeId;
+  }
+
+  /** The facts a health check judges, read from memory (no Redis call). */
+  health(): VerkHealthFacts {
+    const queues: VerkHealthFacts['queues'] = {};
+    for (const [name, { manager }] of this.managers) queues[name] = { concurrency: manager.concurrency, running: manager.running, busy: manager.busy };
+    return { nodeId: this.nodeId, state: this.state, heartbeat: this.options.heartbeat, lastHeartbeatAt: this.lastHeartbeatAt, queues };
+  }
+
+  /**
+   * Sends PING on a connection of its own and resolves with the round trip in ms, or
+   * rejects with an error saying what went wrong: no answer within `timeoutMs`, or the
+   * error Redis or the connection gave. Never waits longer than `timeoutMs`: the PING
+   * races a timer, the timer is cleared whichever wins, and a PING that settles after
+   * the timer (it fails at the next failed reconnect attempt, or succeeds once Redis
+   * is back) is absorbed. After stop() it rejects at once (the connection is closed).
+   */
+  async ping(timeoutMs = 1000): Promise<number> {
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new VerkConfigError(`PING timeout must be a number of ms > 0, got ${String(timeoutMs)}`);
+    const started = performance.now();
+    const reply = this.healthRedis.ping();
+    reply.catch(() => undefined); // a PING that loses the race may still fail later
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    let outcome: string;
+    try {
+      outcome = await Promise.race([reply, timeout]);
+    } catch (error) {
+      // maxRetriesPerRequest: 0 drops a PING queued while disconnected with an error that
+      // names the option; the connection's own error says more.
+      const message = (error as Error).name === 'MaxRetriesPerRequestError' ? `Redis is unreachable (${this.healthRedisError ?? 'not connected'})` : `Redis PING failed: ${(error as Error).message}`;
+      throw new Error(message);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome === 'timeout') {
+      const cause = this.healthRedisError ?? (this.healthRedis.status === 'ready' ? undefined : `connection ${this.healthRedis.status}`);
+      throw new Error(`Redis did not answer PING within ${timeoutMs} ms${cause ? ` (${cause})` : ''}`);
+    }
+    return Math.round(performance.now() - started);
   }
 
   /** Names of the queues this node is running, with their concurrency. */
@@ -265,7 +327,7 @@ export class VerkEngine {
   }
 
   private async closeConnections(): Promise<void> {
-    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.subscriber)]);
+    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.subscriber), closeConnection(this.healthRedis)]);
     this.managers.clear();
   }
 

@@ -5,6 +5,7 @@ import { VERK_MODULE_OPTIONS } from './constants';
 import { JobLogger } from './job-logger';
 import type { VerkModuleAsyncOptions, VerkModuleOptions } from './verk-module-options';
 import { VerkExplorer } from './verk.explorer';
+import { VerkHealthIndicator } from './verk.health';
 import { VerkService } from './verk.service';
 import { workerName } from './worker-name';
 
@@ -45,8 +46,8 @@ export class VerkModule {
       module: VerkModule,
       global: true,
       imports: [DiscoveryModule, ...imports],
-      providers: [optionsProvider, engineProvider, VerkExplorer, VerkService],
-      exports: [VerkService, VerkEngine],
+      providers: [optionsProvider, engineProvider, VerkExplorer, VerkService, VerkHealthIndicator],
+      exports: [VerkService, VerkEngine, VerkHealthIndicator],
     };
   }
 }
