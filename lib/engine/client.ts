@@ -3,6 +3,7 @@ import { VerkValidationError } from './errors';
 import { type JobPayload, newJid, nowSeconds } from './job';
 import { assertJsonValue } from './json-args';
 import type { Keys } from './keys';
+import type { MiddlewareStack } from './middleware';
 
 /** A class given instead of a class name; its name is resolved by `className`. */
 export type WorkerClassRef = abstract new (...args: never[]) => unknown;
@@ -27,6 +28,8 @@ export interface ClientOptions {
   keys: Keys;
   /** Turns a worker class into its job class name (the Nest layer reads @Worker metadata). */
   className?: (ref: WorkerClassRef) => string;
+  /** Its client middleware run on every payload before it is written (see prepare). */
+  middleware?: MiddlewareStack;
 }
 
 function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
@@ -89,6 +92,7 @@ function scheduleTime(at: unknown): number {
 export class VerkClient {
   private readonly keys: Keys;
   private readonly className: (ref: WorkerClassRef) => string;
+  private readonly middleware?: MiddlewareStack;
 
   constructor(
     private readonly redis: Redis,
@@ -96,6 +100,16 @@ export class VerkClient {
   ) {
     this.keys = options.keys;
     this.className = options.className ?? ((ref) => ref.name);
+    this.middleware = options.middleware;
+  }
+
+  /**
+   * Runs the client middleware over built payloads (in order; they may change them), and
+   * checks what they leave. Every path that writes new jobs calls it after build() and
+   * before writing: a rejection means nothing may be written.
+   */
+  prepare(payloads: JobPayload[], fieldOf?: (index: number) => string): Promise<JobPayload[]> {
+    return this.middleware ? this.middleware.prepare(payloads, fieldOf) : Promise.resolve(payloads);
   }
 
   /** Builds the payload a job would be stored with, without writing it. */
@@ -106,6 +120,7 @@ export class VerkClient {
   /** Adds a job to the end of its queue. Returns its jid. */
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
+    await this.prepare([payload], () => 'job');
     await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
     return payload.jid;
   }
@@ -116,6 +131,7 @@ export class VerkClient {
     const now = nowSeconds();
     const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
     if (payloads.length === 0) return [];
+    await this.prepare(payloads);
     const byQueue = new Map<string, string[]>();
     for (const payload of payloads) {
       const list = byQueue.get(payload.queue) ?? [];
@@ -137,6 +153,7 @@ export class VerkClient {
     const payload = this.build(job);
     if (ms <= Date.now()) return this.enqueue(job.jid ? job : { ...job, jid: payload.jid });
     delete payload.enqueued_at;
+    await this.prepare([payload], () => 'job');
     await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
     return payload.jid;
   }

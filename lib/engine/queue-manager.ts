@@ -4,6 +4,7 @@ import { failJob, type FailureOutcome, invalidJob } from './failure';
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
+import type { MiddlewareStack } from './middleware';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
 import type { WorkerRegistry } from './worker-registry';
@@ -21,6 +22,8 @@ export interface QueueManagerOptions {
   /** This queue's own connection, blocked in BLMOVE while the queue is empty. */
   blocking: Redis;
   workers: WorkerRegistry;
+  /** Server middleware around each job's perform. */
+  middleware: MiddlewareStack;
   logger: VerkLogger;
   events: EventBus;
   maxRetryCount: number;
@@ -307,7 +310,7 @@ export class QueueManager {
       if (!worker) {
         throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
       }
-      await worker.perform(job.args, job);
+      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId);
     } catch (error) {
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,

@@ -5,6 +5,7 @@ import { VerkConfigError } from './errors';
 import { Keys } from './keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
+import { MiddlewareStack } from './middleware';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
 import { closeConnection, createConnection } from './redis';
@@ -43,6 +44,8 @@ export class VerkEngine {
   readonly options: ResolvedVerkOptions;
   readonly keys: Keys;
   readonly workers = new WorkerRegistry();
+  /** Server middleware (around every job this node runs) and client middleware (around every enqueue). */
+  readonly middleware = new MiddlewareStack();
   readonly client: VerkClient;
   /** Job and queue events of this node; listeners run off the job's path. */
   readonly events: EventBus;
@@ -78,7 +81,7 @@ export class VerkEngine {
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
     this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, middleware: this.middleware });
     this.admin = new VerkAdmin(this.clientRedis, this.keys);
     this.scheduler = new Scheduler({
       keys: this.keys,
@@ -285,6 +288,7 @@ export class VerkEngine {
       redis: this.redis,
       blocking,
       workers: this.workers,
+      middleware: this.middleware,
       logger: this.logger,
       events: this.events,
       blockingName,

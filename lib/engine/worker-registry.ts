@@ -1,11 +1,14 @@
 import { VerkConfigError } from './errors';
 import type { RetryAt } from './failure';
 import type { JobPayload } from './job';
+import { checkWorkerMiddleware, type ServerMiddleware } from './middleware';
 
 /** What the engine needs of a worker: run a job, and optionally say when to retry it. */
 export interface WorkerHandler {
   perform(args: unknown[], job: JobPayload): unknown;
   retryAt?: RetryAt;
+  /** This worker's own server middleware, run inside the global ones, outermost first. */
+  middleware?: readonly ServerMiddleware[];
 }
 
 /** Job class name -> handler. One name has one handler. */
@@ -14,6 +17,7 @@ export class WorkerRegistry {
 
   register(name: string, handler: WorkerHandler): void {
     if (typeof name !== 'string' || name.length === 0) throw new VerkConfigError('A worker name must be a non-empty string');
+    checkWorkerMiddleware(handler.middleware, name);
     if (this.handlers.has(name)) throw new VerkConfigError(`Two workers are registered for the job class "${name}"; each job class must have exactly one worker`);
     this.handlers.set(name, handler);
   }

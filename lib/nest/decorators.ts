@@ -1,11 +1,14 @@
-import { SetMetadata } from '@nestjs/common';
+import { SetMetadata, type Type } from '@nestjs/common';
 import type { VerkEventClass } from '../engine/events';
 import { VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_METADATA } from './constants';
+import type { VerkMiddleware } from './middleware';
 
 /** Options of @Worker(). */
 export interface WorkerOptions {
   /** The job class name this worker runs, e.g. `Mailer::Send`. Default: the class's name. */
   name?: string;
+  /** This worker's own middleware, run inside the global ones, outermost first (see the README's Middleware section). */
+  middleware?: Type<VerkMiddleware>[];
 }
 
 /**

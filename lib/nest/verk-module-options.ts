@@ -1,9 +1,15 @@
-import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
 import type { VerkOptions } from '../engine/options';
 import type { JobLogLevels } from './job-logger';
+import type { VerkClientMiddleware, VerkMiddleware } from './middleware';
 
 /** Options of `VerkModule.forRoot`: the engine's, plus Verk's job log levels. See the README's configuration table. */
-export interface VerkModuleOptions extends VerkOptions, JobLogLevels {}
+export interface VerkModuleOptions extends VerkOptions, JobLogLevels {
+  /** Server middleware around every job this node runs, outermost first (before each worker's own). */
+  middleware?: Type<VerkMiddleware>[];
+  /** Client middleware around every job enqueued or scheduled, outermost first. */
+  clientMiddleware?: Type<VerkClientMiddleware>[];
+}
 
 /** `VerkModule.forRootAsync({ imports, inject, useFactory })`. */
 export interface VerkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

@@ -1,11 +1,14 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { VerkConfigError } from '../engine/errors';
 import type { RetryAt } from '../engine/failure';
 import { VerkEngine } from '../engine/verk-engine';
 import type { VerkEvent, VerkEventClass } from '../engine/events';
-import { VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA } from './constants';
+import { VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA } from './constants';
+import type { WorkerOptions } from './decorators';
+import { checkMiddlewareClasses, hostModuleRef, resolveMiddleware } from './middleware';
+import type { VerkModuleOptions } from './verk-module-options';
 import { workerOptionsOf } from './worker-name';
 
 type Method = (...args: unknown[]) => unknown;
@@ -23,9 +26,14 @@ export class VerkExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly engine: VerkEngine,
+    private readonly moduleRef: ModuleRef,
+    @Inject(VERK_MODULE_OPTIONS) private readonly options: VerkModuleOptions,
   ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    // Global middleware first: a worker's own run inside them.
+    this.engine.middleware.use(...(await resolveMiddleware(this.moduleRef, this.options?.middleware ?? [], 'perform', 'module option "middleware"')));
+    this.engine.middleware.useClient(...(await resolveMiddleware(this.moduleRef, this.options?.clientMiddleware ?? [], 'enqueue', 'module option "clientMiddleware"')));
     const seen = new Map<string, string>();
     for (const wrapper of this.discovery.getProviders()) {
       const target = (wrapper.metatype ?? (wrapper.instance as { constructor?: Function } | undefined)?.constructor) as Function | undefined;
@@ -38,7 +46,7 @@ export class VerkExplorer implements OnModuleInit {
         throw new VerkConfigError(`Two workers handle the job class "${name}": ${previous} and ${target.name}. Give one of them another name with @Worker('...')`);
       }
       seen.set(name, target.name);
-      this.register(name, target, wrapper);
+      await this.register(name, target, wrapper, options.middleware);
     }
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) this.subscribeHandlers(wrapper);
   }
@@ -59,7 +67,7 @@ export class VerkExplorer implements OnModuleInit {
     }
   }
 
-  private register(name: string, target: Function, wrapper: InstanceWrapper): void {
+  private async register(name: string, target: Function, wrapper: InstanceWrapper, middlewareClasses: WorkerOptions['middleware']): Promise<void> {
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
       throw new VerkConfigError(`Worker ${target.name} must be a singleton provider (it is request-scoped or transient)`);
     }
@@ -76,6 +84,9 @@ export class VerkExplorer implements OnModuleInit {
     }
     const perform = (instance[methods[0]] as Method).bind(instance);
     const retryAt = typeof instance.retryAt === 'function' ? ((instance.retryAt as RetryAt).bind(instance) as RetryAt) : undefined;
-    this.engine.workers.register(name, { perform: (args) => perform(...args), retryAt });
+    checkMiddlewareClasses(middlewareClasses, 'middleware', 'perform', target.name);
+    // Created, when not a provider, in the worker's own module, so it can inject what the worker can.
+    const middleware = await resolveMiddleware(hostModuleRef(wrapper.host) ?? this.moduleRef, middlewareClasses ?? [], 'perform', `@Worker() of ${target.name}`);
+    this.engine.workers.register(name, { perform: (args) => perform(...args), retryAt, middleware });
   }
 }

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { VerkEngine } from '../engine/verk-engine';
 import { VERK_MODULE_OPTIONS } from './constants';
 import { JobLogger } from './job-logger';
+import { checkMiddlewareClasses } from './middleware';
 import type { VerkModuleAsyncOptions, VerkModuleOptions } from './verk-module-options';
 import { VerkExplorer } from './verk.explorer';
 import { VerkHealthIndicator } from './verk.health';
@@ -14,7 +15,10 @@ const engineProvider: Provider = {
   inject: [VERK_MODULE_OPTIONS],
   // Options are validated here, so a bad field stops the application at boot with its name.
   useFactory: (options: VerkModuleOptions) => {
-    const { startJobLogLevel, doneJobLogLevel, failJobLogLevel, ...engineOptions } = options ?? {};
+    const { startJobLogLevel, doneJobLogLevel, failJobLogLevel, middleware, clientMiddleware, ...engineOptions } = options ?? {};
+    // Resolved by VerkExplorer once every provider exists.
+    checkMiddlewareClasses(middleware, 'middleware', 'perform');
+    checkMiddlewareClasses(clientMiddleware, 'clientMiddleware', 'enqueue');
     const logger = new Logger('Verk');
     const jobLogger = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
     const engine = new VerkEngine(engineOptions, { logger, className: workerName });
