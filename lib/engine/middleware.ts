@@ -94,37 +94,64 @@ function nameOf(middleware: Function, index: number): string {
   return middleware.name || `middleware #${index}`;
 }
 
+const RESOLVED = Promise.resolve();
+
+/** Calls `end` and returns its outcome as a promise (one shared promise for a sync return). */
+function settle(end: () => unknown): Promise<void> {
+  try {
+    const result = end();
+    return result === undefined ? RESOLVED : (Promise.resolve(result) as unknown as Promise<void>);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
- * Runs `middleware` around `end`, outermost first. Resolves with -1 when `end` ran, else
- * with the index of the middleware that returned without calling next(). A middleware
- * that returns while the rest of the chain it started still runs (it called next()
- * without awaiting it) is waited for, so nothing outlives the job's outcome.
+ * One run of a chain: `middleware` around `end`, outermost first. `stoppedAt` is the
+ * index of the middleware that returned without calling next(), or -1. A middleware that
+ * returns while the rest of the chain it started still runs (it called next() without
+ * awaiting it) is waited for, so nothing outlives the job's outcome.
  */
-async function runChain<T>(middleware: readonly Middleware<T>[], job: T, end: () => unknown, kind: string): Promise<number> {
-  let stoppedAt = -1;
-  const dispatch = async (index: number): Promise<void> => {
-    if (index === middleware.length) {
-      await end();
-      return;
-    }
-    const current = middleware[index];
+class ChainRun<T> {
+  stoppedAt = -1;
+
+  constructor(
+    private readonly middleware: readonly Middleware<T>[],
+    private readonly job: T,
+    private readonly end: () => unknown,
+    private readonly kind: 'Server' | 'Client',
+  ) {}
+
+  dispatch(index: number): Promise<void> {
+    return index === this.middleware.length ? settle(this.end) : this.level(index);
+  }
+
+  private async level(index: number): Promise<void> {
+    const current = this.middleware[index];
     let downstream: Promise<void> | undefined;
     let settled = false;
     const next = (): Promise<void> => {
-      if (downstream) return Promise.reject(new VerkMiddlewareError(nameOf(current, index), `${kind} middleware ${nameOf(current, index)} called next() more than once`));
-      downstream = dispatch(index + 1);
-      downstream.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
+      if (downstream) return Promise.reject(new VerkMiddlewareError(nameOf(current, index), `${this.kind} middleware ${nameOf(current, index)} called next() more than once`));
+      downstream = this.dispatch(index + 1);
+      if (downstream === RESOLVED) settled = true;
+      else {
+        // Also handles a rejection the middleware ignores (it is awaited below or already settled).
+        downstream.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+      }
       return downstream;
     };
-    await current(job, next);
-    if (!downstream) stoppedAt = index;
+    await current(this.job, next);
+    if (!downstream) this.stoppedAt = index;
     else if (!settled) await downstream;
-  };
-  await dispatch(0);
-  return stoppedAt;
+  }
+}
+
+/** Runs a server chain around the worker (a job whose middleware skipped the worker is done all the same). */
+function runServerChain(middleware: readonly ServerMiddleware[], job: JobContext, perform: () => unknown): Promise<void> {
+  return new ChainRun(middleware, job, perform, 'Server').dispatch(0);
 }
 
 function checkFunctions(list: unknown[], field: string): void {
@@ -197,7 +224,7 @@ export class MiddlewareStack {
     if (global.length === 0 && (own === undefined || own.length === 0)) return worker.perform(job.args, job);
     const chain = own === undefined || own.length === 0 ? global : global.length === 0 ? own : [...global, ...own];
     const context = new RunningJob(job, queue, nodeId);
-    return storage.run(context, runChain<JobContext>, chain, context, () => worker.perform(job.args, job), 'Server');
+    return storage.run(context, runServerChain, chain, context, () => worker.perform(job.args, job));
   }
 
   /**
@@ -210,9 +237,10 @@ export class MiddlewareStack {
     if (chain.length === 0) return payloads;
     for (let index = 0; index < payloads.length; index++) {
       const payload = payloads[index];
-      const stoppedAt = await runChain<JobPayload>(chain, payload, () => undefined, 'Client');
-      if (stoppedAt >= 0) {
-        const name = nameOf(chain[stoppedAt], stoppedAt);
+      const run = new ChainRun<JobPayload>(chain, payload, () => undefined, 'Client');
+      await run.dispatch(0);
+      if (run.stoppedAt >= 0) {
+        const name = nameOf(chain[run.stoppedAt], run.stoppedAt);
         throw new VerkMiddlewareError(name, `${fieldOf(index)}: client middleware ${name} returned without calling next(); the job was not enqueued`);
       }
       checkPrepared(payload, fieldOf(index));
