@@ -465,6 +465,7 @@ class Refuse implements VerkClientMiddleware {
     if (job.args[0] === 'forbidden') throw new Forbidden(`job ${job.class} is not allowed`);
     if (job.args[0] === 'silent') return;
     if (job.args[0] === 'date') job.when = new Date();
+    if (job.args[0] === 'urgent') job.queue = 'urgent';
     await next();
     this.trace.add('<c2');
   }
@@ -499,6 +500,11 @@ test('client middleware: run in order before the write and may add fields, for e
 
     await verk.schedule({ queue: 'default', class: 'Traced', args: [4] }, Date.now() + 60_000);
     assert.deepEqual((await zsetJobs(ctx.redis, 'schedule')).map((job) => job.trace_id), ['trace-4']);
+
+    // A middleware may route a job to another queue: it is written there.
+    await verk.enqueue({ queue: 'default', class: 'Traced', args: ['urgent'] });
+    assert.deepEqual((await queueJobs('urgent')).map((job) => job.queue), ['urgent']);
+    assert.ok(await ctx.redis.sismember('queues', 'urgent'));
   } finally {
     await nest.close();
   }
