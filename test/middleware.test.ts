@@ -390,7 +390,7 @@ test('returning without next(): the worker is skipped and the job is acknowledge
   }
 });
 
-test('engine: next() called twice fails the job; next() not awaited still waits for perform before the outcome', async () => {
+test('engine: middleware must be functions; next() called twice fails the job; next() not awaited still waits for perform before the outcome', async () => {
   const events: string[] = [];
   const engine = await startEngine(
     { redis: ctx.server.url, queues: { default: 2 } },
@@ -419,6 +419,11 @@ test('engine: next() called twice fails the job; next() not awaited still waits 
     },
   );
   try {
+    assert.throws(() => engine.middleware.use(null as never), /^VerkConfigError: Invalid Verk option "middleware\[0\]": a middleware must be a function \(job, next\) => Promise<void>, got null$/);
+    assert.throws(() => engine.middleware.useClient(async (_job, next) => next(), 'x' as never), /Invalid Verk option "clientMiddleware\[1\]": .* got string$/);
+    assert.throws(() => engine.workers.register('Bad', { perform: () => undefined, middleware: [1 as never] }), /Invalid option "middleware\[0\]" of worker "Bad": a middleware must be a function/);
+    assert.deepEqual([engine.middleware.server.length, engine.middleware.client.length], [0, 0], 'nothing added by a refused call');
+
     await engine.client.enqueue({ queue: 'default', class: 'Twice' });
     await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'twice in retry');
     const [failed] = await zsetJobs(ctx.redis, 'retry');

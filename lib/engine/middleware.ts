@@ -154,17 +154,19 @@ function runServerChain(middleware: readonly ServerMiddleware[], job: JobContext
   return new ChainRun(middleware, job, perform, 'Server').dispatch(0);
 }
 
-function checkFunctions(list: unknown[], field: string): void {
+function checkFunctions(list: unknown[], field: string, worker?: string): void {
   list.forEach((middleware, index) => {
-    if (typeof middleware !== 'function') throw new VerkConfigError(`Invalid Verk option "${field}[${index}]": a middleware must be a function (job, next) => Promise<void>, got ${typeof middleware}`);
+    if (typeof middleware === 'function') return;
+    const where = worker ? `option "${field}[${index}]" of worker "${worker}"` : `Verk option "${field}[${index}]"`;
+    throw new VerkConfigError(`Invalid ${where}: a middleware must be a function (job, next) => Promise<void>, got ${middleware === null ? 'null' : typeof middleware}`);
   });
 }
 
 /** Validates per-worker middleware at registration. */
 export function checkWorkerMiddleware(value: unknown, worker: string): void {
   if (value === undefined) return;
-  if (!Array.isArray(value)) throw new VerkConfigError(`Invalid middleware of worker "${worker}": must be an array of functions`);
-  checkFunctions(value, `${worker}.middleware`);
+  if (!Array.isArray(value)) throw new VerkConfigError(`Invalid option "middleware" of worker "${worker}": must be an array of functions (job, next) => Promise<void>`);
+  checkFunctions(value, 'middleware', worker);
 }
 
 /** What a client middleware must leave behind: a payload that is still a job and still JSON. */
