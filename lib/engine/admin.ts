@@ -169,6 +169,19 @@ export class VerkAdmin {
     return false;
   }
 
+  /** The job with this jid in one set or queue, or null. */
+  async findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
+    checkJid(jid);
+    const source = checkSource(where, 'from');
+    const key = this.keyOf(source);
+    if (source.set) {
+      const found = await this.findInSet(key, jid);
+      return found ? { where: source.set, at: found.at, job: found.job, raw: found.raw } : null;
+    }
+    const found = await this.findInList(key, jid);
+    return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
+  }
+
   /** Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was not there. */
   async deleteJob(jid: string, from: JobSource): Promise<boolean> {
     checkJid(jid);

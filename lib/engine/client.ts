@@ -1,5 +1,7 @@
 import type Redis from 'ioredis';
 import { VerkValidationError } from './errors';
+import { applyFlowFields, isFlowJob, type UniqueOptions } from './flow';
+import { FlowWriter } from './flow-writer';
 import { type JobPayload, newJid, nowSeconds } from './job';
 import { assertJsonValue } from './json-args';
 import type { Keys } from './keys';
@@ -21,18 +23,39 @@ export interface EnqueueJob {
   retry?: boolean | number;
   /** Your own job id instead of a random one. */
   jid?: string;
+  /**
+   * jids of jobs that must finish successfully before this one is enqueued. Each must be
+   * pending (enqueued with `dependable: true`, with `dependsOn`, or earlier in the same
+   * enqueueMany/batch call) or recorded as finished (for `flowRetention`).
+   */
+  dependsOn?: string[];
+  /** Let other jobs depend on this one (its completion is recorded). Default false. */
+  dependable?: boolean;
+  /** Run at most one such job at a time: see UniqueOptions. */
+  unique?: UniqueOptions;
+}
+
+/** Options of VerkClient.batch. */
+export interface BatchOptions {
+  /**
+   * Enqueued once, when every job of the batch has finished (succeeded or died), with one
+   * more argument: `{ bid, total, succeeded, dead }`. Its queue defaults to the first job's.
+   */
+  onComplete: Omit<EnqueueJob, 'queue' | 'dependsOn' | 'unique'> & { queue?: string };
 }
 
 export interface ClientOptions {
   keys: Keys;
   /** Turns a worker class into its job class name (the Nest layer reads @Worker metadata). */
   className?: (ref: WorkerClassRef) => string;
+  /** Called after jobs were put in `schedule` to run now (the engine polls at once). */
+  onScheduledNow?: () => void;
 }
 
 function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
-  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid']);
+  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'dependsOn', 'dependable', 'unique']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new VerkValidationError(`${field}.${key}`, `unknown job field (known: ${[...known].join(', ')})`);
   }
@@ -70,6 +93,7 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
     }
     payload.max_retry_count = input.maxRetryCount;
   }
+  applyFlowFields(input, field, payload);
   return payload;
 }
 
@@ -89,6 +113,8 @@ function scheduleTime(at: unknown): number {
 export class VerkClient {
   private readonly keys: Keys;
   private readonly className: (ref: WorkerClassRef) => string;
+  private readonly flow: FlowWriter;
+  private readonly onScheduledNow: () => void;
 
   constructor(
     private readonly redis: Redis,
@@ -96,6 +122,8 @@ export class VerkClient {
   ) {
     this.keys = options.keys;
     this.className = options.className ?? ((ref) => ref.name);
+    this.flow = new FlowWriter(redis, options.keys);
+    this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
   }
 
   /** Builds the payload a job would be stored with, without writing it. */
@@ -106,6 +134,7 @@ export class VerkClient {
   /** Adds a job to the end of its queue. Returns its jid. */
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
+    if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job']))[0];
     await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
     return payload.jid;
   }
@@ -116,6 +145,7 @@ export class VerkClient {
     const now = nowSeconds();
     const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
     if (payloads.length === 0) return [];
+    if (payloads.some(isFlowJob)) return this.writeFlow(payloads, payloads.map((_, index) => `jobs[${index}]`));
     const byQueue = new Map<string, string[]>();
     for (const payload of payloads) {
       const list = byQueue.get(payload.queue) ?? [];
@@ -137,9 +167,74 @@ export class VerkClient {
     const payload = this.build(job);
     if (ms <= Date.now()) return this.enqueue(job.jid ? job : { ...job, jid: payload.jid });
     delete payload.enqueued_at;
+    if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job'], ms / 1000))[0];
     await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
     return payload.jid;
   }
+
+  /**
+   * Enqueues jobs as one batch (Goose): `onComplete` is enqueued exactly once, when every
+   * one of them has finished (succeeded, or died), with the counts. All or nothing.
+   */
+  async batch(jobs: EnqueueJob[], options: BatchOptions): Promise<BatchResult> {
+    if (!Array.isArray(jobs) || jobs.length === 0) throw new VerkValidationError('jobs', 'must be a non-empty array of jobs');
+    if (options === null || typeof options !== 'object' || options.onComplete === null || typeof options.onComplete !== 'object') {
+      throw new VerkValidationError('options.onComplete', 'is required: the job to enqueue when the batch is done, { class, args?, queue? }');
+    }
+    const now = nowSeconds();
+    const bid = newJid();
+    const payloads = jobs.map((job, index) => {
+      if (job && typeof job === 'object' && 'unique' in job && job.unique !== undefined) {
+        throw new VerkValidationError(`jobs[${index}].unique`, 'unique jobs cannot be part of a batch (a duplicate would never count as done)');
+      }
+      const payload = validateJob(job, `jobs[${index}]`, this.className, now);
+      payload.bid = bid;
+      return payload;
+    });
+    // The counts replace this string argument when the batch completes (in Lua, without
+    // decoding the payload, so the callback's own args are kept exactly).
+    const token = `__verk_batch_status_${bid}__`;
+    const onComplete = options.onComplete;
+    const callback = validateJob({ ...onComplete, queue: onComplete.queue ?? payloads[0].queue }, 'options.onComplete', this.className, now);
+    const callbackJson = JSON.stringify({ ...callback, args: [...callback.args, token], batch_callback_of: bid });
+    const placeholder = JSON.stringify(token);
+    await this.writeFlow(
+      payloads,
+      payloads.map((_, index) => `jobs[${index}]`),
+      now,
+      { bid, callback: callbackJson, placeholder, createdAt: now },
+    );
+    return { bid, jids: payloads.map((payload) => payload.jid), callbackJid: callback.jid };
+  }
+
+  /**
+   * Writes jobs through enqueueFlowJobs (to `schedule`, due at `score`, default now):
+   * jobs named by a later job's dependsOn become dependable; a dependency on a later job
+   * of the same call is refused (it could form a cycle).
+   */
+  private async writeFlow(payloads: JobPayload[], fields: string[], score = nowSeconds(), batch?: Parameters<FlowWriter['write']>[3]): Promise<string[]> {
+    const position = new Map(payloads.map((payload, index) => [payload.jid, index]));
+    payloads.forEach((payload, index) => {
+      (payload.depends_on ?? []).forEach((dep, at) => {
+        const other = position.get(dep);
+        if (other === undefined) return;
+        if (other > index) throw new VerkValidationError(`${fields[index]}.dependsOn[${at}]`, `depends on ${fields[other]}, which comes later in this call; list dependencies first`);
+        payloads[other].dependable = true;
+      });
+    });
+    const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
+    if (score <= nowSeconds()) this.onScheduledNow();
+    return jids;
+  }
+}
+
+export interface BatchResult {
+  /** The batch's id (the `bid` field of its jobs). */
+  bid: string;
+  /** The jobs' jids, in input order. */
+  jids: string[];
+  /** The jid the callback job will have. */
+  callbackJid: string;
 }
 
 /** MULTI/EXEC reports command errors per command; surface the first one. */

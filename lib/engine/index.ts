@@ -1,4 +1,6 @@
-export { VerkClient, type EnqueueJob, type WorkerClassRef } from './client';
+export { VerkClient, type BatchOptions, type BatchResult, type EnqueueJob, type WorkerClassRef } from './client';
+export type { UniqueOptions } from './flow';
+export { VerkFlowAdmin, VerkFlowError, type BatchStatus, type CancelOptions, type JobState, type JobStatus } from './flow-admin';
 export { VerkConfigError, VerkValidationError, UnknownWorkerError, InvalidJobError } from './errors';
 export { defaultBackoffSeconds, type RetryAt } from './failure';
 export { type JobPayload, newJid } from './job';

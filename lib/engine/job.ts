@@ -24,6 +24,15 @@ export interface JobPayload {
   failed_at?: number;
   retried_at?: number;
   error_backtrace?: string;
+  /** Flow control (ours, see flow.ts): jids this job waits for. */
+  depends_on?: string[];
+  /** Other jobs may depend on this one. */
+  dependable?: boolean;
+  /** Unique lock name and lifetime (ms). */
+  unique_key?: string;
+  unique_ttl?: number;
+  /** The batch it belongs to (Sidekiq Pro's field). */
+  bid?: string;
   [field: string]: unknown;
 }
 

@@ -1,6 +1,8 @@
 import type Redis from 'ioredis';
 import { UnknownWorkerError } from './errors';
 import { failJob, type FailureOutcome, invalidJob } from './failure';
+import { isFlowJob } from './flow';
+import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-completion';
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
@@ -31,6 +33,10 @@ export interface QueueManagerOptions {
   blockingName: string;
   /** Start paused (the queue is in `verk:paused_queues`). */
   paused?: boolean;
+  /** How long finished dependable jobs and completed batches are remembered, seconds. */
+  flowRetentionSeconds: number;
+  /** Called when an acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
+  onScheduledNow: () => void;
 }
 
 /**
@@ -65,6 +71,7 @@ export class QueueManager {
   private wakeStopping?: () => void;
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
+  private readonly flowAck: FlowAckContext;
 
   constructor(private readonly options: QueueManagerOptions) {
     this.queue = options.queue;
@@ -72,6 +79,7 @@ export class QueueManager {
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
     this.paused = options.paused ?? false;
+    this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
   }
 
   get isPaused(): boolean {
@@ -325,7 +333,22 @@ export class QueueManager {
       const finished = Date.now();
       events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     }
-    this.acknowledge(raw);
+    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job);
+    else this.acknowledge(raw);
+  }
+
+  /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
+  private async writeFlowCompletion(raw: string, job: JobPayload): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        if ((await completeFlowJob(this.flowAck, raw, job)) > 0) this.options.onScheduledNow();
+        break;
+      } catch (error) {
+        this.logRateLimited(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
+        await this.sleeper.sleep(backoffMs(attempt));
+      }
+    }
+    this.release(raw);
   }
 
   /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
@@ -334,6 +357,10 @@ export class QueueManager {
     const target = outcome.target === 'retry' ? keys.retry : keys.dead;
     for (let attempt = 0; !this.closed; attempt++) {
       try {
+        if (isFlowJob(outcome.payload)) {
+          if ((await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs)) > 0) this.options.onScheduledNow();
+          break;
+        }
         const day = statDay();
         await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
         break;

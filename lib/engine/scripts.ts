@@ -75,3 +75,27 @@ declare module 'ioredis' {
     verkRetryNow(set: string, queues: string, queue: string, member: string, payload: string, queueName: string): Result<number, Context>;
   }
 }
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkEnqueueFlowJobs(numKeys: number, ...keysAndArgs: (string | number)[]): Result<(string | number)[], Context>;
+    verkCompleteFlowJob(
+      inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string,
+      schedule: string, pending: string, done: string, dependents: string, blocked: string, waitingOn: string, lock: string, batch: string,
+      raw: string, jid: string, now: number, retentionSeconds: number, maxDone: number, hasLock: number, hasBatch: number, dependable: number,
+    ): Result<number, Context>;
+    verkFailFlowJob(
+      inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string,
+      schedule: string, pending: string, lock: string, batch: string,
+      raw: string, payload: string, score: number, maxDeadJobs: number, jid: string, now: number, hasLock: number, hasBatch: number, retentionSeconds: number, dependable: number,
+    ): Result<number, Context>;
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkCancelBlockedJobs(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string[], Context>;
+    verkRemoveBlockedJob(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string | null, Context>;
+    verkReleaseLock(lock: string, jid: string): Result<number, Context>;
+  }
+}

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { VerkAdmin } from './admin';
 import { type ClientOptions, VerkClient } from './client';
 import { VerkConfigError } from './errors';
+import { VerkFlowAdmin } from './flow-admin';
 import { Keys } from './keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
@@ -48,6 +49,8 @@ export class VerkEngine {
   readonly events: EventBus;
   /** Stats and job management (Sidekiq web's operations); uses the enqueue client's connection. */
   readonly admin: VerkAdmin;
+  /** Job lookup with dependencies, batch status, dependency-aware cancel. */
+  readonly flow: VerkFlowAdmin;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -78,8 +81,9 @@ export class VerkEngine {
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
     this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className });
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow });
     this.admin = new VerkAdmin(this.clientRedis, this.keys);
+    this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin);
     this.scheduler = new Scheduler({
       keys: this.keys,
       redis: this.redis,
@@ -104,6 +108,11 @@ export class VerkEngine {
       queues: () => [...this.managers.keys()],
     });
   }
+
+  /** Jobs were put in `schedule` to run now (flow control): move them to their queues at once. */
+  private readonly pollNow = (): void => {
+    this.scheduler.pollNow();
+  };
 
   /** When this node's heartbeat last reached Redis (epoch ms), 0 before the first. */
   get lastHeartbeatAt(): number {
@@ -291,6 +300,8 @@ export class VerkEngine {
       paused,
       maxRetryCount: this.options.maxRetryCount,
       maxDeadJobs: this.options.maxDeadJobs,
+      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      onScheduledNow: this.pollNow,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
