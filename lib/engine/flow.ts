@@ -17,19 +17,6 @@ export interface UniqueOptions {
   ttl: number;
 }
 
-/** Payload fields of flow control (ours; other systems keep them unchanged). */
-export interface FlowFields {
-  /** jids this job waits for. */
-  depends_on?: string[];
-  /** Other jobs may depend on this one: its completion is recorded. */
-  dependable?: boolean;
-  /** Name of the unique lock (without the key prefix). */
-  unique_key?: string;
-  /** Lifetime of the unique lock, ms. */
-  unique_ttl?: number;
-  /** Id of the batch the job belongs to (Sidekiq Pro's field name). */
-  bid?: string;
-}
 
 /** True when a payload needs the flow-control path. */
 export function isFlowJob(job: JobPayload): boolean {
