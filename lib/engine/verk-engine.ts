@@ -97,6 +97,8 @@ export class VerkEngine {
       logger: this.logger,
       maxRecoveries: this.options.maxRecoveries,
       maxDeadJobs: this.options.maxDeadJobs,
+      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      onScheduledNow: this.pollNow,
     });
     this.heartbeat = new Heartbeat({
       nodeId: node,
