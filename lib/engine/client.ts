@@ -5,6 +5,7 @@ import { FlowWriter } from './flow-writer';
 import { type JobPayload, newJid, nowSeconds } from './job';
 import { assertJsonValue } from './json-args';
 import type { Keys } from './keys';
+import { checkPriority } from './priority';
 
 /** A class given instead of a class name; its name is resolved by `className`. */
 export type WorkerClassRef = abstract new (...args: never[]) => unknown;
@@ -33,6 +34,11 @@ export interface EnqueueJob {
   dependable?: boolean;
   /** Run at most one such job at a time: see UniqueOptions. */
   unique?: UniqueOptions;
+  /**
+   * Runs before lower priorities of the same queue: an integer from -1000 to 1000, higher
+   * first, FIFO within a priority. 0 (default) is a plain Sidekiq job; see README "Priorities".
+   */
+  priority?: number;
 }
 
 /** Options of VerkClient.batch. */
@@ -55,7 +61,7 @@ export interface ClientOptions {
 function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
-  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'dependsOn', 'dependable', 'unique']);
+  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new VerkValidationError(`${field}.${key}`, `unknown job field (known: ${[...known].join(', ')})`);
   }
@@ -93,6 +99,9 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
     }
     payload.max_retry_count = input.maxRetryCount;
   }
+  // 0 is a plain job, stored exactly as Sidekiq stores it: no field.
+  const priority = checkPriority(input.priority, `${field}.priority`);
+  if (priority !== 0) payload.priority = priority;
   applyFlowFields(input, field, payload);
   return payload;
 }
@@ -135,7 +144,11 @@ export class VerkClient {
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job']))[0];
-    await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
+    if (payload.priority) {
+      await this.redis.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(payload.queue), this.keys.prioritySeq(payload.queue), this.keys.wake, payload.queue, payload.priority, JSON.stringify(payload));
+    } else {
+      await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
+    }
     return payload.jid;
   }
 
@@ -147,13 +160,22 @@ export class VerkClient {
     if (payloads.length === 0) return [];
     if (payloads.some(isFlowJob)) return this.writeFlow(payloads, payloads.map((_, index) => `jobs[${index}]`));
     const byQueue = new Map<string, string[]>();
+    const prioritized = new Map<string, (string | number)[]>();
     for (const payload of payloads) {
+      if (payload.priority) {
+        const pairs = prioritized.get(payload.queue) ?? [];
+        pairs.push(payload.priority, JSON.stringify(payload));
+        prioritized.set(payload.queue, pairs);
+        continue;
+      }
       const list = byQueue.get(payload.queue) ?? [];
       list.push(JSON.stringify(payload));
       byQueue.set(payload.queue, list);
     }
-    const multi = this.redis.multi().sadd(this.keys.queues, ...byQueue.keys());
+    const multi = this.redis.multi();
+    if (byQueue.size > 0) multi.sadd(this.keys.queues, ...byQueue.keys());
     for (const [queue, list] of byQueue) multi.lpush(this.keys.queue(queue), ...list);
+    for (const [queue, pairs] of prioritized) multi.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(queue), this.keys.prioritySeq(queue), this.keys.wake, queue, ...pairs);
     await multi.exec().then(checkExec);
     return payloads.map((payload) => payload.jid);
   }

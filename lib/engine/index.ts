@@ -12,3 +12,4 @@ export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-e
 export { WorkerRegistry, type WorkerHandler } from './worker-registry';
 export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, type ListedJob, type ListOptions } from './admin';
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
+export { MAX_PRIORITY, MIN_PRIORITY } from './priority';

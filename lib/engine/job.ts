@@ -14,6 +14,8 @@ export interface JobPayload {
   retry?: boolean | number;
   /** Verk's per-job retry limit; wins over `retry`. */
   max_retry_count?: number;
+  /** Ours (qless): a nonzero integer from -1000 to 1000; absent on a plain job. */
+  priority?: number;
   /** Epoch seconds (float). */
   created_at?: number;
   enqueued_at?: number;

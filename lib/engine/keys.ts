@@ -97,6 +97,27 @@ export class Keys {
     return `${this.prefix}verk:batch:${bid}`;
   }
 
+  /**
+   * Waiting jobs of a queue that have a nonzero priority (ours; Sidekiq clients do not see
+   * it): score = -priority * 2^42 + sequence, so the lowest score runs first.
+   */
+  prioritized(queue: string): string {
+    return `${this.prefix}verk:queue:${queue}:prioritized`;
+  }
+
+  /** Counter giving prioritized jobs of a queue their FIFO order within a priority. */
+  prioritySeq(queue: string): string {
+    return `${this.prefix}verk:queue:${queue}:priority_seq`;
+  }
+
+  /**
+   * Pub/sub channel on which the name of a queue is published when a prioritized job
+   * arrives while it had none, so nodes blocked on the empty list fetch again.
+   */
+  get wake(): string {
+    return `${this.prefix}verk:wake`;
+  }
+
   /** Set of node ids that may hold in-progress work (Verk 1.6). */
   get nodes(): string {
     return `${this.prefix}verk_nodes`;

@@ -6,6 +6,7 @@ import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-comple
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
+import { interruptBlockedClient } from './priority';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
 import type { WorkerRegistry } from './worker-registry';
@@ -50,6 +51,11 @@ export class QueueManager {
   readonly concurrency: number;
   private readonly inProgressKey: string;
   private readonly queueKey: string;
+  private readonly prioritizedKey: string;
+  /** Wake-ups received (a prioritized job arrived), and the id of the BLMOVE in flight (0: none). */
+  private wakes = 0;
+  private blockingFetch = 0;
+  private blockingFetches = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loop?: Promise<void>;
   /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
@@ -78,6 +84,7 @@ export class QueueManager {
     this.concurrency = options.concurrency;
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
+    this.prioritizedKey = options.keys.prioritized(options.queue);
     this.paused = options.paused ?? false;
     this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
   }
@@ -98,6 +105,20 @@ export class QueueManager {
     this.options.events.emit(new QueuePausing(this.queue));
     void this.interruptBlockingFetch();
     this.announceIfPaused();
+  }
+
+  /**
+   * A prioritized job arrived in the queue (announced on the wake channel): BLMOVE waits on
+   * the list only, so a wait in progress is interrupted and the loop fetches again. A
+   * wake-up that comes between a fetch and its BLMOVE makes the loop skip that BLMOVE.
+   */
+  wake(): void {
+    this.wakes++;
+    const fetch = this.blockingFetch;
+    if (fetch === 0 || this.state !== 'running') return;
+    interruptBlockedClient(this.options.redis, this.options.blockingName, () => this.blockingFetch === fetch && this.state === 'running').catch((error: Error) =>
+      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch for a prioritized job (${error.message})`),
+    );
   }
 
   /** Fetches again (QueueRunning). */
@@ -184,7 +205,7 @@ export class QueueManager {
     // Everything still in in-progress now is a job that did not finish in time.
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
-    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey).catch(() => -1), 2000, -1);
+    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.queue).catch(() => -1), 2000, -1);
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
@@ -219,19 +240,23 @@ export class QueueManager {
       }
       try {
         if (this.needsReconcile) await this.reconcile();
-        let jobs = await redis.verkFetchJobs(this.queueKey, this.inProgressKey, keys.nodes, keys.nodeQueues(nodeId), keys.pausedQueues, Math.min(free, MAX_BATCH), nodeId, this.queue);
+        const wakes = this.wakes;
+        let jobs = await redis.verkFetchJobs(this.queueKey, this.inProgressKey, keys.nodes, keys.nodeQueues(nodeId), keys.pausedQueues, this.prioritizedKey, Math.min(free, MAX_BATCH), nodeId, this.queue);
         if (jobs === null) {
           // Paused by another node; the announcement may still be on its way.
           this.pause();
           continue;
         }
         if (jobs.length === 0) {
+          // A prioritized job arrived since the fetch began: fetch again rather than wait.
+          if (this.wakes !== wakes) continue;
           // Nothing waiting: block in Redis until a job arrives, moving it atomically.
           // Raced with stop(): a BLMOVE that was in flight when the connection dropped waits
           // in ioredis to be resent, and disconnecting before the connection is ready again
           // never settles it (ioredis does not flush that queue). A job it still moves stays
           // in in-progress and stop() puts it back.
-          const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]);
+          this.blockingFetch = ++this.blockingFetches;
+          const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]).finally(() => (this.blockingFetch = 0));
           if (job === null) continue;
           const mine = await redis.verkConfirmBlockedFetch(this.inProgressKey, this.queueKey, keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId), job, this.queue, nodeId);
           if (mine === 0) {
@@ -260,7 +285,7 @@ export class QueueManager {
     this.needsReconcile = false;
     let moved: number;
     try {
-      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, ...heldJobs);
+      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.queue, ...heldJobs);
     } catch (error) {
       this.needsReconcile = true;
       throw error;

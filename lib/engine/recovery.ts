@@ -60,7 +60,7 @@ export class Recovery {
     }
     if (triples.length === 0) return { requeued: 0, dead: poisoned };
     const day = statDay();
-    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), maxDeadJobs, now, ...triples);
+    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, maxDeadJobs, now, queue, ...triples);
     return { requeued, dead: dead + poisoned };
   }
 

@@ -107,11 +107,12 @@ export class Scheduler {
         let index = queueNames.indexOf(job.queue);
         if (index < 0) {
           index = queueNames.push(job.queue) - 1;
-          queueKeys.push(keys.queue(job.queue));
+          // The list and, for jobs with a priority, the sorted set and its counter.
+          queueKeys.push(keys.queue(job.queue), keys.prioritized(job.queue), keys.prioritySeq(job.queue));
         }
-        triples.push(member, 6 + index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+        triples.push(member, 7 + 3 * index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
       }
-      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), ...queueKeys];
+      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys];
       total += await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
       if (due.length < BATCH) return total;
     }

@@ -255,10 +255,12 @@ export class VerkEngine {
 
   /**
    * Listens for pause/resume announcements, and re-reads the paused set whenever the
-   * subscription (re)connects, since announcements made meanwhile are lost.
+   * subscription (re)connects, since announcements made meanwhile are lost. Also listens
+   * for prioritized jobs arriving in an idle queue (see QueueManager.wake).
    */
   private async followPauses(): Promise<void> {
-    this.subscriber.on('message', (_channel: string, message: string) => {
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.wake) return this.managers.get(message)?.manager.wake();
       let command: { type?: unknown; queue?: unknown };
       try {
         command = JSON.parse(message) as typeof command;
@@ -270,7 +272,8 @@ export class VerkEngine {
       else if (command.type === 'resume') manager?.resume();
     });
     this.subscriber.on('ready', () => void this.syncPauses());
-    await this.subscriber.subscribe(this.keys.control);
+    this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
+    await this.subscriber.subscribe(this.keys.control, this.keys.wake);
   }
 
   private async syncPauses(): Promise<void> {

@@ -142,6 +142,15 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
     return this.engine.flow.cancel(jid, options);
   }
 
+  /**
+   * Changes the priority of a waiting job (-1000 to 1000, 0 = plain); it goes to the end
+   * of its new priority. `queue` limits the search to one queue (else every queue is
+   * scanned). False when no waiting job has that jid (a running job cannot be changed).
+   */
+  setPriority(jid: string, priority: number, queue?: string): Promise<boolean> {
+    return this.engine.admin.setPriority(jid, priority, queue);
+  }
+
   /** Removes every job of a set or a queue; returns how many. */
   clear(where: JobSource): Promise<number> {
     return this.engine.admin.clear(where);
