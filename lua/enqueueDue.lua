@@ -2,23 +2,40 @@
   Moves due jobs from `schedule` or `retry` to their queues. Several nodes run this at
   once; ZREM decides which one moves a job, so each job is enqueued exactly once. A
   member that cannot be enqueued (not a job) goes to `dead` instead of blocking the set.
+  A job with a priority goes to the end of its priority in the queue's sorted set of
+  prioritized jobs (see enqueuePrioritized), a plain job to the producer end of the list.
 
   KEYS[1]  the sorted set the jobs are taken from (schedule or retry)
   KEYS[2]  queues (set of queue names)
   KEYS[3]  dead
   KEYS[4]  stat:failed
   KEYS[5]  stat:failed:<YYYY-MM-DD>
-  KEYS[6+] queue:<q> for each target queue
+  KEYS[6]  verk:wake (pub/sub channel)
+  KEYS[7+] for each target queue, three keys: queue:<q>, verk:queue:<q>:prioritized,
+           verk:queue:<q>:priority_seq
   ARGV[1]  maxDeadJobs
   ARGV[2]  now (epoch seconds), the score of a job sent to dead
   then triples per job:
-    member as stored, index in KEYS of its target (3 = dead), payload to write
-  and for every KEYS[i], i >= 6, its queue name at ARGV[...]: passed as the last
-  (#KEYS - 5) arguments in KEYS order.
+    member as stored, index in KEYS of its target (3 = dead, else the queue:<q> key),
+    payload to write
+  and the queue name of every target queue, in KEYS order, as the last (#KEYS - 6) / 3
+  arguments.
 
   Returns how many members were moved.
 ]]
-local queueCount = #KEYS - 5
+
+-- A job's priority: its top-level "priority" when that is a nonzero integer from -1000 to
+-- 1000, else nil (a plain job). JSON is decoded only when the text names the field.
+local function priorityOf(job)
+  if not string.find(job, '"priority"', 1, true) then return nil end
+  local ok, decoded = pcall(cjson.decode, job)
+  if not ok or type(decoded) ~= 'table' then return nil end
+  local p = decoded.priority
+  if type(p) ~= 'number' or p ~= math.floor(p) or p == 0 or p < -1000 or p > 1000 then return nil end
+  return p
+end
+
+local queueCount = (#KEYS - 6) / 3
 local firstName = #ARGV - queueCount + 1
 local moved = 0
 local dead = 0
@@ -30,8 +47,18 @@ for i = 3, firstName - 1, 3 do
       redis.call('ZADD', KEYS[3], ARGV[2], payload)
       dead = dead + 1
     else
-      redis.call('LPUSH', KEYS[target], payload)
-      redis.call('SADD', KEYS[2], ARGV[firstName + target - 6])
+      local name = ARGV[firstName + (target - 7) / 3]
+      local priority = priorityOf(payload)
+      if priority then
+        local zset, seqKey = KEYS[target + 1], KEYS[target + 2]
+        local empty = redis.call('EXISTS', zset) == 0
+        if empty then redis.call('SET', seqKey, 0) end
+        redis.call('ZADD', zset, -priority * 4398046511104 + redis.call('INCR', seqKey), payload)
+        if empty then redis.call('PUBLISH', KEYS[6], name) end
+      else
+        redis.call('LPUSH', KEYS[target], payload)
+      end
+      redis.call('SADD', KEYS[2], name)
     end
   end
 end

@@ -155,7 +155,7 @@ test('two nodes racing to recover one dead node requeue each of its jobs exactly
   defineScripts(a);
   defineScripts(b);
   try {
-    const options = { keys, logger: new MemoryLogger(), maxRecoveries: 3, maxDeadJobs: 100 };
+    const options = { keys, logger: new MemoryLogger(), maxRecoveries: 3, maxDeadJobs: 100, flowRetentionSeconds: 60, onScheduledNow: () => undefined };
     // Each script call is atomic; racing here interleaves the reads and the moves.
     await Promise.all([
       new Recovery({ ...options, redis: a }).recoverDeadNodes('node-a'),

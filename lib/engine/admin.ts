@@ -1,8 +1,10 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { type CheckedSource, checkInteger, checkJid, checkOptions, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
+import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
+import { VerkValidationError } from './errors';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
+import { checkPriority, priorityOf } from './priority';
 import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
 
 /**
@@ -21,7 +23,8 @@ export interface JobPage {
   limit: number;
   /**
    * Sorted sets: by score (the time, `at`, in epoch seconds), earliest first. A queue: in
-   * processing order, the job consumers take next first.
+   * processing order, the job consumers take next first (prioritized jobs with priority
+   * > 0, the plain list, then priority < 0).
    */
   jobs: ListedJob[];
 }
@@ -109,11 +112,9 @@ export class VerkAdmin {
       for (let i = 0; i + 1 < page.length; i += 2) jobs.push({ raw: page[i], ...readJob(page[i]), at: Number(page[i + 1]) });
       return { total, offset, limit, jobs };
     }
-    // Consumers take from the right: position p in processing order is index -(p + 1).
-    const key = this.keyOf(source);
-    const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.llen(key).lrange(key, -(offset + limit), -(offset + 1)));
-    // Past the left end LRANGE clamps the start (a short last page) or returns nothing.
-    const jobs: ListedJob[] = page.reverse().map((raw) => ({ raw, ...readJob(raw) }));
+    // The list and the queue's prioritized jobs, merged in processing order, in one script.
+    const [total, ...page] = await this.redis.verkListQueue(this.keyOf(source), this.keys.prioritized(source.queue), offset, limit);
+    const jobs: ListedJob[] = page.map((raw) => ({ raw, ...readJob(raw) }));
     return { total, offset, limit, jobs };
   }
 
@@ -136,7 +137,7 @@ export class VerkAdmin {
     const [queueNames, nodeIds] = await Promise.all([this.redis.smembers(keys.queues), this.redis.smembers(keys.nodes)]);
     const nodeQueues = await Promise.all(nodeIds.map((id) => this.redis.smembers(keys.nodeQueues(id))));
     for (const queue of [...new Set([...queueNames.sort(), ...nodeQueues.flat().sort()])]) {
-      const found = await this.findInList(keys.queue(queue), jid);
+      const found = (await this.findInSet(keys.prioritized(queue), jid)) ?? (await this.findInList(keys.queue(queue), jid));
       if (found) return { where: 'queue', queue, job: found.job, raw: found.raw };
     }
     for (let n = 0; n < nodeIds.length; n++) {
@@ -163,10 +164,24 @@ export class VerkAdmin {
       const queue = found.job.queue;
       if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
       const payload = JSON.stringify({ ...found.job, enqueued_at: nowSeconds() });
-      if ((await this.redis.verkRetryNow(key, this.keys.queues, this.keys.queue(queue), found.raw, payload, queue)) === 1) return true;
+      const { keys } = this;
+      if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) return true;
       // Moved or changed under us: look again, it may be back with a new payload.
     }
     return false;
+  }
+
+  /** The job with this jid in one set or queue, or null. */
+  async findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
+    checkJid(jid);
+    const source = checkSource(where, 'from');
+    const key = this.keyOf(source);
+    if (source.set) {
+      const found = await this.findInSet(key, jid);
+      return found ? { where: source.set, at: found.at, job: found.job, raw: found.raw } : null;
+    }
+    const found = (await this.findInSet(this.keys.prioritized(source.queue), jid)) ?? (await this.findInList(key, jid));
+    return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
   }
 
   /** Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was not there. */
@@ -180,6 +195,12 @@ export class VerkAdmin {
         if (!found) return false;
         if ((await this.redis.zrem(key, found.raw)) === 1) return true;
       } else {
+        const prioritized = this.keys.prioritized(source.queue);
+        const inSet = await this.findInSet(prioritized, jid);
+        if (inSet) {
+          if ((await this.redis.zrem(prioritized, inSet.raw)) === 1) return true;
+          continue;
+        }
         const found = await this.findInList(key, jid);
         if (!found) return false;
         if ((await this.redis.lrem(key, 1, found.raw)) === 1) return true;
@@ -188,12 +209,52 @@ export class VerkAdmin {
     return false;
   }
 
-  /** Removes every job of a set or of a queue's waiting jobs. Returns how many were removed. */
+  /**
+   * Removes every job of a set or of a queue's waiting jobs (its list and its prioritized
+   * jobs). Returns how many were removed.
+   */
   async clear(where: JobSource): Promise<number> {
     const source = checkSource(where, 'where');
     const key = this.keyOf(source);
-    const [count] = await this.transaction<[number, number]>((multi) => (source.set ? multi.zcard(key) : multi.llen(key)).del(key));
-    return count;
+    if (source.set) {
+      const [count] = await this.transaction<[number, number]>((multi) => multi.zcard(key).del(key));
+      return count;
+    }
+    const prioritized = this.keys.prioritized(source.queue);
+    const [plain, ranked] = await this.transaction<[number, number, number]>((multi) => multi.llen(key).zcard(prioritized).del(key, prioritized));
+    return plain + ranked;
+  }
+
+  /**
+   * Changes the priority of a job waiting in a queue (integer from -1000 to 1000, 0 = a
+   * plain job): it moves to the end of its new priority, as if enqueued now with it
+   * (priority 0: to the end of the plain list). A job already at that priority stays
+   * where it is. Looks in `queue` only when given, else in every queue (a scan, like
+   * findJob). Returns false when no waiting job has that jid (a running job cannot be
+   * reprioritised).
+   */
+  async setPriority(jid: string, priority: number, queue?: string): Promise<boolean> {
+    checkJid(jid);
+    if (priority === undefined) throw new VerkValidationError('priority', 'must be an integer from -1000 to 1000, got undefined');
+    const value = checkPriority(priority, 'priority');
+    const { keys } = this;
+    const queues = queue === undefined ? (await this.redis.smembers(keys.queues)).sort() : [checkQueueName(queue, 'queue')];
+    for (const name of queues) {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const inSet = await this.findInSet(keys.prioritized(name), jid);
+        const found = inSet ?? (await this.findInList(keys.queue(name), jid));
+        if (!found) break;
+        if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
+        const next: JobPayload = { ...found.job };
+        if (value === 0) delete next.priority;
+        else next.priority = value;
+        const payload = JSON.stringify(next);
+        const where = inSet ? 'zset' : 'list';
+        if ((await this.redis.verkReprioritize(keys.queue(name), keys.prioritized(name), keys.prioritySeq(name), keys.wake, found.raw, where, payload, value, name)) === 1) return true;
+        // Fetched, or changed under us: look again.
+      }
+    }
+    return false;
   }
 
   private keyOf(source: CheckedSource): string {

@@ -1,9 +1,12 @@
 import type Redis from 'ioredis';
 import { VerkValidationError } from './errors';
+import { applyFlowFields, isFlowJob, type UniqueOptions } from './flow';
+import { FlowWriter } from './flow-writer';
 import { type JobPayload, newJid, nowSeconds } from './job';
 import { assertJsonValue } from './json-args';
 import type { Keys } from './keys';
 import type { MiddlewareStack } from './middleware';
+import { checkPriority } from './priority';
 
 /** A class given instead of a class name; its name is resolved by `className`. */
 export type WorkerClassRef = abstract new (...args: never[]) => unknown;
@@ -22,6 +25,30 @@ export interface EnqueueJob {
   retry?: boolean | number;
   /** Your own job id instead of a random one. */
   jid?: string;
+  /**
+   * jids of jobs that must finish successfully before this one is enqueued. Each must be
+   * pending (enqueued with `dependable: true`, with `dependsOn`, or earlier in the same
+   * enqueueMany/batch call) or recorded as finished (for `flowRetention`).
+   */
+  dependsOn?: string[];
+  /** Let other jobs depend on this one (its completion is recorded). Default false. */
+  dependable?: boolean;
+  /** Run at most one such job at a time: see UniqueOptions. */
+  unique?: UniqueOptions;
+  /**
+   * Runs before lower priorities of the same queue: an integer from -1000 to 1000, higher
+   * first, FIFO within a priority. 0 (default) is a plain Sidekiq job; see README "Priorities".
+   */
+  priority?: number;
+}
+
+/** Options of VerkClient.batch. */
+export interface BatchOptions {
+  /**
+   * Enqueued once, when every job of the batch has finished (succeeded or died), with one
+   * more argument: `{ bid, total, succeeded, dead }`. Its queue defaults to the first job's.
+   */
+  onComplete: Omit<EnqueueJob, 'queue' | 'dependsOn' | 'unique'> & { queue?: string };
 }
 
 export interface ClientOptions {
@@ -30,12 +57,14 @@ export interface ClientOptions {
   className?: (ref: WorkerClassRef) => string;
   /** Its client middleware run on every payload before it is written (see prepare). */
   middleware?: MiddlewareStack;
+  /** Called after jobs were put in `schedule` to run now (the engine polls at once). */
+  onScheduledNow?: () => void;
 }
 
 function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
-  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid']);
+  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new VerkValidationError(`${field}.${key}`, `unknown job field (known: ${[...known].join(', ')})`);
   }
@@ -73,6 +102,10 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
     }
     payload.max_retry_count = input.maxRetryCount;
   }
+  // 0 is a plain job, stored exactly as Sidekiq stores it: no field.
+  const priority = checkPriority(input.priority, `${field}.priority`);
+  if (priority !== 0) payload.priority = priority;
+  applyFlowFields(input, field, payload);
   return payload;
 }
 
@@ -93,6 +126,8 @@ export class VerkClient {
   private readonly keys: Keys;
   private readonly className: (ref: WorkerClassRef) => string;
   private readonly middleware?: MiddlewareStack;
+  private readonly flow: FlowWriter;
+  private readonly onScheduledNow: () => void;
 
   constructor(
     private readonly redis: Redis,
@@ -101,6 +136,8 @@ export class VerkClient {
     this.keys = options.keys;
     this.className = options.className ?? ((ref) => ref.name);
     this.middleware = options.middleware;
+    this.flow = new FlowWriter(redis, options.keys);
+    this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
   }
 
   /**
@@ -121,7 +158,12 @@ export class VerkClient {
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
     await this.prepare([payload], () => 'job');
-    await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
+    if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job']))[0];
+    if (payload.priority) {
+      await this.redis.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(payload.queue), this.keys.prioritySeq(payload.queue), this.keys.wake, payload.queue, payload.priority, JSON.stringify(payload));
+    } else {
+      await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
+    }
     return payload.jid;
   }
 
@@ -132,14 +174,24 @@ export class VerkClient {
     const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
     if (payloads.length === 0) return [];
     await this.prepare(payloads);
+    if (payloads.some(isFlowJob)) return this.writeFlow(payloads, payloads.map((_, index) => `jobs[${index}]`));
     const byQueue = new Map<string, string[]>();
+    const prioritized = new Map<string, (string | number)[]>();
     for (const payload of payloads) {
+      if (payload.priority) {
+        const pairs = prioritized.get(payload.queue) ?? [];
+        pairs.push(payload.priority, JSON.stringify(payload));
+        prioritized.set(payload.queue, pairs);
+        continue;
+      }
       const list = byQueue.get(payload.queue) ?? [];
       list.push(JSON.stringify(payload));
       byQueue.set(payload.queue, list);
     }
-    const multi = this.redis.multi().sadd(this.keys.queues, ...byQueue.keys());
+    const multi = this.redis.multi();
+    if (byQueue.size > 0) multi.sadd(this.keys.queues, ...byQueue.keys());
     for (const [queue, list] of byQueue) multi.lpush(this.keys.queue(queue), ...list);
+    for (const [queue, pairs] of prioritized) multi.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(queue), this.keys.prioritySeq(queue), this.keys.wake, queue, ...pairs);
     await multi.exec().then(checkExec);
     return payloads.map((payload) => payload.jid);
   }
@@ -154,9 +206,76 @@ export class VerkClient {
     if (ms <= Date.now()) return this.enqueue(job.jid ? job : { ...job, jid: payload.jid });
     delete payload.enqueued_at;
     await this.prepare([payload], () => 'job');
+    if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job'], ms / 1000))[0];
     await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
     return payload.jid;
   }
+
+  /**
+   * Enqueues jobs as one batch (Goose): `onComplete` is enqueued exactly once, when every
+   * one of them has finished (succeeded, or died), with the counts. All or nothing.
+   */
+  async batch(jobs: EnqueueJob[], options: BatchOptions): Promise<BatchResult> {
+    if (!Array.isArray(jobs) || jobs.length === 0) throw new VerkValidationError('jobs', 'must be a non-empty array of jobs');
+    if (options === null || typeof options !== 'object' || options.onComplete === null || typeof options.onComplete !== 'object') {
+      throw new VerkValidationError('options.onComplete', 'is required: the job to enqueue when the batch is done, { class, args?, queue? }');
+    }
+    const now = nowSeconds();
+    const bid = newJid();
+    const payloads = jobs.map((job, index) => {
+      if (job && typeof job === 'object' && 'unique' in job && job.unique !== undefined) {
+        throw new VerkValidationError(`jobs[${index}].unique`, 'unique jobs cannot be part of a batch (a duplicate would never count as done)');
+      }
+      const payload = validateJob(job, `jobs[${index}]`, this.className, now);
+      payload.bid = bid;
+      return payload;
+    });
+    // The counts replace this string argument when the batch completes (in Lua, without
+    // decoding the payload, so the callback's own args are kept exactly).
+    const token = `__verk_batch_status_${bid}__`;
+    const onComplete = options.onComplete;
+    const callback = validateJob({ ...onComplete, queue: onComplete.queue ?? payloads[0].queue }, 'options.onComplete', this.className, now);
+    await this.prepare(payloads);
+    await this.prepare([callback], () => 'options.onComplete');
+    const callbackJson = JSON.stringify({ ...callback, args: [...callback.args, token], batch_callback_of: bid });
+    const placeholder = JSON.stringify(token);
+    await this.writeFlow(
+      payloads,
+      payloads.map((_, index) => `jobs[${index}]`),
+      now,
+      { bid, callback: callbackJson, placeholder, createdAt: now },
+    );
+    return { bid, jids: payloads.map((payload) => payload.jid), callbackJid: callback.jid };
+  }
+
+  /**
+   * Writes jobs through enqueueFlowJobs (to `schedule`, due at `score`, default now):
+   * jobs named by a later job's dependsOn become dependable; a dependency on a later job
+   * of the same call is refused (it could form a cycle).
+   */
+  private async writeFlow(payloads: JobPayload[], fields: string[], score = nowSeconds(), batch?: Parameters<FlowWriter['write']>[3]): Promise<string[]> {
+    const position = new Map(payloads.map((payload, index) => [payload.jid, index]));
+    payloads.forEach((payload, index) => {
+      (payload.depends_on ?? []).forEach((dep, at) => {
+        const other = position.get(dep);
+        if (other === undefined) return;
+        if (other > index) throw new VerkValidationError(`${fields[index]}.dependsOn[${at}]`, `depends on ${fields[other]}, which comes later in this call; list dependencies first`);
+        payloads[other].dependable = true;
+      });
+    });
+    const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
+    if (score <= nowSeconds()) this.onScheduledNow();
+    return jids;
+  }
+}
+
+export interface BatchResult {
+  /** The batch's id (the `bid` field of its jobs). */
+  bid: string;
+  /** The jobs' jids, in input order. */
+  jids: string[];
+  /** The jid the callback job will have. */
+  callbackJid: string;
 }
 
 /** MULTI/EXEC reports command errors per command; surface the first one. */

@@ -1,4 +1,6 @@
-export { VerkClient, type EnqueueJob, type WorkerClassRef } from './client';
+export { VerkClient, type BatchOptions, type BatchResult, type EnqueueJob, type WorkerClassRef } from './client';
+export type { UniqueOptions } from './flow';
+export { VerkFlowAdmin, VerkFlowError, type BatchStatus, type CancelOptions, type JobState, type JobStatus } from './flow-admin';
 export { VerkConfigError, VerkValidationError, UnknownWorkerError, InvalidJobError } from './errors';
 export { defaultBackoffSeconds, type RetryAt } from './failure';
 export { type JobPayload, newJid } from './job';
@@ -11,3 +13,4 @@ export { WorkerRegistry, type WorkerHandler } from './worker-registry';
 export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, type ListedJob, type ListOptions } from './admin';
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
 export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type JobContext, type ServerMiddleware } from './middleware';
+export { MAX_PRIORITY, MIN_PRIORITY } from './priority';

@@ -14,6 +14,8 @@ export interface JobPayload {
   retry?: boolean | number;
   /** Verk's per-job retry limit; wins over `retry`. */
   max_retry_count?: number;
+  /** Ours (qless): a nonzero integer from -1000 to 1000; absent on a plain job. */
+  priority?: number;
   /** Epoch seconds (float). */
   created_at?: number;
   enqueued_at?: number;
@@ -24,6 +26,15 @@ export interface JobPayload {
   failed_at?: number;
   retried_at?: number;
   error_backtrace?: string;
+  /** Flow control (ours, see flow.ts): jids this job waits for. */
+  depends_on?: string[];
+  /** Other jobs may depend on this one. */
+  dependable?: boolean;
+  /** Unique lock name and lifetime (ms). */
+  unique_key?: string;
+  unique_ttl?: number;
+  /** The batch it belongs to (Sidekiq Pro's field). */
+  bid?: string;
   [field: string]: unknown;
 }
 

@@ -56,6 +56,68 @@ export class Keys {
     return `${this.prefix}verk:control`;
   }
 
+  /**
+   * Flow control (dependencies, unique jobs, batches). Fixed keys, so scripts get them
+   * through KEYS like every other key.
+   *
+   * `verk:flow:pending` hash: jid -> state (`blocked`, `queued`, `retry`, `dead`) of every
+   * dependable job that has not finished successfully.
+   */
+  get flowPending(): string {
+    return `${this.prefix}verk:flow:pending`;
+  }
+
+  /** Sorted set: jid -> when a dependable job finished (epoch seconds), kept for `flowRetention`. */
+  get flowDone(): string {
+    return `${this.prefix}verk:flow:done`;
+  }
+
+  /** Hash: jid -> JSON array of the jids of jobs waiting for it. */
+  get flowDependents(): string {
+    return `${this.prefix}verk:flow:dependents`;
+  }
+
+  /** Hash: jid -> payload of a job waiting for its dependencies (it is in no queue yet). */
+  get flowBlocked(): string {
+    return `${this.prefix}verk:flow:blocked`;
+  }
+
+  /** Hash: jid -> JSON array of the dependencies a blocked job still waits for. */
+  get flowWaitingOn(): string {
+    return `${this.prefix}verk:flow:waiting_on`;
+  }
+
+  /** Lock of a unique job: holds the jid of the job that owns it, with the lock's TTL. */
+  unique(key: string): string {
+    return `${this.prefix}verk:unique:${key}`;
+  }
+
+  /** Hash of a batch: counters, callback and times. */
+  batch(bid: string): string {
+    return `${this.prefix}verk:batch:${bid}`;
+  }
+
+  /**
+   * Waiting jobs of a queue that have a nonzero priority (ours; Sidekiq clients do not see
+   * it): score = -priority * 2^42 + sequence, so the lowest score runs first.
+   */
+  prioritized(queue: string): string {
+    return `${this.prefix}verk:queue:${queue}:prioritized`;
+  }
+
+  /** Counter giving prioritized jobs of a queue their FIFO order within a priority. */
+  prioritySeq(queue: string): string {
+    return `${this.prefix}verk:queue:${queue}:priority_seq`;
+  }
+
+  /**
+   * Pub/sub channel on which the name of a queue is published when a prioritized job
+   * arrives while it had none, so nodes blocked on the empty list fetch again.
+   */
+  get wake(): string {
+    return `${this.prefix}verk:wake`;
+  }
+
   /** Set of node ids that may hold in-progress work (Verk 1.6). */
   get nodes(): string {
     return `${this.prefix}verk_nodes`;

@@ -27,6 +27,11 @@ export interface VerkOptions {
   prefix?: string;
   /** Times a job may be recovered from nodes that died running it before it is sent to dead as a poison job. Default 3. */
   maxRecoveries?: number;
+  /**
+   * How long (ms) a finished dependable job stays recorded (so a job enqueued later may
+   * still depend on it) and a completed batch's status stays readable. Default 7 days.
+   */
+  flowRetention?: number;
 }
 
 /** Options with every default filled in. */
@@ -42,6 +47,7 @@ export interface ResolvedVerkOptions {
   shutdownTimeout: number;
   prefix: string;
   maxRecoveries: number;
+  flowRetention: number;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -55,6 +61,7 @@ const DEFAULTS = {
   shutdownTimeout: 30000,
   prefix: '',
   maxRecoveries: 3,
+  flowRetention: 7 * 24 * 3600 * 1000,
 };
 
 const KNOWN = new Set<string>([
@@ -69,6 +76,7 @@ const KNOWN = new Set<string>([
   'shutdownTimeout',
   'prefix',
   'maxRecoveries',
+  'flowRetention',
 ]);
 
 function fail(field: string, message: string): never {
@@ -179,5 +187,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     shutdownTimeout: integer(options, 'shutdownTimeout', 0, DEFAULTS.shutdownTimeout),
     prefix,
     maxRecoveries: integer(options, 'maxRecoveries', 0, DEFAULTS.maxRecoveries),
+    flowRetention: integer(options, 'flowRetention', 1000, DEFAULTS.flowRetention),
   };
 }

@@ -1,10 +1,13 @@
 import type Redis from 'ioredis';
 import { UnknownWorkerError } from './errors';
 import { failJob, type FailureOutcome, invalidJob } from './failure';
+import { isFlowJob } from './flow';
+import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-completion';
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import type { MiddlewareStack } from './middleware';
+import { interruptBlockedClient } from './priority';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
 import type { WorkerRegistry } from './worker-registry';
@@ -34,6 +37,10 @@ export interface QueueManagerOptions {
   blockingName: string;
   /** Start paused (the queue is in `verk:paused_queues`). */
   paused?: boolean;
+  /** How long finished dependable jobs and completed batches are remembered, seconds. */
+  flowRetentionSeconds: number;
+  /** Called when an acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
+  onScheduledNow: () => void;
 }
 
 /**
@@ -47,6 +54,11 @@ export class QueueManager {
   readonly concurrency: number;
   private readonly inProgressKey: string;
   private readonly queueKey: string;
+  private readonly prioritizedKey: string;
+  /** Wake-ups received (a prioritized job arrived), and the id of the BLMOVE in flight (0: none). */
+  private wakes = 0;
+  private blockingFetch = 0;
+  private blockingFetches = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loop?: Promise<void>;
   /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
@@ -68,13 +80,16 @@ export class QueueManager {
   private wakeStopping?: () => void;
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
+  private readonly flowAck: FlowAckContext;
 
   constructor(private readonly options: QueueManagerOptions) {
     this.queue = options.queue;
     this.concurrency = options.concurrency;
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
+    this.prioritizedKey = options.keys.prioritized(options.queue);
     this.paused = options.paused ?? false;
+    this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
   }
 
   get isPaused(): boolean {
@@ -93,6 +108,20 @@ export class QueueManager {
     this.options.events.emit(new QueuePausing(this.queue));
     void this.interruptBlockingFetch();
     this.announceIfPaused();
+  }
+
+  /**
+   * A prioritized job arrived in the queue (announced on the wake channel): BLMOVE waits on
+   * the list only, so a wait in progress is interrupted and the loop fetches again. A
+   * wake-up that comes between a fetch and its BLMOVE makes the loop skip that BLMOVE.
+   */
+  wake(): void {
+    this.wakes++;
+    const fetch = this.blockingFetch;
+    if (fetch === 0 || this.state !== 'running') return;
+    interruptBlockedClient(this.options.redis, this.options.blockingName, () => this.blockingFetch === fetch && this.state === 'running').catch((error: Error) =>
+      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch for a prioritized job (${error.message})`),
+    );
   }
 
   /** Fetches again (QueueRunning). */
@@ -179,7 +208,7 @@ export class QueueManager {
     // Everything still in in-progress now is a job that did not finish in time.
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
-    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey).catch(() => -1), 2000, -1);
+    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.queue).catch(() => -1), 2000, -1);
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
@@ -214,19 +243,23 @@ export class QueueManager {
       }
       try {
         if (this.needsReconcile) await this.reconcile();
-        let jobs = await redis.verkFetchJobs(this.queueKey, this.inProgressKey, keys.nodes, keys.nodeQueues(nodeId), keys.pausedQueues, Math.min(free, MAX_BATCH), nodeId, this.queue);
+        const wakes = this.wakes;
+        let jobs = await redis.verkFetchJobs(this.queueKey, this.inProgressKey, keys.nodes, keys.nodeQueues(nodeId), keys.pausedQueues, this.prioritizedKey, Math.min(free, MAX_BATCH), nodeId, this.queue);
         if (jobs === null) {
           // Paused by another node; the announcement may still be on its way.
           this.pause();
           continue;
         }
         if (jobs.length === 0) {
+          // A prioritized job arrived since the fetch began: fetch again rather than wait.
+          if (this.wakes !== wakes) continue;
           // Nothing waiting: block in Redis until a job arrives, moving it atomically.
           // Raced with stop(): a BLMOVE that was in flight when the connection dropped waits
           // in ioredis to be resent, and disconnecting before the connection is ready again
           // never settles it (ioredis does not flush that queue). A job it still moves stays
           // in in-progress and stop() puts it back.
-          const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]);
+          this.blockingFetch = ++this.blockingFetches;
+          const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]).finally(() => (this.blockingFetch = 0));
           if (job === null) continue;
           const mine = await redis.verkConfirmBlockedFetch(this.inProgressKey, this.queueKey, keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId), job, this.queue, nodeId);
           if (mine === 0) {
@@ -255,7 +288,7 @@ export class QueueManager {
     this.needsReconcile = false;
     let moved: number;
     try {
-      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, ...heldJobs);
+      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.queue, ...heldJobs);
     } catch (error) {
       this.needsReconcile = true;
       throw error;
@@ -328,7 +361,22 @@ export class QueueManager {
       const finished = Date.now();
       events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     }
-    this.acknowledge(raw);
+    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job);
+    else this.acknowledge(raw);
+  }
+
+  /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
+  private async writeFlowCompletion(raw: string, job: JobPayload): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        if ((await completeFlowJob(this.flowAck, raw, job)) > 0) this.options.onScheduledNow();
+        break;
+      } catch (error) {
+        this.logRateLimited(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
+        await this.sleeper.sleep(backoffMs(attempt));
+      }
+    }
+    this.release(raw);
   }
 
   /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
@@ -337,6 +385,10 @@ export class QueueManager {
     const target = outcome.target === 'retry' ? keys.retry : keys.dead;
     for (let attempt = 0; !this.closed; attempt++) {
       try {
+        if (isFlowJob(outcome.payload)) {
+          if ((await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs)) > 0) this.options.onScheduledNow();
+          break;
+        }
         const day = statDay();
         await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
         break;

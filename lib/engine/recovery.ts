@@ -1,4 +1,6 @@
 import type Redis from 'ioredis';
+import { isFlowJob } from './flow';
+import { failFlowJob } from './flow-completion';
 import { type JobPayload, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
@@ -9,6 +11,10 @@ export interface RecoveryOptions {
   logger: VerkLogger;
   maxRecoveries: number;
   maxDeadJobs: number;
+  /** How long completed batches are remembered, seconds (a poison job may complete one). */
+  flowRetentionSeconds: number;
+  /** Called when a poison job completed its batch (the callback is in `schedule`, due now). */
+  onScheduledNow: () => void;
 }
 
 /** Payload field counting how often a job was taken back from a node that died running it. */
@@ -31,6 +37,7 @@ export class Recovery {
     if (jobs.length === 0) return { requeued: 0, dead: 0 };
     const now = nowSeconds();
     const triples: string[] = [];
+    const poisonFlowJobs: [string, JobPayload][] = [];
     for (const raw of jobs) {
       const parsed = parsePayload(raw, queue);
       // Not a job: put back untouched, the manager sends it to dead with the reason.
@@ -39,12 +46,22 @@ export class Recovery {
         continue;
       }
       const [target, payload] = this.decide(parsed.payload, nodeId, now);
-      triples.push(raw, target, JSON.stringify(payload));
       if (target === 'dead') logger.error(`Job ${payload.jid} (${payload.class}) was recovered from dead nodes ${this.options.maxRecoveries} times; moved to dead as a poison job`);
+      if (target === 'dead' && isFlowJob(payload)) poisonFlowJobs.push([raw, payload]);
+      else triples.push(raw, target, JSON.stringify(payload));
     }
+    // A poison job with flow control dies like a failed one: its batch counts it, its lock is freed.
+    let poisoned = 0;
+    for (const [raw, payload] of poisonFlowJobs) {
+      const context = { redis, keys, queue, inProgressKey: inProgress, retentionSeconds: this.options.flowRetentionSeconds };
+      const moved = await failFlowJob(context, raw, { target: 'dead', score: now, payload }, maxDeadJobs);
+      if (moved >= 0) poisoned++;
+      if (moved > 0) this.options.onScheduledNow();
+    }
+    if (triples.length === 0) return { requeued: 0, dead: poisoned };
     const day = statDay();
-    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), maxDeadJobs, now, ...triples);
-    return { requeued, dead };
+    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, maxDeadJobs, now, queue, ...triples);
+    return { requeued, dead: dead + poisoned };
   }
 
   private decide(job: JobPayload, nodeId: string, now: number): ['queue' | 'dead', JobPayload] {

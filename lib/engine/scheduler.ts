@@ -27,6 +27,8 @@ export class Scheduler {
   private loop?: Promise<void>;
   private readonly sleeper = new Sleeper();
   private lastErrorLog = 0;
+  /** A poll was asked for while one was running: poll again instead of sleeping. */
+  private pollAgain = false;
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -34,6 +36,16 @@ export class Scheduler {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+  }
+
+  /**
+   * Polls now instead of at the next interval (jobs were put in `schedule` to run now).
+   * A request during a poll makes the loop poll once more, so none is lost.
+   */
+  pollNow(): void {
+    if (!this.running) return;
+    this.pollAgain = true;
+    this.sleeper.cancel();
   }
 
   /** Stops polling; waits at most `timeoutMs` for a poll in flight (Redis may be away). */
@@ -47,6 +59,7 @@ export class Scheduler {
     const { keys, pollInterval } = this.options;
     while (this.running) {
       let wait = pollInterval;
+      this.pollAgain = false;
       try {
         for (const set of [keys.schedule, keys.retry]) await this.enqueueDue(set);
         wait = Math.min(pollInterval, await this.msUntilNextDue());
@@ -57,7 +70,7 @@ export class Scheduler {
           this.options.logger.warn(`Scheduler: ${(error as Error).message}; retrying in ${pollInterval} ms`);
         }
       }
-      if (this.running) await this.sleeper.sleep(Math.max(0, wait));
+      if (this.running && !this.pollAgain) await this.sleeper.sleep(Math.max(0, wait));
     }
   }
 
@@ -94,11 +107,12 @@ export class Scheduler {
         let index = queueNames.indexOf(job.queue);
         if (index < 0) {
           index = queueNames.push(job.queue) - 1;
-          queueKeys.push(keys.queue(job.queue));
+          // The list and, for jobs with a priority, the sorted set and its counter.
+          queueKeys.push(keys.queue(job.queue), keys.prioritized(job.queue), keys.prioritySeq(job.queue));
         }
-        triples.push(member, 6 + index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+        triples.push(member, 7 + 3 * index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
       }
-      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), ...queueKeys];
+      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys];
       total += await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
       if (due.length < BATCH) return total;
     }

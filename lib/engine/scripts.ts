@@ -10,11 +10,11 @@ import type { Redis, Result } from 'ioredis';
  */
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, paused: string, count: number, nodeId: string, queueName: string): Result<string[] | null, Context>;
+    verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, paused: string, prioritized: string, count: number, nodeId: string, queueName: string): Result<string[] | null, Context>;
     verkFinishJobs(inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string, ...jobs: string[]): Result<number, Context>;
     verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, raw: string, payload: string, score: number, maxDeadJobs: number): Result<number, Context>;
     verkEnqueueDue(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-    verkRequeueInProgress(inProgress: string, queue: string): Result<number, Context>;
+    verkRequeueInProgress(inProgress: string, queue: string, prioritized: string, wake: string, queueName: string): Result<number, Context>;
   }
 }
 
@@ -27,7 +27,7 @@ export interface ScriptSource {
 /** Finds lua/ from the source tree (lib/engine) or the build (dist/lib/engine). */
 function luaDirectory(): string {
   for (const candidate of [resolve(__dirname, '../../lua'), resolve(__dirname, '../../../lua')]) {
-    if (existsSync(join(candidate, 'fetchJobs-5.lua'))) return candidate;
+    if (existsSync(join(candidate, 'finishJobs-5.lua'))) return candidate;
   }
   throw new Error(`nestjs-verk: cannot find its lua/ scripts next to ${__dirname}; is the package installed completely?`);
 }
@@ -62,8 +62,8 @@ export function defineScripts(redis: Redis): void {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    verkReconcileInProgress(inProgress: string, queue: string, ...held: string[]): Result<number, Context>;
-    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, maxDeadJobs: number, now: number, ...triples: string[]): Result<[number, number], Context>;
+    verkReconcileInProgress(inProgress: string, queue: string, prioritized: string, wake: string, queueName: string, ...held: string[]): Result<number, Context>;
+    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, prioritized: string, wake: string, maxDeadJobs: number, now: number, queueName: string, ...triples: string[]): Result<[number, number], Context>;
     verkEnqueueJob(queues: string, queue: string, queueName: string, payload: string): Result<number, Context>;
     verkForgetNode(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     verkConfirmBlockedFetch(inProgress: string, queue: string, paused: string, nodes: string, nodeQueues: string, raw: string, queueName: string, nodeId: string): Result<number, Context>;
@@ -72,6 +72,39 @@ declare module 'ioredis' {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    verkRetryNow(set: string, queues: string, queue: string, member: string, payload: string, queueName: string): Result<number, Context>;
+    verkRetryNow(set: string, queues: string, queue: string, prioritized: string, prioritySeq: string, wake: string, member: string, payload: string, queueName: string): Result<number, Context>;
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** `pairs`: priority, payload, priority, payload, ... */
+    verkEnqueuePrioritized(queues: string, prioritized: string, prioritySeq: string, wake: string, queueName: string, ...pairs: (string | number)[]): Result<number, Context>;
+    verkReprioritize(queue: string, prioritized: string, prioritySeq: string, wake: string, member: string, where: 'list' | 'zset', payload: string, priority: number, queueName: string): Result<number, Context>;
+    verkListQueue(queue: string, prioritized: string, offset: number, limit: number): Result<[number, ...string[]], Context>;
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkEnqueueFlowJobs(numKeys: number, ...keysAndArgs: (string | number)[]): Result<(string | number)[], Context>;
+    verkCompleteFlowJob(
+      inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string,
+      schedule: string, pending: string, done: string, dependents: string, blocked: string, waitingOn: string, lock: string, batch: string,
+      raw: string, jid: string, now: number, retentionSeconds: number, maxDone: number, hasLock: number, hasBatch: number, dependable: number,
+    ): Result<number, Context>;
+    verkFailFlowJob(
+      inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string,
+      schedule: string, pending: string, lock: string, batch: string,
+      raw: string, payload: string, score: number, maxDeadJobs: number, jid: string, now: number, hasLock: number, hasBatch: number, retentionSeconds: number, dependable: number,
+    ): Result<number, Context>;
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkCancelBlockedJobs(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string[], Context>;
+    verkRemoveBlockedJob(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string | null, Context>;
+    verkReleaseLock(lock: string, jid: string): Result<number, Context>;
   }
 }

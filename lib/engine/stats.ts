@@ -14,7 +14,7 @@ export interface DayStats {
 /** Numbers of one queue. */
 export interface QueueStats {
   name: string;
-  /** Jobs waiting in `queue:<name>`. */
+  /** Jobs waiting: in `queue:<name>` and, with a priority, in `verk:queue:<name>:prioritized`. */
   size: number;
   /**
    * Jobs taken by a node and not finished, summed over every node in `verk_nodes`: a
@@ -202,6 +202,7 @@ export class VerkStatsReader {
     const { keys } = this;
     return {
       size: batch.add((m) => m.llen(keys.queue(queue))),
+      prioritized: batch.add((m) => m.zcard(keys.prioritized(queue))),
       processed: batch.add((m) => m.get(keys.queueStat('processed', queue))),
       failed: batch.add((m) => m.get(keys.queueStat('failed', queue))),
       days: days.map((day) => [batch.add((m) => m.get(keys.queueStat('processed', queue, day))), batch.add((m) => m.get(keys.queueStat('failed', queue, day)))]),
@@ -212,6 +213,7 @@ export class VerkStatsReader {
 
 interface QueueReads {
   size: number;
+  prioritized: number;
   processed: number;
   failed: number;
   days: number[][];
@@ -229,7 +231,7 @@ function readQueue(batch: Batch, name: string, reads: QueueReads, nodeIds: strin
   const dayStats = days.map((date, i) => ({ date, processed: batch.number(reads.days[i][0]), failed: batch.number(reads.days[i][1]) }));
   return {
     name,
-    size: batch.number(reads.size),
+    size: batch.number(reads.size) + batch.number(reads.prioritized),
     inProgress,
     inProgressByNode,
     processed: batch.number(reads.processed),

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { VerkAdmin } from './admin';
 import { type ClientOptions, VerkClient } from './client';
 import { VerkConfigError } from './errors';
+import { VerkFlowAdmin } from './flow-admin';
 import { Keys } from './keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
@@ -51,6 +52,8 @@ export class VerkEngine {
   readonly events: EventBus;
   /** Stats and job management (Sidekiq web's operations); uses the enqueue client's connection. */
   readonly admin: VerkAdmin;
+  /** Job lookup with dependencies, batch status, dependency-aware cancel. */
+  readonly flow: VerkFlowAdmin;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -81,8 +84,9 @@ export class VerkEngine {
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
     this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, middleware: this.middleware });
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware });
     this.admin = new VerkAdmin(this.clientRedis, this.keys);
+    this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin);
     this.scheduler = new Scheduler({
       keys: this.keys,
       redis: this.redis,
@@ -96,6 +100,8 @@ export class VerkEngine {
       logger: this.logger,
       maxRecoveries: this.options.maxRecoveries,
       maxDeadJobs: this.options.maxDeadJobs,
+      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      onScheduledNow: this.pollNow,
     });
     this.heartbeat = new Heartbeat({
       nodeId: node,
@@ -107,6 +113,11 @@ export class VerkEngine {
       queues: () => [...this.managers.keys()],
     });
   }
+
+  /** Jobs were put in `schedule` to run now (flow control): move them to their queues at once. */
+  private readonly pollNow = (): void => {
+    this.scheduler.pollNow();
+  };
 
   /** When this node's heartbeat last reached Redis (epoch ms), 0 before the first. */
   get lastHeartbeatAt(): number {
@@ -247,10 +258,12 @@ export class VerkEngine {
 
   /**
    * Listens for pause/resume announcements, and re-reads the paused set whenever the
-   * subscription (re)connects, since announcements made meanwhile are lost.
+   * subscription (re)connects, since announcements made meanwhile are lost. Also listens
+   * for prioritized jobs arriving in an idle queue (see QueueManager.wake).
    */
   private async followPauses(): Promise<void> {
-    this.subscriber.on('message', (_channel: string, message: string) => {
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.wake) return this.managers.get(message)?.manager.wake();
       let command: { type?: unknown; queue?: unknown };
       try {
         command = JSON.parse(message) as typeof command;
@@ -262,7 +275,8 @@ export class VerkEngine {
       else if (command.type === 'resume') manager?.resume();
     });
     this.subscriber.on('ready', () => void this.syncPauses());
-    await this.subscriber.subscribe(this.keys.control);
+    this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
+    await this.subscriber.subscribe(this.keys.control, this.keys.wake);
   }
 
   private async syncPauses(): Promise<void> {
@@ -295,6 +309,8 @@ export class VerkEngine {
       paused,
       maxRetryCount: this.options.maxRetryCount,
       maxDeadJobs: this.options.maxDeadJobs,
+      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      onScheduledNow: this.pollNow,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();

@@ -1,7 +1,8 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { FoundJob, JobPage, JobSet, JobSource, ListOptions } from '../engine/admin';
-import type { EnqueueJob } from '../engine/client';
+import type { BatchOptions, BatchResult, EnqueueJob } from '../engine/client';
+import type { BatchStatus, CancelOptions, JobStatus } from '../engine/flow-admin';
 import type { VerkEvent } from '../engine/events';
 import type { QueueStats, StatsOptions, VerkStats } from '../engine/stats';
 import { VerkEngine } from '../engine/verk-engine';
@@ -104,9 +105,50 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
     return this.engine.admin.retryNow(jid, from);
   }
 
-  /** Deletes a job from a set or a queue. False when it was not there. */
-  deleteJob(jid: string, from: JobSource): Promise<boolean> {
-    return this.engine.admin.deleteJob(jid, from);
+  /**
+   * Deletes a job from a set or a queue. False when it was not there. Refused
+   * (VerkFlowError) when jobs depend on it, unless `{ cascade: true }` (which deletes them
+   * too), and for a job a batch still waits for.
+   */
+  deleteJob(jid: string, from: JobSource, options: { cascade?: boolean } = {}): Promise<boolean> {
+    return this.engine.flow.cancel(jid, { cascade: options.cascade, from });
+  }
+
+  /**
+   * Enqueues jobs as one batch: `onComplete` is enqueued exactly once when all of them
+   * have finished (succeeded or died), with `{ bid, total, succeeded, dead }` appended to
+   * its args. All or nothing.
+   */
+  batch(jobs: EnqueueJob[], options: BatchOptions): Promise<BatchResult> {
+    return this.engine.client.batch(jobs, options);
+  }
+
+  /** A batch's counters while it runs (and for flowRetention after); null when unknown. */
+  batchStatus(bid: string): Promise<BatchStatus | null> {
+    return this.engine.flow.batchStatus(bid);
+  }
+
+  /** Where a job stands (blocked, scheduled, waiting, running, retry, dead, finished), what it waits for and what waits for it. */
+  job(jid: string): Promise<JobStatus> {
+    return this.engine.flow.job(jid);
+  }
+
+  /**
+   * Removes a job wherever it waits (for dependencies, in its queue, scheduled, in retry
+   * or dead). Refused when jobs depend on it unless `{ cascade: true }`, when it is
+   * running, and when a batch still waits for it. False when not found.
+   */
+  cancel(jid: string, options?: Omit<CancelOptions, 'from'>): Promise<boolean> {
+    return this.engine.flow.cancel(jid, options);
+  }
+
+  /**
+   * Changes the priority of a waiting job (-1000 to 1000, 0 = plain); it goes to the end
+   * of its new priority. `queue` limits the search to one queue (else every queue is
+   * scanned). False when no waiting job has that jid (a running job cannot be changed).
+   */
+  setPriority(jid: string, priority: number, queue?: string): Promise<boolean> {
+    return this.engine.admin.setPriority(jid, priority, queue);
   }
 
   /** Removes every job of a set or a queue; returns how many. */

@@ -1,0 +1,78 @@
+--[[
+  Acknowledges a finished job that uses flow control (the batched finishJobs handles
+  plain jobs): removes it from in-progress, counts it, and in the same step records it
+  as finished for jobs that depend on it, releases the dependents whose last dependency
+  it was (into `schedule`, due now), releases its unique lock and counts it in its batch,
+  whose callback goes to `schedule` once, when the batch's last job is done. Nothing
+  happens when the job is no longer in in-progress (a resent command).
+
+  KEYS[1]  inprogress:<q>:<node>
+  KEYS[2]  stat:processed          KEYS[3] stat:processed:<day>
+  KEYS[4]  verk:stat:processed:queue:<q>   KEYS[5] ...:<day>
+  KEYS[6]  schedule
+  KEYS[7]  verk:flow:pending       KEYS[8]  verk:flow:done
+  KEYS[9]  verk:flow:dependents    KEYS[10] verk:flow:blocked
+  KEYS[11] verk:flow:waiting_on
+  KEYS[12] the job's unique lock (or any key when it has none)
+  KEYS[13] the job's batch hash (or any key when it has none)
+  ARGV[1] the job exactly as fetched   ARGV[2] its jid   ARGV[3] now (epoch seconds)
+  ARGV[4] how long finished jobs and batches are remembered (seconds)
+  ARGV[5] most finished jobs remembered
+  ARGV[6] 1 when it has a unique lock   ARGV[7] 1 when it belongs to a batch
+  ARGV[8] 1 when it is dependable
+
+  Returns how many jobs it put in `schedule` (released dependents, a batch callback),
+  or -1 when the job was not in in-progress.
+]]
+if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
+for k = 2, 5 do redis.call('INCR', KEYS[k]) end
+
+local jid, now, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local released = 0
+
+if ARGV[8] == '1' then
+  redis.call('HDEL', KEYS[7], jid)
+  redis.call('ZADD', KEYS[8], now, jid)
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - retention)
+  redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -tonumber(ARGV[5]) - 1)
+  local dependents = redis.call('HGET', KEYS[9], jid)
+  if dependents then
+    redis.call('HDEL', KEYS[9], jid)
+    for _, dependent in ipairs(cjson.decode(dependents)) do
+      local waiting = redis.call('HGET', KEYS[11], dependent)
+      -- nil: the dependent was deleted meanwhile.
+      if waiting then
+        local rest = {}
+        for _, dep in ipairs(cjson.decode(waiting)) do
+          if dep ~= jid then rest[#rest + 1] = dep end
+        end
+        if #rest == 0 then
+          redis.call('ZADD', KEYS[6], now, redis.call('HGET', KEYS[10], dependent))
+          redis.call('HDEL', KEYS[10], dependent)
+          redis.call('HDEL', KEYS[11], dependent)
+          redis.call('HSET', KEYS[7], dependent, 'queued')
+          released = released + 1
+        else
+          redis.call('HSET', KEYS[11], dependent, cjson.encode(rest))
+        end
+      end
+    end
+  end
+end
+
+if ARGV[6] == '1' and redis.call('GET', KEYS[12]) == jid then
+  redis.call('DEL', KEYS[12])
+end
+
+if ARGV[7] == '1' and redis.call('EXISTS', KEYS[13]) == 1 then
+  redis.call('HINCRBY', KEYS[13], 'succeeded', 1)
+  if redis.call('HINCRBY', KEYS[13], 'pending', -1) <= 0 and redis.call('HSETNX', KEYS[13], 'completed_at', ARGV[3]) == 1 then
+    local b = redis.call('HMGET', KEYS[13], 'callback', 'placeholder', 'total', 'succeeded', 'dead', 'bid')
+    local counts = string.format('{"bid":"%s","total":%d,"succeeded":%d,"dead":%d}', b[6], b[3], b[4], b[5])
+    local s, e = string.find(b[1], b[2], 1, true)
+    redis.call('ZADD', KEYS[6], now, string.sub(b[1], 1, s - 1) .. counts .. string.sub(b[1], e + 1))
+    redis.call('EXPIRE', KEYS[13], retention)
+    released = released + 1
+  end
+end
+return released

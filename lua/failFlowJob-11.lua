@@ -1,0 +1,55 @@
+--[[
+  failJob for a job that uses flow control: moves it out of in-progress into `retry` or
+  `dead` and counts the failure, and in the same step records its state for jobs that
+  depend on it (they keep waiting while it is in retry or dead). When it dies it releases
+  its unique lock and counts as dead in its batch, whose callback goes to `schedule`
+  once, when the batch's last job is done. Nothing happens when the job is no longer in
+  in-progress.
+
+  KEYS[1]  inprogress:<q>:<node>
+  KEYS[2]  retry or dead (the target)     KEYS[3] dead
+  KEYS[4]  stat:failed   KEYS[5] stat:failed:<day>
+  KEYS[6]  verk:stat:failed:queue:<q>     KEYS[7] ...:<day>
+  KEYS[8]  schedule
+  KEYS[9]  verk:flow:pending
+  KEYS[10] the job's unique lock (or any key when it has none)
+  KEYS[11] the job's batch hash (or any key when it has none)
+  ARGV[1] the job exactly as fetched   ARGV[2] the job with its failure fields
+  ARGV[3] score   ARGV[4] maxDeadJobs   ARGV[5] jid   ARGV[6] now (epoch seconds)
+  ARGV[7] 1 when it has a unique lock   ARGV[8] 1 when it belongs to a batch
+  ARGV[9] how long a completed batch is remembered (seconds)
+  ARGV[10] 1 when it is dependable
+
+  Returns how many jobs it put in `schedule` (a batch callback), or -1 when the job was
+  not in in-progress.
+]]
+if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+local died = KEYS[2] == KEYS[3]
+if died then
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]) - 1)
+end
+for k = 4, 7 do redis.call('INCR', KEYS[k]) end
+
+local jid = ARGV[5]
+if ARGV[10] == '1' then
+  redis.call('HSET', KEYS[9], jid, died and 'dead' or 'retry')
+end
+if not died then return 0 end
+
+if ARGV[7] == '1' and redis.call('GET', KEYS[10]) == jid then
+  redis.call('DEL', KEYS[10])
+end
+
+if ARGV[8] == '1' and redis.call('EXISTS', KEYS[11]) == 1 then
+  redis.call('HINCRBY', KEYS[11], 'dead', 1)
+  if redis.call('HINCRBY', KEYS[11], 'pending', -1) <= 0 and redis.call('HSETNX', KEYS[11], 'completed_at', ARGV[6]) == 1 then
+    local b = redis.call('HMGET', KEYS[11], 'callback', 'placeholder', 'total', 'succeeded', 'dead', 'bid')
+    local counts = string.format('{"bid":"%s","total":%d,"succeeded":%d,"dead":%d}', b[6], b[3], b[4], b[5])
+    local s, e = string.find(b[1], b[2], 1, true)
+    redis.call('ZADD', KEYS[8], ARGV[6], string.sub(b[1], 1, s - 1) .. counts .. string.sub(b[1], e + 1))
+    redis.call('EXPIRE', KEYS[11], tonumber(ARGV[9]))
+    return 1
+  end
+end
+return 0

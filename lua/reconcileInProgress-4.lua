@@ -1,0 +1,53 @@
+--[[
+  After a fetch whose reply was lost (the connection dropped mid-command), this node's
+  in-progress list may hold jobs the node never received. Every job in the list that is
+  not among the ones the node is running (ARGV[2..], with multiplicity) goes back to the
+  consumer end of the queue, oldest nearest the end, so it runs next; a prioritized job
+  goes back to the head of its priority in the queue's sorted set (sequence 0).
+
+  KEYS[1] inprogress:<q>:<node>
+  KEYS[2] queue:<q>
+  KEYS[3] verk:queue:<q>:prioritized
+  KEYS[4] verk:wake (pub/sub channel)
+  ARGV[1] queue name
+  ARGV[2..] the jobs this node holds for the queue, exactly as fetched
+
+  Returns how many jobs were put back.
+]]
+
+-- A job's priority: its top-level "priority" when that is a nonzero integer from -1000 to
+-- 1000, else nil (a plain job). JSON is decoded only when the text names the field.
+local function priorityOf(job)
+  if not string.find(job, '"priority"', 1, true) then return nil end
+  local ok, decoded = pcall(cjson.decode, job)
+  if not ok or type(decoded) ~= 'table' then return nil end
+  local p = decoded.priority
+  if type(p) ~= 'number' or p ~= math.floor(p) or p == 0 or p < -1000 or p > 1000 then return nil end
+  return p
+end
+
+local keep = {}
+for i = 2, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+local wake = redis.call('EXISTS', KEYS[3]) == 0
+local moved, prioritized = 0, 0
+-- items[1] is the newest; pushing newest first to the right leaves the oldest outermost.
+for i = 1, #items do
+  local job = items[i]
+  local held = keep[job]
+  if held and held > 0 then
+    keep[job] = held - 1
+  else
+    redis.call('LREM', KEYS[1], 1, job)
+    local priority = priorityOf(job)
+    if priority then
+      redis.call('ZADD', KEYS[3], -priority * 4398046511104, job)
+      prioritized = prioritized + 1
+    else
+      redis.call('RPUSH', KEYS[2], job)
+    end
+    moved = moved + 1
+  end
+end
+if wake and prioritized > 0 then redis.call('PUBLISH', KEYS[4], ARGV[1]) end
+return moved

@@ -1,0 +1,42 @@
+--[[
+  Moves one job from `retry`, `schedule` or `dead` to the producer end of its queue, as
+  the scheduler does for a due job (a prioritized job: to the end of its priority in the
+  queue's sorted set, as enqueueDue does). ZREM decides: when the scheduler (or another
+  call) moved or deleted the member first, nothing is written, so the job is enqueued once.
+
+  KEYS[1] the sorted set the job is taken from (retry, schedule or dead)
+  KEYS[2] queues (set of queue names)
+  KEYS[3] queue:<q>
+  KEYS[4] verk:queue:<q>:prioritized
+  KEYS[5] verk:queue:<q>:priority_seq
+  KEYS[6] verk:wake (pub/sub channel)
+  ARGV[1] the member exactly as stored
+  ARGV[2] the payload to enqueue (with enqueued_at set)
+  ARGV[3] the queue name
+
+  Returns 1 when this call moved the job, 0 when it was no longer in the set.
+]]
+
+-- A job's priority: its top-level "priority" when that is a nonzero integer from -1000 to
+-- 1000, else nil (a plain job). JSON is decoded only when the text names the field.
+local function priorityOf(job)
+  if not string.find(job, '"priority"', 1, true) then return nil end
+  local ok, decoded = pcall(cjson.decode, job)
+  if not ok or type(decoded) ~= 'table' then return nil end
+  local p = decoded.priority
+  if type(p) ~= 'number' or p ~= math.floor(p) or p == 0 or p < -1000 or p > 1000 then return nil end
+  return p
+end
+
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+local priority = priorityOf(ARGV[2])
+if priority then
+  local empty = redis.call('EXISTS', KEYS[4]) == 0
+  if empty then redis.call('SET', KEYS[5], 0) end
+  redis.call('ZADD', KEYS[4], -priority * 4398046511104 + redis.call('INCR', KEYS[5]), ARGV[2])
+  if empty then redis.call('PUBLISH', KEYS[6], ARGV[3]) end
+else
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+end
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
