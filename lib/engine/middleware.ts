@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { VerkConfigError, VerkValidationError } from './errors';
+import { checkPriority } from './priority';
 import type { JobPayload } from './job';
 import { assertJsonValue } from './json-args';
 import type { WorkerHandler } from './worker-registry';
@@ -179,6 +180,10 @@ function checkPrepared(payload: JobPayload, field: string): void {
   if (!Array.isArray(payload.args)) throw new VerkValidationError(`${field}.args`, `must be an array after client middleware, got ${typeof payload.args}`);
   if (typeof payload.jid !== 'string' || payload.jid.length === 0 || /\s/.test(payload.jid)) {
     throw new VerkValidationError(`${field}.jid`, `must be a non-empty string without white space after client middleware, got ${JSON.stringify(payload.jid)}`);
+  }
+  if (payload.priority !== undefined) {
+    // A priority out of range would break the score formula of the prioritized set.
+    if (checkPriority(payload.priority, `${field}.priority`) === 0) delete payload.priority;
   }
   assertJsonValue(payload, field);
 }
