@@ -51,8 +51,10 @@ for n, job in ipairs(jobs) do
   if not job.duplicateOf then
     job.waiting = {}
     for _, dep in ipairs(job.deps) do
+      -- A job of this call is written now (and dependable); a unique duplicate stands for
+      -- the job holding its lock, which must itself be pending.
       local target = effective[dep] or dep
-      if effective[dep] or redis.call('HEXISTS', KEYS[2], target) == 1 then
+      if effective[dep] == dep or redis.call('HEXISTS', KEYS[2], target) == 1 then
         job.waiting[#job.waiting + 1] = target
       elseif not redis.call('ZSCORE', KEYS[3], target) then
         return { 'unknown', n, dep }
