@@ -109,3 +109,26 @@ test('unique options are validated, naming the field, and nothing is written', a
     await engine.stop();
   }
 });
+
+test('a job depending on a unique duplicate waits for the job holding the lock, if that one can be depended on', async () => {
+  const engine = await startEngine({ redis: ctx.server.url, queues: {} });
+  try {
+    const unique = { queue: 'default', class: 'Import', unique: { key: 'import', ttl: 60_000 } };
+    const plainOwner = await engine.client.enqueue(unique);
+    const [j1, j2] = ['aaaaaaaaaaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaaaaaaaaaa2'];
+    await assert.rejects(
+      engine.client.enqueueMany([{ ...unique, jid: j1 }, { queue: 'default', class: 'Report', jid: j2, dependsOn: [j1] }]),
+      (error: unknown) => error instanceof VerkValidationError && error.field === 'jobs[1].dependsOn[0]',
+    );
+    assert.equal(await engine.flow.cancel(plainOwner), true);
+
+    const owner = await engine.client.enqueue({ ...unique, dependable: true });
+    const jids = await engine.client.enqueueMany([{ ...unique, jid: j1 }, { queue: 'default', class: 'Report', jid: j2, dependsOn: [j1] }]);
+    assert.deepEqual(jids, [owner, j2]);
+    const status = await engine.flow.job(j2);
+    assert.equal(status.state, 'blocked');
+    assert.equal(status.waitingFor?.[0].jid, owner);
+  } finally {
+    await engine.stop();
+  }
+});
