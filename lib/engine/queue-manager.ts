@@ -6,7 +6,7 @@ import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-comple
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
-import type { MiddlewareStack } from './middleware';
+import { interruptionKey, type MiddlewareStack } from './middleware';
 import { interruptBlockedClient } from './priority';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
@@ -27,6 +27,8 @@ export interface QueueManagerOptions {
   workers: WorkerRegistry;
   /** Server middleware around each job's perform. */
   middleware: MiddlewareStack;
+  /** Jobs running here that were cancelled or moved (their outcome finds nothing to update). */
+  interrupted: Map<string, unknown>;
   logger: VerkLogger;
   events: EventBus;
   maxRetryCount: number;
@@ -355,6 +357,7 @@ export class QueueManager {
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
       }
       await this.writeFailure(raw, outcome);
+      if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
       return;
     }
     if (events.active) {
@@ -363,6 +366,9 @@ export class QueueManager {
     }
     if (isFlowJob(job)) await this.writeFlowCompletion(raw, job);
     else this.acknowledge(raw);
+    // Cancelled or moved while running: the write above found nothing. Checked only when
+    // something was interrupted, so plain runs pay nothing.
+    if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */

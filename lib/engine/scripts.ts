@@ -108,3 +108,9 @@ declare module 'ioredis' {
     verkReleaseLock(lock: string, jid: string): Result<number, Context>;
   }
 }
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkRelocateJob(from: string, to: string, fromKind: 'list' | 'zset' | 'hash', raw: string, toKind: 'zset' | 'hash' | 'none', payload: string, scoreOrField: string | number): Result<number, Context>;
+  }
+}
