@@ -14,3 +14,5 @@ export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, ty
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
 export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type JobContext, type ServerMiddleware } from './middleware';
 export { MAX_PRIORITY, MIN_PRIORITY } from './priority';
+export { VerkRecurring } from './recurring';
+export { MAX_CATCH_UP, MIN_EVERY, type CatchUpPolicy, type RecurringJob, type RecurringOptions, type RecurringPatch } from './recurring-definition';

@@ -108,3 +108,10 @@ declare module 'ioredis' {
     verkReleaseLock(lock: string, jid: string): Result<number, Context>;
   }
 }
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    verkPutRecurring(recurring: string, due: string, name: string, expected: string, expectedTick: string, definition: string, nextTick: string): Result<number, Context>;
+    verkTickRecurring(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
+  }
+}
