@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { JobFinished, OnVerkEvent, Perform, type RecurringJob, type VerkEngine, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
+import { JobFinished, OnVerkEvent, Perform, type RecurringJob, VerkEngine, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
 import { MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 
@@ -113,7 +113,7 @@ test('catch-up after 5 s with every node stopped: all enqueues each missed tick,
     }
     const stoppedAt = Date.now();
     // Restart one node 5.5 s later, half-way between two ticks: the latest missed tick is
-    // then 500 ms old, more than pollInterval (so late for 'none').
+    // then 500 ms old, more than twice pollInterval (so missed, for 'none').
     await sleep(5000);
     await untilMsIntoSecond(500);
     const restartedAt = Date.now();
@@ -139,6 +139,21 @@ test('catch-up after 5 s with every node stopped: all enqueues each missed tick,
     }
   } finally {
     await Promise.all(engines.map((engine) => engine.stop()));
+  }
+});
+
+test("catchUp 'none' still enqueues a tick written by a process that does not tick, which a node reaches within pollInterval", async () => {
+  const pollInterval = 300;
+  const [node] = await nodes(1, 'reach', pollInterval);
+  const writer = new VerkEngine({ redis: ctx.server.url, nodeId: 'writer' }, { logger: new MemoryLogger() }); // never started
+  try {
+    await sleep(50); // the node is asleep until its next look
+    const def = await writer.recur('first', { class: 'First', every: 60_000, catchUp: 'none' });
+    assert.equal(def.nextRunAt, def.createdAt, 'due at once');
+    await waitFor(async () => (await ticksOf('first')).length === 1, 'the first tick', 2 * pollInterval + 500);
+  } finally {
+    await writer.stop();
+    await node.stop();
   }
 });
 

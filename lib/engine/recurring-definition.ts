@@ -13,8 +13,8 @@ import { checkPriority } from './priority';
 /**
  * What to enqueue for ticks that passed while no node was running (or Redis was away):
  * `'all'` one job per missed tick (qless; at most 1000 at once), `'one'` a single job for
- * the latest of them, `'none'` nothing for them (a tick no node reached within
- * pollInterval of its time counts as missed).
+ * the latest of them, `'none'` nothing for them. A tick counts as missed when no
+ * node reached it within twice pollInterval of its time.
  */
 export type CatchUpPolicy = 'all' | 'one' | 'none';
 

@@ -14,7 +14,7 @@ export interface RecurringSchedulerOptions {
   keys: Keys;
   redis: Redis;
   logger: VerkLogger;
-  /** Longest sleep between looks (ms); also how late a tick may be reached and still count as on time. */
+  /** Longest sleep between looks (ms). A tick reached more than twice this late counts as missed (catch-up). */
   pollInterval: number;
   /** Client middleware run on every job a tick enqueues. */
   middleware: MiddlewareStack;
@@ -103,7 +103,9 @@ export class RecurringScheduler {
     const now = Date.now();
     try {
       stored = parseStored(json);
-      plan = planTicks(stored, due, now, this.options.pollInterval);
+      // A running node reaches any tick within one pollInterval (even one written by a
+      // process that does not tick); later than twice that, no node was running.
+      plan = planTicks(stored, due, now, 2 * this.options.pollInterval);
     } catch (error) {
       logger.error(`Recurring job ${name}: the stored definition is not valid (${(error as Error).message}); it no longer ticks until it is replaced with recur()`);
       return this.commit(name, json, due, '', null, []);

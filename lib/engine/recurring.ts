@@ -121,16 +121,10 @@ export class VerkRecurring {
    * now, written when the node starts, before it ticks. A stored definition that is the
    * same keeps its next run and run count; a different one is replaced.
    */
-  declare(name: string, options: RecurringOptions): RecurringSpec {
+  declare(name: string, options: RecurringOptions): void {
     const spec = validateRecurring(name, options, this.options.className);
     if (this.declared.has(name)) throw new VerkValidationError('name', `the recurring job "${name}" is declared twice`);
     this.declared.set(name, spec);
-    return spec;
-  }
-
-  /** The schedules declared in code, by name. */
-  get declarations(): ReadonlyMap<string, RecurringSpec> {
-    return this.declared;
   }
 
   /** Writes the declared schedules that are not stored as declared. Called by the engine at start. */
