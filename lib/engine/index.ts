@@ -15,3 +15,5 @@ export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from '.
 export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type Interruption, type JobContext, type ServerMiddleware } from './middleware';
 export { VerkJobControl, type InterruptMessage } from './job-control';
 export { MAX_PRIORITY, MIN_PRIORITY } from './priority';
+export { VerkRecurring } from './recurring';
+export { MAX_CATCH_UP, MIN_EVERY, type CatchUpPolicy, type RecurringJob, type RecurringOptions, type RecurringPatch } from './recurring-definition';

@@ -118,6 +118,16 @@ export class Keys {
     return `${this.prefix}verk:wake`;
   }
 
+  /** Hash: recurring job name -> its definition (JSON). */
+  get recurring(): string {
+    return `${this.prefix}verk:recurring`;
+  }
+
+  /** Sorted set: recurring job name -> its next tick (epoch ms); absent once its schedule has ended. */
+  get recurringDue(): string {
+    return `${this.prefix}verk:recurring:due`;
+  }
+
   /** Set of node ids that may hold in-progress work (Verk 1.6). */
   get nodes(): string {
     return `${this.prefix}verk_nodes`;

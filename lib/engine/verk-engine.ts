@@ -13,6 +13,9 @@ import { QueueManager } from './queue-manager';
 import { closeConnection, createConnection } from './redis';
 import { Heartbeat } from './heartbeat';
 import { Recovery } from './recovery';
+import { VerkRecurring } from './recurring';
+import type { RecurringJob, RecurringOptions, RecurringPatch } from './recurring-definition';
+import { RecurringScheduler } from './recurring-scheduler';
 import { Scheduler } from './scheduler';
 import { withTimeout } from './timing';
 import { WorkerRegistry } from './worker-registry';
@@ -59,6 +62,8 @@ export class VerkEngine {
   readonly admin: VerkAdmin;
   /** Job lookup with dependencies, batch status, dependency-aware cancel. */
   readonly flow: VerkFlowAdmin;
+  /** Recurring jobs: definitions (also the ones declared in code, written at start). */
+  readonly recurring: VerkRecurring;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -69,6 +74,7 @@ export class VerkEngine {
   private healthRedisError?: string;
   private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
   private readonly scheduler: Scheduler;
+  private readonly recurringScheduler: RecurringScheduler;
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -99,6 +105,13 @@ export class VerkEngine {
       logger: this.logger,
       pollInterval: this.options.pollInterval,
       maxDeadJobs: this.options.maxDeadJobs,
+    });
+    this.recurringScheduler = new RecurringScheduler({ keys: this.keys, redis: this.redis, logger: this.logger, pollInterval: this.options.pollInterval, middleware: this.middleware });
+    this.recurring = new VerkRecurring(this.clientRedis, {
+      keys: this.keys,
+      logger: this.logger,
+      className: hooks.className ?? ((ref) => ref.name),
+      onChange: () => this.recurringScheduler.pollNow(),
     });
     this.recovery = new Recovery({
       keys: this.keys,
@@ -204,6 +217,8 @@ export class VerkEngine {
 
   private async startNode(): Promise<void> {
     await this.checkRedisVersion();
+    // Schedules declared in code are stored before this node ticks any.
+    await this.recurring.writeDeclared();
     // A node that restarts with a fixed id first takes back what its earlier run left in
     // progress (Verk's behaviour); those jobs count as recovered, so a poison job that
     // crashes the node on every start ends in dead.
@@ -217,6 +232,7 @@ export class VerkEngine {
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
     await this.heartbeat.start();
     this.scheduler.start();
+    this.recurringScheduler.start();
     this.state = 'running';
     this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'}`);
   }
@@ -350,7 +366,7 @@ export class VerkEngine {
     this.state = 'stopping';
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([this.scheduler.stop(), this.heartbeat.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), this.heartbeat.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
       this.logger.log(`Node ${this.nodeId} stopped`);
@@ -358,6 +374,31 @@ export class VerkEngine {
     await this.closeConnections();
     this.state = 'stopped';
     if (!options.keepClient) await this.closeClient();
+  }
+
+  /** Creates or replaces a recurring job (see VerkRecurring.recur). */
+  recur(name: string, options: RecurringOptions): Promise<RecurringJob> {
+    return this.recurring.recur(name, options);
+  }
+
+  /** Every recurring job with its next run. */
+  listRecurring(): Promise<RecurringJob[]> {
+    return this.recurring.listRecurring();
+  }
+
+  /** One recurring job with its next run, or null. */
+  getRecurring(name: string): Promise<RecurringJob | null> {
+    return this.recurring.getRecurring(name);
+  }
+
+  /** Changes a recurring job; null when there is none by that name (see VerkRecurring.updateRecurring). */
+  updateRecurring(name: string, patch: RecurringPatch): Promise<RecurringJob | null> {
+    return this.recurring.updateRecurring(name, patch);
+  }
+
+  /** Removes a recurring job; false when there was none by that name. */
+  removeRecurring(name: string): Promise<boolean> {
+    return this.recurring.removeRecurring(name);
   }
 
   /** Closes the enqueue client's connection. */

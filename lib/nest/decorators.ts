@@ -1,10 +1,16 @@
 import { SetMetadata, type Type } from '@nestjs/common';
 import type { VerkEventClass } from '../engine/events';
+import type { RecurringOptions } from '../engine/recurring-definition';
 import { VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_METADATA } from './constants';
 import type { VerkMiddleware } from './middleware';
 
-/** Options of @Worker(). */
-export interface WorkerOptions {
+/**
+ * Options of @Worker(). With `cron` or `every` the worker's job is also a recurring job,
+ * named after the job class and written when the application starts (see the README's
+ * "Recurring and cron jobs"); `args`, `queue` (default `default`), `timezone`, `offset`,
+ * `catchUp`, `maxRuns`, `endAt`, `priority`, `retry` and `maxRetryCount` then describe its jobs.
+ */
+export interface WorkerOptions extends Omit<RecurringOptions, 'class'> {
   /** The job class name this worker runs, e.g. `Mailer::Send`. Default: the class's name. */
   name?: string;
   /** This worker's own middleware, run inside the global ones, outermost first (see the README's Middleware section). */

@@ -8,6 +8,7 @@ import type { VerkEvent, VerkEventClass } from '../engine/events';
 import { VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA } from './constants';
 import type { WorkerOptions } from './decorators';
 import { checkMiddlewareClasses, hostModuleRef, resolveMiddleware } from './middleware';
+import { declareWorkerSchedule } from './recurring';
 import type { VerkModuleOptions } from './verk-module-options';
 import { workerOptionsOf } from './worker-name';
 
@@ -47,6 +48,7 @@ export class VerkExplorer implements OnModuleInit {
       }
       seen.set(name, target.name);
       await this.register(name, target, wrapper, options.middleware, options.context === true);
+      declareWorkerSchedule(this.engine, name, target, options);
     }
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) this.subscribeHandlers(wrapper);
   }

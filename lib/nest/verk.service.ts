@@ -4,6 +4,7 @@ import type { FoundJob, JobPage, JobSet, JobSource, ListOptions } from '../engin
 import type { BatchOptions, BatchResult, EnqueueJob } from '../engine/client';
 import type { BatchStatus, CancelOptions, JobStatus } from '../engine/flow-admin';
 import type { VerkEvent } from '../engine/events';
+import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/recurring-definition';
 import type { QueueStats, StatsOptions, VerkStats } from '../engine/stats';
 import { VerkEngine } from '../engine/verk-engine';
 
@@ -166,6 +167,35 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** Removes every job of a set or a queue; returns how many. */
   clear(where: JobSource): Promise<number> {
     return this.engine.admin.clear(where);
+  }
+
+  /**
+   * Creates a recurring job, or replaces the one with that name: `every` ms (with an
+   * optional `offset`) or a `cron` expression (in `timezone`). Returns it with its next run.
+   * Each tick is enqueued once across all nodes. Throws VerkValidationError naming the field.
+   */
+  recur(name: string, options: RecurringOptions): Promise<RecurringJob> {
+    return this.engine.recur(name, options);
+  }
+
+  /** Every recurring job with its next run (`nextRunAt`, null once ended). */
+  listRecurring(): Promise<RecurringJob[]> {
+    return this.engine.listRecurring();
+  }
+
+  /** One recurring job with its next run, or null. */
+  getRecurring(name: string): Promise<RecurringJob | null> {
+    return this.engine.getRecurring(name);
+  }
+
+  /** Changes a recurring job's interval, expression, args, limits...; null when there is none by that name. */
+  updateRecurring(name: string, patch: RecurringPatch): Promise<RecurringJob | null> {
+    return this.engine.updateRecurring(name, patch);
+  }
+
+  /** Removes a recurring job (jobs already enqueued stay); false when there was none. */
+  removeRecurring(name: string): Promise<boolean> {
+    return this.engine.removeRecurring(name);
   }
 
   async onApplicationBootstrap(): Promise<void> {
