@@ -14,3 +14,7 @@ export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, ty
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
 export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type JobContext, type ServerMiddleware } from './middleware';
 export { MAX_PRIORITY, MIN_PRIORITY } from './priority';
+export { JobRecorder, MAX_EVENTS_PER_JOB, TRACK_GRACE_MS, type JobEvent, type JobEventName, type TaggedJobs, type TrackedJobEvent } from './recorder';
+export type { HistoryOptions, ResolvedHistoryOptions } from './history-options';
+export { subscribeToTrackedJobs, type TrackedJobListener } from './tracking';
+export { MAX_TAG_LENGTH, MAX_TAGS } from './tags';

@@ -108,3 +108,12 @@ declare module 'ioredis' {
     verkReleaseLock(lock: string, jid: string): Result<number, Context>;
   }
 }
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** Job history and tracking (recorder.ts): see lua/recordEvents.lua for the arguments. */
+    verkRecordEvents(numKeys: number, ...keysAndArgs: (string | number)[]): Result<[number, number], Context>;
+    verkTrimHistory(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
+    verkTrimTags(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
+  }
+}

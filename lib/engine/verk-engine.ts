@@ -9,11 +9,13 @@ import { EventBus } from './events';
 import { MiddlewareStack } from './middleware';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
+import { JobRecorder } from './recorder';
 import { closeConnection, createConnection } from './redis';
 import { Heartbeat } from './heartbeat';
 import { Recovery } from './recovery';
 import { Scheduler } from './scheduler';
 import { withTimeout } from './timing';
+import { type TrackedJobListener, TrackedJobSubscriptions } from './tracking';
 import { WorkerRegistry } from './worker-registry';
 
 export interface VerkEngineHooks {
@@ -54,6 +56,9 @@ export class VerkEngine {
   readonly admin: VerkAdmin;
   /** Job lookup with dependencies, batch status, dependency-aware cancel. */
   readonly flow: VerkFlowAdmin;
+  /** Job history, tags and tracking (see recorder.ts); other transitions record through it too. */
+  readonly recorder: JobRecorder;
+  private readonly trackedJobs: TrackedJobSubscriptions;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -84,8 +89,18 @@ export class VerkEngine {
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
     this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware });
-    this.admin = new VerkAdmin(this.clientRedis, this.keys);
+    this.recorder = new JobRecorder({
+      keys: this.keys,
+      nodeId: node,
+      history: this.options.history,
+      logger: this.logger,
+      redis: this.redis,
+      client: this.clientRedis,
+      connect: () => createConnection(this.options.redis, 'engine', `verk:${node}:recorder`, this.logger),
+    });
+    this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
+    this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder);
     this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin);
     this.scheduler = new Scheduler({
       keys: this.keys,
@@ -93,6 +108,7 @@ export class VerkEngine {
       logger: this.logger,
       pollInterval: this.options.pollInterval,
       maxDeadJobs: this.options.maxDeadJobs,
+      recorder: this.recorder,
     });
     this.recovery = new Recovery({
       keys: this.keys,
@@ -102,6 +118,7 @@ export class VerkEngine {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
+      recorder: this.recorder,
     });
     this.heartbeat = new Heartbeat({
       nodeId: node,
@@ -181,6 +198,20 @@ export class VerkEngine {
    * Checks Redis, puts this node's leftover in-progress jobs back (a restart after a
    * crash), then starts a manager per queue and the scheduler.
    */
+  /**
+   * Calls `listener` with every event of every tracked job, from any node (see
+   * `recorder.track` and `enqueue({ track: true })`); returns the function that stops it.
+   * The subscription uses a connection of its own, opened now and closed on stop.
+   */
+  subscribe(listener: TrackedJobListener): () => void {
+    return this.trackedJobs.subscribe(listener);
+  }
+
+  /** Resolves once `subscribe`'s connection listens (events published before are not received). */
+  subscribed(): Promise<void> {
+    return this.trackedJobs.ready();
+  }
+
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`Verk node ${this.nodeId} was already started`);
     this.state = 'starting';
@@ -207,6 +238,7 @@ export class VerkEngine {
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
+    await this.recorder.start();
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
     await this.heartbeat.start();
@@ -273,8 +305,10 @@ export class VerkEngine {
       const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
+      else this.recorder.onControl(command.type);
     });
     this.subscriber.on('ready', () => void this.syncPauses());
+    this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
     await this.subscriber.subscribe(this.keys.control, this.keys.wake);
   }
@@ -311,6 +345,7 @@ export class VerkEngine {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
+      recorder: this.recorder,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
@@ -331,7 +366,7 @@ export class VerkEngine {
     this.state = 'stopping';
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([this.scheduler.stop(), this.heartbeat.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await Promise.all([this.scheduler.stop(), this.heartbeat.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
       this.logger.log(`Node ${this.nodeId} stopped`);
@@ -343,6 +378,9 @@ export class VerkEngine {
 
   /** Closes the enqueue client's connection. */
   async closeClient(): Promise<void> {
+    // Events still buffered are written first (bounded: Redis may be away).
+    await this.recorder.close(closeConnection, 2000);
+    await this.trackedJobs.close();
     await closeConnection(this.clientRedis);
   }
 
