@@ -289,6 +289,7 @@ export class VerkClient {
     const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
     // A unique duplicate was not written: its jid is the holder's.
     this.recorder?.afterWrite(payloads, 'scheduled', score * 1000, (payload, index) => jids[index] === payload.jid);
+    await this.recorder?.notWritten(payloads.filter((payload, index) => jids[index] !== payload.jid));
     if (score <= nowSeconds()) this.onScheduledNow();
     return jids;
   }

@@ -256,6 +256,18 @@ export class JobRecorder {
     this.record(events);
   }
 
+  /**
+   * Jobs that beforeWrite indexed but that were not written (a unique duplicate: the call
+   * returned the holder's jid): their tag index entries are removed again.
+   */
+  async notWritten(payloads: readonly JobPayload[]): Promise<void> {
+    const tagged = payloads.filter((payload) => Array.isArray(payload.tags) && payload.tags.length > 0);
+    if (tagged.length === 0) return;
+    const multi = this.options.client.multi();
+    for (const payload of tagged) for (const tag of payload.tags as string[]) multi.zrem(this.keys.tag(tag), payload.jid);
+    checkExec(await multi.exec());
+  }
+
   // ---- tracking ----
 
   /**
