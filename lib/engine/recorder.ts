@@ -406,6 +406,7 @@ export class JobRecorder {
    * the connection events are written on; events recorded later are dropped.
    */
   async close(close: (redis: Redis) => Promise<void>, timeoutMs = 2000): Promise<void> {
+    clearInterval(this.sweepTimer);
     await withTimeout(this.flush(), timeoutMs, undefined);
     this.closed = true;
     this.buffer = [];

@@ -229,6 +229,8 @@ export class VerkEngine {
 
   private async startNode(): Promise<void> {
     await this.checkRedisVersion();
+    // Before recovering: a tracked job put back now publishes `recovered`.
+    await this.recorder.start();
     // A node that restarts with a fixed id first takes back what its earlier run left in
     // progress (Verk's behaviour); those jobs count as recovered, so a poison job that
     // crashes the node on every start ends in dead.
@@ -238,7 +240,8 @@ export class VerkEngine {
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
-    await this.recorder.start();
+    // Again, now that track announcements are heard: one made in between is not missed.
+    await this.recorder.refreshTracking();
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
     await this.heartbeat.start();
