@@ -88,8 +88,12 @@ export interface RecorderOptions {
   redis: Redis;
   /** The API's connection: track, tag, reads. */
   client: Redis;
-  /** Opens the connection events are written on, when the first one is recorded. */
-  connect: () => Redis;
+  /**
+   * The connection the next batch of events is written on: the engine's while it runs
+   * (always connected), the client's otherwise (a process that only enqueues, or after
+   * stop). Batches are written one after the other, so switching keeps their order.
+   */
+  writer: () => Redis;
 }
 
 /** Events that end a job: a tracked job stays tracked GRACE_MS after one, in case it is retried by hand. */
@@ -140,7 +144,6 @@ export class JobRecorder {
   private tracking = false;
   /** Counts track announcements, so a tracked-set count read before one does not switch tracking off. */
   private trackSignals = 0;
-  private writer?: Redis;
   private buffer: JobEvent[] = [];
   private flushing?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
@@ -214,8 +217,7 @@ export class JobRecorder {
       args.push(event.jid, JSON.stringify(event), mode, ENDING.has(event.event) ? 1 : 0);
     }
     if (keyList.length === 3) return;
-    this.writer ??= this.options.connect();
-    await this.writer.verkRecordEvents(keyList.length, ...keyList, ...args);
+    await this.options.writer().verkRecordEvents(keyList.length, ...keyList, ...args);
   }
 
   // ---- client hooks: jobs being written ----
@@ -402,15 +404,14 @@ export class JobRecorder {
   }
 
   /**
-   * Writes what is buffered (waiting at most `timeoutMs`: Redis may be away), then closes
-   * the connection events are written on; events recorded later are dropped.
+   * Writes what is buffered (waiting at most `timeoutMs`: Redis may be away), before the
+   * client connection closes; events recorded later are dropped.
    */
-  async close(close: (redis: Redis) => Promise<void>, timeoutMs = 2000): Promise<void> {
+  async close(timeoutMs = 2000): Promise<void> {
     clearInterval(this.sweepTimer);
     await withTimeout(this.flush(), timeoutMs, undefined);
     this.closed = true;
     this.buffer = [];
-    if (this.writer) await close(this.writer);
   }
 
   /**

@@ -96,7 +96,7 @@ export class VerkEngine {
       logger: this.logger,
       redis: this.redis,
       client: this.clientRedis,
-      connect: () => createConnection(this.options.redis, 'engine', `verk:${node}:recorder`, this.logger),
+      writer: () => (this.state === 'new' || this.state === 'stopped' ? this.clientRedis : this.redis),
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
@@ -382,7 +382,7 @@ export class VerkEngine {
   /** Closes the enqueue client's connection. */
   async closeClient(): Promise<void> {
     // Events still buffered are written first (bounded: Redis may be away).
-    await this.recorder.close(closeConnection, 2000);
+    await this.recorder.close(2000);
     await this.trackedJobs.close();
     await closeConnection(this.clientRedis);
   }
