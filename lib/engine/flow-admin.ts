@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { JobSource, VerkAdmin } from './admin';
 import { checkJid } from './admin-input';
 import { readJob } from './admin';
+import type { VerkJobControl } from './job-control';
 import type { JobPayload } from './job';
 import type { Keys } from './keys';
 import { type JobEvent, readHistory } from './recorder';
@@ -69,6 +70,7 @@ export class VerkFlowAdmin {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly admin: VerkAdmin,
+    private readonly control: VerkJobControl,
   ) {}
 
   /** Where a job is now, what it waits for and what waits for it. */
@@ -111,9 +113,11 @@ export class VerkFlowAdmin {
   }
 
   /**
-   * Removes a job that waits (for dependencies, in a queue, scheduled, in retry or dead).
-   * Refused (VerkFlowError) when jobs depend on it, unless `cascade`; when it is running;
-   * and when it belongs to a batch that still counts on it. False when it is not found.
+   * Removes a job wherever it is: waiting for dependencies, in a queue, scheduled, in
+   * retry or dead, or running (taken from its worker, whose outcome is then ignored and
+   * which sees `currentJob().canceled`). Refused (VerkFlowError) when jobs depend on it,
+   * unless `cascade`, and when it belongs to a batch that still counts on it. False when
+   * it is not found.
    */
   async cancel(jid: string, options: CancelOptions = {}): Promise<boolean> {
     checkJid(jid);
@@ -140,12 +144,16 @@ export class VerkFlowAdmin {
     } else {
       const found = options.from === undefined ? await this.admin.findJob(jid) : await this.admin.findIn(jid, options.from);
       if (!found) return false;
-      if (found.where === 'inprogress') throw new VerkFlowError(`Job ${jid} is running on node ${found.nodeId}; a running job cannot be cancelled`);
       if (typeof found.job.bid === 'string' && found.where !== 'dead' && (await this.redis.exists(this.keys.batch(found.job.bid))) === 1) {
         throw new VerkFlowError(`Job ${jid} belongs to batch ${found.job.bid}, which waits for it to succeed or die; it cannot be cancelled`);
       }
-      const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
-      if (!(await this.admin.deleteJob(jid, source))) return false;
+      if (found.where === 'inprogress') {
+        // Its worker is told; whatever it writes afterwards finds nothing and is ignored.
+        if (!(await this.control.interruptRunning(found))) return false;
+      } else {
+        const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
+        if (!(await this.admin.deleteJob(jid, source))) return false;
+      }
       payload = found.job;
       if (cascade) await this.cancelDependents(jid);
       else await this.redis.hdel(this.keys.flowPending, jid);

@@ -12,7 +12,8 @@ export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-e
 export { WorkerRegistry, type WorkerHandler } from './worker-registry';
 export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, type ListedJob, type ListOptions } from './admin';
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
-export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type JobContext, type ServerMiddleware } from './middleware';
+export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type Interruption, type JobContext, type ServerMiddleware } from './middleware';
+export { VerkJobControl, type InterruptMessage } from './job-control';
 export { MAX_PRIORITY, MIN_PRIORITY } from './priority';
 export { JobRecorder, MAX_EVENTS_PER_JOB, TRACK_GRACE_MS, type JobEvent, type JobEventName, type TaggedJobs, type TrackedJobEvent } from './recorder';
 export type { HistoryOptions, ResolvedHistoryOptions } from './history-options';

@@ -23,6 +23,28 @@ export interface JobContext {
   readonly args: readonly unknown[];
   /** Values for this run of the job, set by middleware and read by the worker. */
   readonly context: Map<string, unknown>;
+  /**
+   * True once the job was cancelled (or moved to another queue) while this run was going:
+   * whatever this run does next is ignored, so a long job may stop early.
+   */
+  readonly canceled: boolean;
+  /** The queue the job was moved to while this run was going, if it was. */
+  readonly movedTo: string | undefined;
+}
+
+/**
+ * Key of a run in the interruptions map: the queue it was fetched from and its jid (a job
+ * moved while running runs again under the same jid in its new queue, meanwhile).
+ */
+export function interruptionKey(queue: string, jid: string): string {
+  return `${queue}\u0000${jid}`;
+}
+
+/** What happened to a running job meanwhile (see VerkService.cancel and move). */
+export interface Interruption {
+  kind: 'canceled' | 'moved';
+  /** For `moved`: the new queue, where the job runs again. */
+  queue?: string;
 }
 
 /**
@@ -70,7 +92,17 @@ class RunningJob implements JobContext {
     readonly payload: Readonly<JobPayload>,
     readonly queue: string,
     readonly nodeId: string,
+    private readonly interruptions: ReadonlyMap<string, Interruption>,
   ) {}
+
+  get canceled(): boolean {
+    return this.interruptions.has(interruptionKey(this.queue, this.payload.jid));
+  }
+
+  get movedTo(): string | undefined {
+    const interruption = this.interruptions.get(interruptionKey(this.queue, this.payload.jid));
+    return interruption?.kind === 'moved' ? interruption.queue : undefined;
+  }
 
   get jid(): string {
     return this.payload.jid;
@@ -197,6 +229,9 @@ export class MiddlewareStack {
   private serverList: readonly ServerMiddleware[] = [];
   private clientList: readonly ClientMiddleware[] = [];
 
+  /** Jobs running on this node that were cancelled or moved meanwhile (the engine fills it). */
+  constructor(private readonly interruptions: ReadonlyMap<string, Interruption> = new Map()) {}
+
   /** Adds server middleware, after (inside) those already added. */
   use(...middleware: ServerMiddleware[]): this {
     checkFunctions(middleware, 'middleware');
@@ -228,9 +263,9 @@ export class MiddlewareStack {
   perform(worker: WorkerHandler, job: JobPayload, queue: string, nodeId: string): unknown {
     const global = this.serverList;
     const own = worker.middleware;
-    if (global.length === 0 && (own === undefined || own.length === 0)) return worker.perform(job.args, job);
+    if (global.length === 0 && (own === undefined || own.length === 0) && worker.context !== true) return worker.perform(job.args, job);
     const chain = own === undefined || own.length === 0 ? global : global.length === 0 ? own : [...global, ...own];
-    const context = new RunningJob(job, queue, nodeId);
+    const context = new RunningJob(job, queue, nodeId, this.interruptions);
     return storage.run(context, runServerChain, chain, context, () => worker.perform(job.args, job));
   }
 

@@ -6,7 +6,7 @@ import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-comple
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
-import type { MiddlewareStack } from './middleware';
+import { interruptionKey, type MiddlewareStack } from './middleware';
 import { interruptBlockedClient } from './priority';
 import type { JobEvent, JobRecorder } from './recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
@@ -28,6 +28,8 @@ export interface QueueManagerOptions {
   workers: WorkerRegistry;
   /** Server middleware around each job's perform. */
   middleware: MiddlewareStack;
+  /** Jobs running here that were cancelled or moved (their outcome finds nothing to update). */
+  interrupted: Map<string, unknown>;
   logger: VerkLogger;
   events: EventBus;
   maxRetryCount: number;
@@ -362,13 +364,19 @@ export class QueueManager {
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
       }
       await this.writeFailure(raw, outcome, Date.now() - started);
+      if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
       return;
     }
     const finished = Date.now();
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
-    const event: JobEvent | undefined = recorder && { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started };
+    // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
+    const wasInterrupted = this.options.interrupted.size > 0 && this.options.interrupted.has(interruptionKey(this.queue, job.jid));
+    const event: JobEvent | undefined = recorder && !wasInterrupted ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
     if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
     else this.acknowledge(raw, event);
+    // Cancelled or moved while running: the write above found nothing. Checked only when
+    // something was interrupted, so plain runs pay nothing.
+    if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */

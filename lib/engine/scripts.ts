@@ -115,5 +115,6 @@ declare module 'ioredis' {
     verkRecordEvents(numKeys: number, ...keysAndArgs: (string | number)[]): Result<[number, number], Context>;
     verkTrimHistory(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
     verkTrimTags(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
+    verkRelocateJob(from: string, to: string, fromKind: 'list' | 'zset' | 'hash', raw: string, toKind: 'zset' | 'hash' | 'none', payload: string, scoreOrField: string | number): Result<number, Context>;
   }
 }

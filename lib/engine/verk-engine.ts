@@ -6,7 +6,8 @@ import { VerkFlowAdmin } from './flow-admin';
 import { Keys } from './keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
-import { MiddlewareStack } from './middleware';
+import { type Interruption, interruptionKey, MiddlewareStack } from './middleware';
+import { type InterruptMessage, VerkJobControl } from './job-control';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
 import { JobRecorder } from './recorder';
@@ -48,7 +49,11 @@ export class VerkEngine {
   readonly keys: Keys;
   readonly workers = new WorkerRegistry();
   /** Server middleware (around every job this node runs) and client middleware (around every enqueue). */
-  readonly middleware = new MiddlewareStack();
+  /** Jobs running here that were cancelled or moved meanwhile (their outcome is ignored). */
+  private readonly interrupted = new Map<string, Interruption & { at: number }>();
+  readonly middleware = new MiddlewareStack(this.interrupted);
+  /** Moving jobs between queues and taking running jobs from their worker. */
+  readonly control: VerkJobControl;
   readonly client: VerkClient;
   /** Job and queue events of this node; listeners run off the job's path. */
   readonly events: EventBus;
@@ -101,7 +106,8 @@ export class VerkEngine {
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
     this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder);
-    this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin);
+    this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow);
+    this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control);
     this.scheduler = new Scheduler({
       keys: this.keys,
       redis: this.redis,
@@ -299,12 +305,13 @@ export class VerkEngine {
   private async followPauses(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.wake) return this.managers.get(message)?.manager.wake();
-      let command: { type?: unknown; queue?: unknown };
+      let command: { type?: unknown; queue?: unknown; jid?: unknown; node?: unknown };
       try {
         command = JSON.parse(message) as typeof command;
       } catch {
         return this.logger.warn(`Ignored a malformed message on ${this.keys.control}: ${message}`);
       }
+      if (command.type === 'cancel' || command.type === 'move') return this.interrupt(command as InterruptMessage);
       const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
@@ -314,6 +321,17 @@ export class VerkEngine {
     this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
     await this.subscriber.subscribe(this.keys.control, this.keys.wake);
+  }
+
+  /** A job running here was cancelled or moved: its worker can see it, its outcome is ignored. */
+  private interrupt(message: InterruptMessage): void {
+    if (message.node !== this.nodeId || typeof message.jid !== 'string') return;
+    const now = Date.now();
+    // A job that finished before the message arrived leaves an entry: drop old ones.
+    for (const [key, { at }] of this.interrupted) if (now - at > 3_600_000) this.interrupted.delete(key);
+    const key = interruptionKey(String(message.from), message.jid);
+    this.interrupted.set(key, message.type === 'move' ? { kind: 'moved', queue: message.queue, at: now } : { kind: 'canceled', at: now });
+    this.logger.warn(`Job ${message.jid} was ${message.type === 'move' ? `moved to queue ${String(message.queue)}` : 'cancelled'} while running on this node; its outcome will be ignored`);
   }
 
   private async syncPauses(): Promise<void> {
@@ -340,6 +358,7 @@ export class VerkEngine {
       blocking,
       workers: this.workers,
       middleware: this.middleware,
+      interrupted: this.interrupted,
       logger: this.logger,
       events: this.events,
       blockingName,

@@ -9,6 +9,11 @@ export interface WorkerOptions {
   name?: string;
   /** This worker's own middleware, run inside the global ones, outermost first (see the README's Middleware section). */
   middleware?: Type<VerkMiddleware>[];
+  /**
+   * Let the worker call `currentJob()` (its jid, payload, `canceled`) even when it has no
+   * middleware. Off by default: the async context costs about 8% of no-op throughput.
+   */
+  context?: boolean;
 }
 
 /**

@@ -46,7 +46,7 @@ export class VerkExplorer implements OnModuleInit {
         throw new VerkConfigError(`Two workers handle the job class "${name}": ${previous} and ${target.name}. Give one of them another name with @Worker('...')`);
       }
       seen.set(name, target.name);
-      await this.register(name, target, wrapper, options.middleware);
+      await this.register(name, target, wrapper, options.middleware, options.context === true);
     }
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) this.subscribeHandlers(wrapper);
   }
@@ -67,7 +67,7 @@ export class VerkExplorer implements OnModuleInit {
     }
   }
 
-  private async register(name: string, target: Function, wrapper: InstanceWrapper, middlewareClasses: WorkerOptions['middleware']): Promise<void> {
+  private async register(name: string, target: Function, wrapper: InstanceWrapper, middlewareClasses: WorkerOptions['middleware'], context: boolean): Promise<void> {
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
       throw new VerkConfigError(`Worker ${target.name} must be a singleton provider (it is request-scoped or transient)`);
     }
@@ -87,6 +87,6 @@ export class VerkExplorer implements OnModuleInit {
     checkMiddlewareClasses(middlewareClasses, 'middleware', 'perform', target.name);
     // Created, when not a provider, in the worker's own module, so it can inject what the worker can.
     const middleware = await resolveMiddleware(hostModuleRef(wrapper.host) ?? this.moduleRef, middlewareClasses ?? [], 'perform', `@Worker() of ${target.name}`);
-    this.engine.workers.register(name, { perform: (args) => perform(...args), retryAt, middleware });
+    this.engine.workers.register(name, { perform: (args) => perform(...args), retryAt, middleware, context });
   }
 }

@@ -135,12 +135,24 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   }
 
   /**
-   * Removes a job wherever it waits (for dependencies, in its queue, scheduled, in retry
-   * or dead). Refused when jobs depend on it unless `{ cascade: true }`, when it is
-   * running, and when a batch still waits for it. False when not found.
+   * Removes a job wherever it is (waiting for dependencies, in its queue, scheduled, in
+   * retry or dead, or running: then its worker sees `currentJob().canceled` and its
+   * outcome is ignored). Refused when jobs depend on it unless `{ cascade: true }`, and
+   * when a batch still waits for it. False when not found.
    */
   cancel(jid: string, options?: Omit<CancelOptions, 'from'>): Promise<boolean> {
     return this.engine.flow.cancel(jid, options);
+  }
+
+  /**
+   * Moves a job to another queue, wherever it is: a waiting job goes to the end of the new
+   * queue; scheduled, retry and dead jobs keep their time; a job waiting for dependencies
+   * is enqueued into the new queue when released; a running job is taken from its worker
+   * (`currentJob().movedTo`; its outcome is ignored) and runs again in the new queue.
+   * False when not found.
+   */
+  move(jid: string, queue: string): Promise<boolean> {
+    return this.engine.control.move(jid, queue);
   }
 
   /**
