@@ -5,6 +5,7 @@ import { VerkValidationError } from './errors';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
 import { checkPriority, priorityOf } from './priority';
+import type { JobRecorder } from './recorder';
 import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
 
 /**
@@ -85,6 +86,8 @@ export class VerkAdmin {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    /** Job history and tracking: records what retryNow moves. */
+    private readonly recorder?: JobRecorder,
   ) {
     this.statsReader = new VerkStatsReader(redis, keys);
   }
@@ -165,7 +168,11 @@ export class VerkAdmin {
       if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
       const payload = JSON.stringify({ ...found.job, enqueued_at: nowSeconds() });
       const { keys } = this;
-      if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) return true;
+      if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) {
+        const recorder = this.recorder;
+        if (recorder?.wants(queue)) recorder.record([{ jid, event: set === 'schedule' ? 'enqueued' : 'retried', at: Date.now(), node: recorder.nodeId, queue, from: set }]);
+        return true;
+      }
       // Moved or changed under us: look again, it may be back with a new payload.
     }
     return false;

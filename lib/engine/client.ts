@@ -7,6 +7,8 @@ import { assertJsonValue } from './json-args';
 import type { Keys } from './keys';
 import type { MiddlewareStack } from './middleware';
 import { checkPriority } from './priority';
+import type { JobRecorder } from './recorder';
+import { applyTagFields } from './tags';
 
 /** A class given instead of a class name; its name is resolved by `className`. */
 export type WorkerClassRef = abstract new (...args: never[]) => unknown;
@@ -40,6 +42,13 @@ export interface EnqueueJob {
    * first, FIFO within a priority. 0 (default) is a plain Sidekiq job; see README "Priorities".
    */
   priority?: number;
+  /**
+   * Tags (qless): stored in the payload as `tags` and indexed, so `jobsByTag` finds the
+   * job. Non-empty strings without white space, at most 50.
+   */
+  tags?: string[];
+  /** Track the job from the start: each of its events is published (see README "Tags and tracking"). */
+  track?: boolean;
 }
 
 /** Options of VerkClient.batch. */
@@ -59,12 +68,14 @@ export interface ClientOptions {
   middleware?: MiddlewareStack;
   /** Called after jobs were put in `schedule` to run now (the engine polls at once). */
   onScheduledNow?: () => void;
+  /** Records `enqueued` / `scheduled` events and writes tags and tracking (history, recorder.ts). */
+  recorder?: JobRecorder;
 }
 
 function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
-  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique']);
+  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique', 'tags', 'track']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new VerkValidationError(`${field}.${key}`, `unknown job field (known: ${[...known].join(', ')})`);
   }
@@ -106,6 +117,7 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
   const priority = checkPriority(input.priority, `${field}.priority`);
   if (priority !== 0) payload.priority = priority;
   applyFlowFields(input, field, payload);
+  applyTagFields(input, field, payload);
   return payload;
 }
 
@@ -128,6 +140,7 @@ export class VerkClient {
   private readonly middleware?: MiddlewareStack;
   private readonly flow: FlowWriter;
   private readonly onScheduledNow: () => void;
+  private readonly recorder?: JobRecorder;
 
   constructor(
     private readonly redis: Redis,
@@ -138,6 +151,7 @@ export class VerkClient {
     this.middleware = options.middleware;
     this.flow = new FlowWriter(redis, options.keys);
     this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
+    this.recorder = options.recorder;
   }
 
   /**
@@ -158,12 +172,14 @@ export class VerkClient {
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
     await this.prepare([payload], () => 'job');
+    await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job']))[0];
     if (payload.priority) {
       await this.redis.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(payload.queue), this.keys.prioritySeq(payload.queue), this.keys.wake, payload.queue, payload.priority, JSON.stringify(payload));
     } else {
       await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
     }
+    this.recorder?.afterWrite([payload], 'enqueued');
     return payload.jid;
   }
 
@@ -174,6 +190,7 @@ export class VerkClient {
     const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
     if (payloads.length === 0) return [];
     await this.prepare(payloads);
+    await this.recorder?.beforeWrite(payloads, jobs.map((job) => job.track === true), (index) => `jobs[${index}]`);
     if (payloads.some(isFlowJob)) return this.writeFlow(payloads, payloads.map((_, index) => `jobs[${index}]`));
     const byQueue = new Map<string, string[]>();
     const prioritized = new Map<string, (string | number)[]>();
@@ -193,6 +210,7 @@ export class VerkClient {
     for (const [queue, list] of byQueue) multi.lpush(this.keys.queue(queue), ...list);
     for (const [queue, pairs] of prioritized) multi.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(queue), this.keys.prioritySeq(queue), this.keys.wake, queue, ...pairs);
     await multi.exec().then(checkExec);
+    this.recorder?.afterWrite(payloads, 'enqueued');
     return payloads.map((payload) => payload.jid);
   }
 
@@ -206,8 +224,10 @@ export class VerkClient {
     if (ms <= Date.now()) return this.enqueue(job.jid ? job : { ...job, jid: payload.jid });
     delete payload.enqueued_at;
     await this.prepare([payload], () => 'job');
+    await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job'], ms / 1000))[0];
     await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
+    this.recorder?.afterWrite([payload], 'scheduled', ms);
     return payload.jid;
   }
 
@@ -237,6 +257,9 @@ export class VerkClient {
     const callback = validateJob({ ...onComplete, queue: onComplete.queue ?? payloads[0].queue }, 'options.onComplete', this.className, now);
     await this.prepare(payloads);
     await this.prepare([callback], () => 'options.onComplete');
+    await this.recorder?.beforeWrite([...payloads, callback], [...jobs.map((job) => job.track === true), onComplete.track === true], (index) =>
+      index < payloads.length ? `jobs[${index}]` : 'options.onComplete',
+    );
     const callbackJson = JSON.stringify({ ...callback, args: [...callback.args, token], batch_callback_of: bid });
     const placeholder = JSON.stringify(token);
     await this.writeFlow(
@@ -264,6 +287,9 @@ export class VerkClient {
       });
     });
     const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
+    // A unique duplicate was not written: its jid is the holder's.
+    this.recorder?.afterWrite(payloads, 'scheduled', score * 1000, (payload, index) => jids[index] === payload.jid);
+    await this.recorder?.notWritten(payloads.filter((payload, index) => jids[index] !== payload.jid));
     if (score <= nowSeconds()) this.onScheduledNow();
     return jids;
   }

@@ -5,6 +5,7 @@ import { readJob } from './admin';
 import type { VerkJobControl } from './job-control';
 import type { JobPayload } from './job';
 import type { Keys } from './keys';
+import { type JobEvent, readHistory } from './recorder';
 
 /** Where a job stands, as `job(jid)` reports it. */
 export type JobState =
@@ -16,7 +17,7 @@ export type JobState =
   | 'running'
   | 'retry'
   | 'dead'
-  /** A dependable job that finished successfully (remembered for `flowRetention`). */
+  /** Finished successfully: a dependable job (remembered for `flowRetention`), or a job whose history says so. */
   | 'finished'
   /** Not found: finished (and not dependable), deleted, or never enqueued. */
   | 'unknown';
@@ -35,6 +36,8 @@ export interface JobStatus {
   waitingFor?: { jid: string; state: JobState }[];
   /** Jobs waiting for this one. */
   dependents: string[];
+  /** What happened to it, oldest first, when its queue keeps a history (option `history`). */
+  history?: JobEvent[];
 }
 
 export interface BatchStatus {
@@ -73,7 +76,17 @@ export class VerkFlowAdmin {
   /** Where a job is now, what it waits for and what waits for it. */
   async job(jid: string): Promise<JobStatus> {
     checkJid(jid);
-    const status = await this.locate(jid);
+    const [status, history] = await Promise.all([this.locate(jid), readHistory(this.redis, this.keys, jid)]);
+    if (history.length > 0) {
+      status.history = history;
+      // Stored nowhere any more: the history says whether it finished (its last word on the job's fate).
+      const last = status.state === 'unknown' ? [...history].reverse().find((event) => event.event !== 'tagged' && event.event !== 'untagged') : undefined;
+      if (last?.event === 'finished') {
+        status.state = 'finished';
+        status.at = new Date(last.at);
+        status.queue ??= last.queue;
+      }
+    }
     if (status.state === 'blocked') {
       const waiting = await this.redis.hget(this.keys.flowWaitingOn, jid);
       const deps = waiting ? (JSON.parse(waiting) as string[]) : [];

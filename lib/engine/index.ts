@@ -17,3 +17,7 @@ export { VerkJobControl, type InterruptMessage } from './job-control';
 export { MAX_PRIORITY, MIN_PRIORITY } from './priority';
 export { VerkRecurring } from './recurring';
 export { MAX_CATCH_UP, MIN_EVERY, type CatchUpPolicy, type RecurringJob, type RecurringOptions, type RecurringPatch } from './recurring-definition';
+export { JobRecorder, MAX_EVENTS_PER_JOB, TRACK_GRACE_MS, type JobEvent, type JobEventName, type TaggedJobs, type TrackedJobEvent } from './recorder';
+export type { HistoryOptions, ResolvedHistoryOptions } from './history-options';
+export { subscribeToTrackedJobs, type TrackedJobListener } from './tracking';
+export { MAX_TAG_LENGTH, MAX_TAGS } from './tags';

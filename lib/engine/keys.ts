@@ -128,6 +128,36 @@ export class Keys {
     return `${this.prefix}verk:recurring:due`;
   }
 
+  /** Job history (ours): list of a job's events as JSON, oldest first; see recorder.ts. */
+  history(jid: string): string {
+    return `${this.prefix}verk:history:${jid}`;
+  }
+
+  /** Sorted set: jid -> time of its last recorded event (epoch ms); the index retention trims. */
+  get historyIndex(): string {
+    return `${this.prefix}verk:history`;
+  }
+
+  /** Sorted set of tracked jobs: jid -> when its tracking expires (epoch ms). */
+  get tracked(): string {
+    return `${this.prefix}verk:tracked`;
+  }
+
+  /** Pub/sub channel on which every event of a tracked job is published (JSON). */
+  get trackChannel(): string {
+    return `${this.prefix}verk:track`;
+  }
+
+  /** Tag index: sorted set jid -> when it was tagged (epoch ms). */
+  tag(tag: string): string {
+    return `${this.prefix}verk:tag:${tag}`;
+  }
+
+  /** Set of tag names in use, so retention can trim every tag index. */
+  get tags(): string {
+    return `${this.prefix}verk:tags`;
+  }
+
   /** Set of node ids that may hold in-progress work (Verk 1.6). */
   get nodes(): string {
     return `${this.prefix}verk_nodes`;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
+import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -32,6 +33,11 @@ export interface VerkOptions {
    * still depend on it) and a completed batch's status stays readable. Default 7 days.
    */
   flowRetention?: number;
+  /**
+   * Job history (qless): `true` keeps the events of every queue's jobs, `{ queues, maxAge,
+   * maxJobs }` chooses. Default false: plain jobs cost nothing. See README "Job history".
+   */
+  history?: boolean | HistoryOptions;
 }
 
 /** Options with every default filled in. */
@@ -48,6 +54,7 @@ export interface ResolvedVerkOptions {
   prefix: string;
   maxRecoveries: number;
   flowRetention: number;
+  history: ResolvedHistoryOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -77,6 +84,7 @@ const KNOWN = new Set<string>([
   'prefix',
   'maxRecoveries',
   'flowRetention',
+  'history',
 ]);
 
 function fail(field: string, message: string): never {
@@ -188,5 +196,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     prefix,
     maxRecoveries: integer(options, 'maxRecoveries', 0, DEFAULTS.maxRecoveries),
     flowRetention: integer(options, 'flowRetention', 1000, DEFAULTS.flowRetention),
+    history: resolveHistoryOptions(options.history),
   };
 }

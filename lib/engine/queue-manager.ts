@@ -8,6 +8,7 @@ import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import { interruptionKey, type MiddlewareStack } from './middleware';
 import { interruptBlockedClient } from './priority';
+import type { JobEvent, JobRecorder } from './recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
 import type { WorkerRegistry } from './worker-registry';
@@ -43,6 +44,8 @@ export interface QueueManagerOptions {
   flowRetentionSeconds: number;
   /** Called when an acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
   onScheduledNow: () => void;
+  /** Job history and tracking: started, finished, failed and dead events. */
+  recorder?: JobRecorder;
 }
 
 /**
@@ -70,6 +73,8 @@ export class QueueManager {
   private slotWaiter?: () => void;
   private idleWaiter?: () => void;
   private pendingAcks: string[] = [];
+  /** `finished` events of jobs waiting in pendingAcks, recorded once their acknowledgement landed. */
+  private readonly ackEvents = new Map<string, JobEvent>();
   private flushing?: Promise<void>;
   private needsReconcile = false;
   /** Set once the connections are going away: retries of writes stop. */
@@ -340,6 +345,8 @@ export class QueueManager {
     const worker = this.options.workers.get(job.class);
     const { events } = this.options;
     const started = Date.now();
+    const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
+    recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
     if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
     try {
       if (!worker) {
@@ -356,26 +363,29 @@ export class QueueManager {
         const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
       }
-      await this.writeFailure(raw, outcome);
+      await this.writeFailure(raw, outcome, Date.now() - started);
       if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
       return;
     }
-    if (events.active) {
-      const finished = Date.now();
-      events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
-    }
-    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job);
-    else this.acknowledge(raw);
+    const finished = Date.now();
+    if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
+    // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
+    const wasInterrupted = this.options.interrupted.size > 0 && this.options.interrupted.has(interruptionKey(this.queue, job.jid));
+    const event: JobEvent | undefined = recorder && !wasInterrupted ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
+    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
+    else this.acknowledge(raw, event);
     // Cancelled or moved while running: the write above found nothing. Checked only when
     // something was interrupted, so plain runs pay nothing.
     if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
-  private async writeFlowCompletion(raw: string, job: JobPayload): Promise<void> {
+  private async writeFlowCompletion(raw: string, job: JobPayload, event?: JobEvent): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        if ((await completeFlowJob(this.flowAck, raw, job)) > 0) this.options.onScheduledNow();
+        const released = await completeFlowJob(this.flowAck, raw, job);
+        if (event && released >= 0) this.options.recorder?.record([event]);
+        if (released > 0) this.options.onScheduledNow();
         break;
       } catch (error) {
         this.logRateLimited(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
@@ -386,17 +396,20 @@ export class QueueManager {
   }
 
   /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
-  private async writeFailure(raw: string, outcome: FailureOutcome): Promise<void> {
+  private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number): Promise<void> {
     const { redis, keys, maxDeadJobs } = this.options;
     const target = outcome.target === 'retry' ? keys.retry : keys.dead;
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         if (isFlowJob(outcome.payload)) {
-          if ((await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs)) > 0) this.options.onScheduledNow();
+          const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs);
+          if (released >= 0) this.recordFailure(outcome, durationMs);
+          if (released > 0) this.options.onScheduledNow();
           break;
         }
         const day = statDay();
-        await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
+        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
+        if (moved === 1) this.recordFailure(outcome, durationMs);
         break;
       } catch (error) {
         this.logRateLimited(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
@@ -406,8 +419,28 @@ export class QueueManager {
     this.release(raw);
   }
 
+  /** A failure's event (`failed` with the retry time, or `dead`), once it landed. */
+  private recordFailure(outcome: FailureOutcome, durationMs?: number): void {
+    const { recorder, nodeId } = this.options;
+    if (!recorder?.wants(this.queue)) return;
+    const job = outcome.payload;
+    const event: JobEvent = {
+      jid: job.jid,
+      event: outcome.target === 'retry' ? 'failed' : 'dead',
+      at: Date.now(),
+      node: nodeId,
+      queue: this.queue,
+      error: { class: String(job.error_class ?? 'Error'), message: String(job.error_message ?? '') },
+      retryCount: job.retry_count,
+    };
+    if (outcome.target === 'retry') event.runAt = Math.round(outcome.score * 1000);
+    if (durationMs !== undefined) event.durationMs = durationMs;
+    recorder.record([event]);
+  }
+
   /** Queues a finished job for the next batched acknowledgement. */
-  private acknowledge(raw: string): void {
+  private acknowledge(raw: string, event?: JobEvent): void {
+    if (event) this.ackEvents.set(raw, event);
     this.pendingAcks.push(raw);
     if (!this.flushing) this.flushing = this.flushAcks();
   }
@@ -428,6 +461,7 @@ export class QueueManager {
         const day = statDay();
         await redis.verkFinishJobs(this.inProgressKey, keys.stat('processed'), keys.stat('processed', day), keys.queueStat('processed', this.queue), keys.queueStat('processed', this.queue, day), ...batch);
         attempt = 0;
+        if (this.ackEvents.size > 0) this.recordAcks(batch);
         for (const raw of batch) this.release(raw);
       } catch (error) {
         this.pendingAcks.unshift(...batch);
@@ -437,6 +471,17 @@ export class QueueManager {
     }
     // Synchronously with the loop's last check, so an acknowledgement queued after it starts a new flush.
     this.flushing = undefined;
+  }
+
+  private recordAcks(batch: string[]): void {
+    const events: JobEvent[] = [];
+    for (const raw of batch) {
+      const event = this.ackEvents.get(raw);
+      if (!event) continue;
+      events.push(event);
+      this.ackEvents.delete(raw);
+    }
+    this.options.recorder?.record(events);
   }
 
   private logRateLimited(message: string): void {

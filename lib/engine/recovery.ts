@@ -4,6 +4,7 @@ import { failFlowJob } from './flow-completion';
 import { type JobPayload, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
+import type { JobEvent, JobRecorder } from './recorder';
 
 export interface RecoveryOptions {
   keys: Keys;
@@ -15,6 +16,8 @@ export interface RecoveryOptions {
   flowRetentionSeconds: number;
   /** Called when a poison job completed its batch (the callback is in `schedule`, due now). */
   onScheduledNow: () => void;
+  /** Job history and tracking: `recovered` and (poison jobs) `dead` events. */
+  recorder?: JobRecorder;
 }
 
 /** Payload field counting how often a job was taken back from a node that died running it. */
@@ -30,7 +33,7 @@ export class Recovery {
 
   /** Recovers one in-progress list. Returns how many jobs went back to the queue and to dead. */
   async recoverInProgress(nodeId: string, queue: string): Promise<{ requeued: number; dead: number }> {
-    const { redis, keys, maxDeadJobs, logger } = this.options;
+    const { redis, keys, maxDeadJobs, logger, recorder } = this.options;
     const inProgress = keys.inProgress(queue, nodeId);
     // Index 0 is the newest; the script pushes in this order so the oldest runs first.
     const jobs = await redis.lrange(inProgress, 0, -1);
@@ -38,6 +41,13 @@ export class Recovery {
     const now = nowSeconds();
     const triples: string[] = [];
     const poisonFlowJobs: [string, JobPayload][] = [];
+    const events: JobEvent[] = [];
+    const eventOf = (target: 'queue' | 'dead', payload: JobPayload): JobEvent | undefined => {
+      if (!recorder?.wants(queue)) return undefined;
+      const base = { jid: payload.jid, at: Date.now(), node: recorder.nodeId, queue, fromNode: nodeId };
+      if (target === 'queue') return { ...base, event: 'recovered' };
+      return { ...base, event: 'dead', error: { class: String(payload.error_class), message: String(payload.error_message) }, retryCount: payload.retry_count };
+    };
     for (const raw of jobs) {
       const parsed = parsePayload(raw, queue);
       // Not a job: put back untouched, the manager sends it to dead with the reason.
@@ -48,7 +58,11 @@ export class Recovery {
       const [target, payload] = this.decide(parsed.payload, nodeId, now);
       if (target === 'dead') logger.error(`Job ${payload.jid} (${payload.class}) was recovered from dead nodes ${this.options.maxRecoveries} times; moved to dead as a poison job`);
       if (target === 'dead' && isFlowJob(payload)) poisonFlowJobs.push([raw, payload]);
-      else triples.push(raw, target, JSON.stringify(payload));
+      else {
+        triples.push(raw, target, JSON.stringify(payload));
+        const event = eventOf(target, payload);
+        if (event) events.push(event);
+      }
     }
     // A poison job with flow control dies like a failed one: its batch counts it, its lock is freed.
     let poisoned = 0;
@@ -56,11 +70,15 @@ export class Recovery {
       const context = { redis, keys, queue, inProgressKey: inProgress, retentionSeconds: this.options.flowRetentionSeconds };
       const moved = await failFlowJob(context, raw, { target: 'dead', score: now, payload }, maxDeadJobs);
       if (moved >= 0) poisoned++;
+      const event = moved >= 0 ? eventOf('dead', payload) : undefined;
+      if (event) recorder?.record([event]);
       if (moved > 0) this.options.onScheduledNow();
     }
     if (triples.length === 0) return { requeued: 0, dead: poisoned };
     const day = statDay();
     const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, maxDeadJobs, now, queue, ...triples);
+    // Counts, not which: when another node recovered some of these at once, none are recorded.
+    if (events.length > 0 && requeued + dead === triples.length / 3) recorder?.record(events);
     return { requeued, dead: dead + poisoned };
   }
 

@@ -3,6 +3,7 @@ import { invalidJob } from './failure';
 import { nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
+import type { JobEvent, JobRecorder } from './recorder';
 import { Sleeper, withTimeout } from './timing';
 
 /** Members looked at per round trip. */
@@ -14,6 +15,8 @@ export interface SchedulerOptions {
   logger: VerkLogger;
   pollInterval: number;
   maxDeadJobs: number;
+  /** Job history and tracking: `enqueued` (from schedule) and `retried` (from retry) events. */
+  recorder?: JobRecorder;
 }
 
 /**
@@ -85,7 +88,7 @@ export class Scheduler {
 
   /** Moves every due job of one sorted set. Returns how many this node moved. */
   async enqueueDue(set: string): Promise<number> {
-    const { redis, keys, maxDeadJobs } = this.options;
+    const { redis, keys, maxDeadJobs, recorder } = this.options;
     let total = 0;
     for (;;) {
       const nowMs = Date.now();
@@ -94,6 +97,7 @@ export class Scheduler {
       const queueKeys: string[] = [];
       const queueNames: string[] = [];
       const triples: (string | number)[] = [];
+      const events: JobEvent[] = [];
       for (const member of due) {
         const parsed = parsePayload(member, '');
         if (!parsed.ok || parsed.payload.queue === '') {
@@ -111,9 +115,14 @@ export class Scheduler {
           queueKeys.push(keys.queue(job.queue), keys.prioritized(job.queue), keys.prioritySeq(job.queue));
         }
         triples.push(member, 7 + 3 * index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+        if (recorder?.wants(job.queue)) events.push({ jid: job.jid, event: set === keys.retry ? 'retried' : 'enqueued', at: nowMs, node: recorder.nodeId, queue: job.queue });
       }
       const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys];
-      total += await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
+      const moved = await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
+      total += moved;
+      // The script says how many, not which: when another node moved some of them at the
+      // same instant, which events are ours is unknown, and none are recorded (see README).
+      if (events.length > 0 && moved === due.length) recorder?.record(events);
       if (due.length < BATCH) return total;
     }
   }

@@ -111,6 +111,10 @@ declare module 'ioredis' {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    /** Job history and tracking (recorder.ts): see lua/recordEvents.lua for the arguments. */
+    verkRecordEvents(numKeys: number, ...keysAndArgs: (string | number)[]): Result<[number, number], Context>;
+    verkTrimHistory(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
+    verkTrimTags(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
     verkRelocateJob(from: string, to: string, fromKind: 'list' | 'zset' | 'hash', raw: string, toKind: 'zset' | 'hash' | 'none', payload: string, scoreOrField: string | number): Result<number, Context>;
     verkPutRecurring(recurring: string, due: string, name: string, expected: string, expectedTick: string, definition: string, nextTick: string): Result<number, Context>;
     verkTickRecurring(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;

@@ -10,6 +10,7 @@ import { type Interruption, interruptionKey, MiddlewareStack } from './middlewar
 import { type InterruptMessage, VerkJobControl } from './job-control';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
+import { JobRecorder } from './recorder';
 import { closeConnection, createConnection } from './redis';
 import { Heartbeat } from './heartbeat';
 import { Recovery } from './recovery';
@@ -18,6 +19,7 @@ import type { RecurringJob, RecurringOptions, RecurringPatch } from './recurring
 import { RecurringScheduler } from './recurring-scheduler';
 import { Scheduler } from './scheduler';
 import { withTimeout } from './timing';
+import { type TrackedJobListener, TrackedJobSubscriptions } from './tracking';
 import { WorkerRegistry } from './worker-registry';
 
 export interface VerkEngineHooks {
@@ -64,6 +66,9 @@ export class VerkEngine {
   readonly flow: VerkFlowAdmin;
   /** Recurring jobs: definitions (also the ones declared in code, written at start). */
   readonly recurring: VerkRecurring;
+  /** Job history, tags and tracking (see recorder.ts); other transitions record through it too. */
+  readonly recorder: JobRecorder;
+  private readonly trackedJobs: TrackedJobSubscriptions;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -95,8 +100,18 @@ export class VerkEngine {
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
     this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware });
-    this.admin = new VerkAdmin(this.clientRedis, this.keys);
+    this.recorder = new JobRecorder({
+      keys: this.keys,
+      nodeId: node,
+      history: this.options.history,
+      logger: this.logger,
+      redis: this.redis,
+      client: this.clientRedis,
+      writer: () => (this.state === 'new' || this.state === 'stopped' ? this.clientRedis : this.redis),
+    });
+    this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
+    this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder);
     this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow);
     this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control);
     this.scheduler = new Scheduler({
@@ -105,6 +120,7 @@ export class VerkEngine {
       logger: this.logger,
       pollInterval: this.options.pollInterval,
       maxDeadJobs: this.options.maxDeadJobs,
+      recorder: this.recorder,
     });
     this.recurringScheduler = new RecurringScheduler({ keys: this.keys, redis: this.redis, logger: this.logger, pollInterval: this.options.pollInterval, middleware: this.middleware });
     this.recurring = new VerkRecurring(this.clientRedis, {
@@ -121,6 +137,7 @@ export class VerkEngine {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
+      recorder: this.recorder,
     });
     this.heartbeat = new Heartbeat({
       nodeId: node,
@@ -200,6 +217,20 @@ export class VerkEngine {
    * Checks Redis, puts this node's leftover in-progress jobs back (a restart after a
    * crash), then starts a manager per queue and the scheduler.
    */
+  /**
+   * Calls `listener` with every event of every tracked job, from any node (see
+   * `recorder.track` and `enqueue({ track: true })`); returns the function that stops it.
+   * The subscription uses a connection of its own, opened now and closed on stop.
+   */
+  subscribe(listener: TrackedJobListener): () => void {
+    return this.trackedJobs.subscribe(listener);
+  }
+
+  /** Resolves once `subscribe`'s connection listens (events published before are not received). */
+  subscribed(): Promise<void> {
+    return this.trackedJobs.ready();
+  }
+
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`Verk node ${this.nodeId} was already started`);
     this.state = 'starting';
@@ -219,6 +250,8 @@ export class VerkEngine {
     await this.checkRedisVersion();
     // Schedules declared in code are stored before this node ticks any.
     await this.recurring.writeDeclared();
+    // Before recovering: a tracked job put back now publishes `recovered`.
+    await this.recorder.start();
     // A node that restarts with a fixed id first takes back what its earlier run left in
     // progress (Verk's behaviour); those jobs count as recovered, so a poison job that
     // crashes the node on every start ends in dead.
@@ -228,6 +261,8 @@ export class VerkEngine {
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
+    // Again, now that track announcements are heard: one made in between is not missed.
+    await this.recorder.refreshTracking();
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
     await this.heartbeat.start();
@@ -296,8 +331,10 @@ export class VerkEngine {
       const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
+      else this.recorder.onControl(command.type);
     });
     this.subscriber.on('ready', () => void this.syncPauses());
+    this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
     await this.subscriber.subscribe(this.keys.control, this.keys.wake);
   }
@@ -346,6 +383,7 @@ export class VerkEngine {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
+      recorder: this.recorder,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
@@ -366,7 +404,7 @@ export class VerkEngine {
     this.state = 'stopping';
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), this.heartbeat.stop(), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), this.heartbeat.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
       this.logger.log(`Node ${this.nodeId} stopped`);
@@ -403,6 +441,9 @@ export class VerkEngine {
 
   /** Closes the enqueue client's connection. */
   async closeClient(): Promise<void> {
+    // Events still buffered are written first (bounded: Redis may be away).
+    await this.recorder.close(2000);
+    await this.trackedJobs.close();
     await closeConnection(this.clientRedis);
   }
 

@@ -5,6 +5,7 @@ import type { BatchOptions, BatchResult, EnqueueJob } from '../engine/client';
 import type { BatchStatus, CancelOptions, JobStatus } from '../engine/flow-admin';
 import type { VerkEvent } from '../engine/events';
 import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/recurring-definition';
+import type { JobEvent, TaggedJobs, TrackedJobEvent } from '../engine/recorder';
 import type { QueueStats, StatsOptions, VerkStats } from '../engine/stats';
 import { VerkEngine } from '../engine/verk-engine';
 
@@ -196,6 +197,44 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** Removes a recurring job (jobs already enqueued stay); false when there was none. */
   removeRecurring(name: string): Promise<boolean> {
     return this.engine.removeRecurring(name);
+  }
+
+  /** A job's recorded events, oldest first ([] when its queue keeps no history or it was trimmed). */
+  history(jid: string): Promise<JobEvent[]> {
+    return this.engine.recorder.history(jid);
+  }
+
+  /** Adds tags to a job's index entries (the stored payload keeps its enqueue-time tags). */
+  tag(jid: string, ...tags: string[]): Promise<void> {
+    return this.engine.recorder.tag(jid, ...tags);
+  }
+
+  /** Removes tags from a job; returns how many it had. */
+  untag(jid: string, ...tags: string[]): Promise<number> {
+    return this.engine.recorder.untag(jid, ...tags);
+  }
+
+  /** jids carrying a tag, most recently tagged first, with the total. */
+  jobsByTag(tag: string, options?: { offset?: number; limit?: number }): Promise<TaggedJobs> {
+    return this.engine.recorder.jobsByTag(tag, options);
+  }
+
+  /** Publishes every later event of the job on `verk:track` (see `subscribe`). */
+  track(jid: string): Promise<void> {
+    return this.engine.recorder.track(jid);
+  }
+
+  /** Stops publishing a job's events; false when it was not tracked. */
+  untrack(jid: string): Promise<boolean> {
+    return this.engine.recorder.untrack(jid);
+  }
+
+  /**
+   * Events of every tracked job, from every node, as they happen (Redis pub/sub: events
+   * published while nobody listens, or during a reconnect, are not replayed).
+   */
+  subscribe(): Observable<TrackedJobEvent> {
+    return new Observable<TrackedJobEvent>((subscriber) => this.engine.subscribe((event) => subscriber.next(event)));
   }
 
   async onApplicationBootstrap(): Promise<void> {

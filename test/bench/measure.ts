@@ -9,6 +9,11 @@ export interface SystemResult {
   rssBeforeMb: number; // worker RSS before / after processing
   rssAfterMb: number;
   cpuSecondsPer10k: number; // user+system CPU of the worker process per 10,000 jobs
+  /** nestjs-verk only: the same processing run with `history: true` (3 events per job: enqueued, started, finished). */
+  processingWithHistory?: number;
+  cpuSecondsPer10kWithHistory?: number;
+  /** Redis memory the histories of the run take, per job (bytes). */
+  historyBytesPerJob?: number;
 }
 
 export const env = {

@@ -81,6 +81,14 @@ async function main(): Promise<void> {
     console.log(line(['', 'nestjs-verk', 'BullMQ', 'ratio']));
     console.log(line(widths.map((w) => '-'.repeat(w))));
     for (const row of rows) console.log(line(row));
+    if (verk.processingWithHistory !== undefined && verk.cpuSecondsPer10kWithHistory !== undefined) {
+      // Job history (nestjs-verk only): the same processing run with `history: true`.
+      const ratio = Math.round((verk.processingWithHistory / verk.processing) * 100) / 100;
+      const cpuRatio = Math.round((verk.cpuSecondsPer10kWithHistory / verk.cpuSecondsPer10k) * 100) / 100;
+      console.log(JSON.stringify({ metric: 'historyCost', unit: 'jobs/s', without: verk.processing, with: verk.processingWithHistory, ratio, cpuSecondsPer10kWithout: verk.cpuSecondsPer10k, cpuSecondsPer10kWith: verk.cpuSecondsPer10kWithHistory, cpuRatio, redisBytesPerJob: verk.historyBytesPerJob, machine }));
+      console.log(`\nnestjs-verk with job history (history: true, 3 events per job):`);
+      console.log(`  processing ${verk.processingWithHistory} jobs/s (${ratio}x of ${verk.processing} without), worker CPU ${verk.cpuSecondsPer10kWithHistory} s per 10,000 jobs (${cpuRatio}x), Redis ${verk.historyBytesPerJob} bytes per job history`);
+    }
   } finally {
     redis.disconnect();
     await server.cleanup();

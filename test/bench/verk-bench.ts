@@ -3,6 +3,10 @@ import Redis from 'ioredis';
 import { VerkEngine, type VerkLogger } from '../../lib/engine';
 import { env, measureProcessing, now, percentile, rate, report, sleep } from './measure';
 
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+}
+
 const quiet: VerkLogger = { log: () => undefined, warn: (m) => console.error(m), error: (m) => console.error(m) };
 
 async function main(): Promise<void> {
@@ -45,8 +49,36 @@ async function main(): Promise<void> {
 
   await worker.stop();
   await producer.stop();
+
+  // The same processing run with job history on: the cost of history per job.
+  await redis.flushall();
+  const memoryBefore = await usedMemory(redis);
+  const historyProducer = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-producer-h', history: true }, { logger: quiet });
+  for (let i = 0; i < env.processN; i += 1000) await historyProducer.client.enqueueMany(Array.from({ length: Math.min(1000, env.processN - i) }, (_, k) => job(i + k, 'bench')));
+  const historyWorker = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-worker-h', queues: { bench: env.concurrency }, history: true }, { logger: quiet });
+  historyWorker.workers.register('Noop', { perform: () => undefined });
+  const withHistory = await measureProcessing(env.processN, async () => {
+    await historyWorker.start();
+    while (Number(await redis.get('stat:processed')) < env.processN) await sleep(5);
+    await historyWorker.recorder.flush();
+  });
+  await historyProducer.recorder.flush();
+  const historyBytesPerJob = Math.round((await usedMemory(redis)) - memoryBefore) / env.processN;
+  await historyWorker.stop();
+  await historyProducer.stop();
+
   redis.disconnect();
-  report({ system: 'nestjs-verk', enqueueSingle, enqueueBulk, ...processing, latencyP50: percentile(latencies, 50), latencyP99: percentile(latencies, 99) });
+  report({
+    system: 'nestjs-verk',
+    enqueueSingle,
+    enqueueBulk,
+    ...processing,
+    latencyP50: percentile(latencies, 50),
+    latencyP99: percentile(latencies, 99),
+    processingWithHistory: withHistory.processing,
+    cpuSecondsPer10kWithHistory: withHistory.cpuSecondsPer10k,
+    historyBytesPerJob: Math.round(historyBytesPerJob),
+  });
 }
 
 void main();
