@@ -178,3 +178,22 @@ test('a running job with dependents or in a running batch is refused like a wait
     await engine.stop();
   }
 });
+
+test('moves and cancels are recorded in the job\'s history', async () => {
+  const engine = await startEngine({ redis: ctx.server.url, queues: {}, pollInterval: 5000, history: true });
+  try {
+    const jid = await engine.client.enqueue({ queue: 'a', class: 'W' });
+    assert.equal(await engine.control.move(jid, 'b'), true);
+    await waitFor(async () => (await ctx.redis.llen('queue:b')) === 1, 'moved into b');
+    assert.equal(await engine.flow.cancel(jid), true);
+    await engine.recorder.flush();
+    const events = (await engine.recorder.history(jid)).map((event) => [event.event, event.queue, event.from, event.to, event.node]);
+    assert.deepEqual(events.filter(([name]) => name === 'moved' || name === 'canceled'), [
+      ['moved', 'b', 'a', 'b', 'test-node'],
+      ['canceled', 'b', undefined, undefined, 'test-node'],
+    ]);
+    assert.equal(events[0][0], 'enqueued');
+  } finally {
+    await engine.stop();
+  }
+});

@@ -71,6 +71,8 @@ export class VerkFlowAdmin {
     private readonly keys: Keys,
     private readonly admin: VerkAdmin,
     private readonly control: VerkJobControl,
+    /** Records a cancel in the job's history / tracking (the engine adds node and time). */
+    private readonly recordEvent: (event: Pick<JobEvent, 'jid' | 'event' | 'queue'>) => void = () => undefined,
   ) {}
 
   /** Where a job is now, what it waits for and what waits for it. */
@@ -158,7 +160,10 @@ export class VerkFlowAdmin {
       if (cascade) await this.cancelDependents(jid);
       else await this.redis.hdel(this.keys.flowPending, jid);
     }
-    if (payload) await this.releaseLock(payload);
+    if (payload) {
+      await this.releaseLock(payload);
+      this.recordEvent({ jid, event: 'canceled', queue: payload.queue });
+    }
     return true;
   }
 

@@ -4,6 +4,7 @@ import { checkJid, checkQueueName } from './admin-input';
 import { readJob } from './admin';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
+import type { JobEvent } from './recorder';
 
 /** Times a move looks again when the job moved under it. */
 const ATTEMPTS = 3;
@@ -45,6 +46,8 @@ export class VerkJobControl {
     private readonly admin: VerkAdmin,
     /** Called when jobs were put in `schedule` to run now. */
     private readonly onScheduledNow: () => void,
+    /** Records a cancel or move in the job's history / tracking (the engine adds node and time). */
+    private readonly recordEvent: (event: Pick<JobEvent, 'jid' | 'event' | 'queue' | 'from' | 'to'>) => void = () => undefined,
   ) {}
 
   /**
@@ -73,6 +76,7 @@ export class VerkJobControl {
         if (moved === 1) this.onScheduledNow();
       }
       if (moved === 1) {
+        this.recordEvent({ jid, event: 'moved', queue, from: place.job.queue, to: queue });
         if (place.running) await this.announce({ type: 'move', jid, node: place.running.nodeId, from: place.running.queue, queue });
         return true;
       }

@@ -10,7 +10,7 @@ import { type Interruption, interruptionKey, MiddlewareStack } from './middlewar
 import { type InterruptMessage, VerkJobControl } from './job-control';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
-import { JobRecorder } from './recorder';
+import { type JobEvent, JobRecorder } from './recorder';
 import { closeConnection, createConnection } from './redis';
 import { Heartbeat } from './heartbeat';
 import { Recovery } from './recovery';
@@ -112,8 +112,9 @@ export class VerkEngine {
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
     this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder);
-    this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow);
-    this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control);
+    const recordEvent = (event: Pick<JobEvent, 'jid' | 'event' | 'queue' | 'from' | 'to'>): void => this.recorder.record([{ ...event, at: Date.now(), node: this.nodeId }]);
+    this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow, recordEvent);
+    this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control, recordEvent);
     this.scheduler = new Scheduler({
       keys: this.keys,
       redis: this.redis,
