@@ -24,6 +24,8 @@
   Returns how many jobs it put in `schedule` (released dependents, a batch callback),
   or -1 when the job was not in in-progress.
 ]]
+--- @include "includes/countInBatch"
+
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
 for k = 2, 5 do redis.call('INCR', KEYS[k]) end
 
@@ -64,15 +66,7 @@ if ARGV[6] == '1' and redis.call('GET', KEYS[12]) == jid then
   redis.call('DEL', KEYS[12])
 end
 
-if ARGV[7] == '1' and redis.call('EXISTS', KEYS[13]) == 1 then
-  redis.call('HINCRBY', KEYS[13], 'succeeded', 1)
-  if redis.call('HINCRBY', KEYS[13], 'pending', -1) <= 0 and redis.call('HSETNX', KEYS[13], 'completed_at', ARGV[3]) == 1 then
-    local b = redis.call('HMGET', KEYS[13], 'callback', 'placeholder', 'total', 'succeeded', 'dead', 'bid')
-    local counts = string.format('{"bid":"%s","total":%d,"succeeded":%d,"dead":%d}', b[6], b[3], b[4], b[5])
-    local s, e = string.find(b[1], b[2], 1, true)
-    redis.call('ZADD', KEYS[6], now, string.sub(b[1], 1, s - 1) .. counts .. string.sub(b[1], e + 1))
-    redis.call('EXPIRE', KEYS[13], retention)
-    released = released + 1
-  end
+if ARGV[7] == '1' then
+  released = released + countInBatch(KEYS[13], KEYS[6], 'succeeded', ARGV[3], retention)
 end
 return released

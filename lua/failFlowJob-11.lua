@@ -23,6 +23,8 @@
   Returns how many jobs it put in `schedule` (a batch callback), or -1 when the job was
   not in in-progress.
 ]]
+--- @include "includes/countInBatch"
+
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 local died = KEYS[2] == KEYS[3]
@@ -41,15 +43,7 @@ if ARGV[7] == '1' and redis.call('GET', KEYS[10]) == jid then
   redis.call('DEL', KEYS[10])
 end
 
-if ARGV[8] == '1' and redis.call('EXISTS', KEYS[11]) == 1 then
-  redis.call('HINCRBY', KEYS[11], 'dead', 1)
-  if redis.call('HINCRBY', KEYS[11], 'pending', -1) <= 0 and redis.call('HSETNX', KEYS[11], 'completed_at', ARGV[6]) == 1 then
-    local b = redis.call('HMGET', KEYS[11], 'callback', 'placeholder', 'total', 'succeeded', 'dead', 'bid')
-    local counts = string.format('{"bid":"%s","total":%d,"succeeded":%d,"dead":%d}', b[6], b[3], b[4], b[5])
-    local s, e = string.find(b[1], b[2], 1, true)
-    redis.call('ZADD', KEYS[8], ARGV[6], string.sub(b[1], 1, s - 1) .. counts .. string.sub(b[1], e + 1))
-    redis.call('EXPIRE', KEYS[11], tonumber(ARGV[9]))
-    return 1
-  end
+if ARGV[8] == '1' then
+  return countInBatch(KEYS[11], KEYS[8], 'dead', ARGV[6], tonumber(ARGV[9]))
 end
 return 0

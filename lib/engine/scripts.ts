@@ -32,6 +32,18 @@ function luaDirectory(): string {
   throw new Error(`nestjs-verk: cannot find its lua/ scripts next to ${__dirname}; is the package installed completely?`);
 }
 
+/**
+ * Replaces each `--- @include "includes/<name>"` line (BullMQ's convention) with the text
+ * of lua/includes/<name>.lua, so helpers that several scripts need are written once.
+ */
+function withIncludes(lua: string, dir: string, file: string): string {
+  return lua.replace(/^--- @include "([A-Za-z/]+)"$/gm, (_line, name: string) => {
+    const path = join(dir, `${name}.lua`);
+    if (!existsSync(path)) throw new Error(`nestjs-verk: lua/${file} includes ${name}, which does not exist`);
+    return readFileSync(path, 'utf8').trimEnd();
+  });
+}
+
 let cache: ScriptSource[] | undefined;
 
 /** Reads every script once per process. */
@@ -47,7 +59,7 @@ export function loadScripts(): ScriptSource[] {
       return {
         command: `verk${name[0].toUpperCase()}${name.slice(1)}`,
         numberOfKeys: keys === undefined ? undefined : Number(keys),
-        lua: readFileSync(join(dir, file), 'utf8'),
+        lua: withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file),
       };
     });
   return cache;
