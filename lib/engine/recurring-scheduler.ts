@@ -5,7 +5,7 @@ import type { VerkLogger } from './logger';
 import type { MiddlewareStack } from './middleware';
 import { priorityOf } from './priority';
 import { parseStored, planTicks, serializeStored, type StoredRecurring } from './recurring-definition';
-import { Sleeper, withTimeout } from './timing';
+import { PollLoop } from './poll-loop';
 
 /** Due names looked at per round trip. */
 const BATCH = 100;
@@ -29,51 +29,33 @@ export interface RecurringSchedulerOptions {
  * many nodes race, each tick is enqueued by exactly one.
  */
 export class RecurringScheduler {
-  private running = false;
-  private loop?: Promise<void>;
-  private readonly sleeper = new Sleeper();
-  private lastErrorLog = 0;
-  private pollAgain = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly options: RecurringSchedulerOptions) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+  constructor(private readonly options: RecurringSchedulerOptions) {
+    this.loop = new PollLoop({ name: 'Recurring scheduler', pollInterval: options.pollInterval, logger: options.logger, round: () => this.round() });
   }
 
-  /** Looks at the due set now (a definition was written on this node). */
+  private get running(): boolean {
+    return this.loop.running;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Looks now instead of at the next interval (jobs or definitions were just written on this node). */
   pollNow(): void {
-    if (!this.running) return;
-    this.pollAgain = true;
-    this.sleeper.cancel();
+    this.loop.pollNow();
   }
 
   /** Stops; waits at most `timeoutMs` for a round in flight (Redis may be away). */
-  async stop(timeoutMs = 1000): Promise<void> {
-    this.running = false;
-    this.sleeper.cancel();
-    await withTimeout(this.loop ?? Promise.resolve(), timeoutMs, undefined);
+  stop(timeoutMs = 1000): Promise<void> {
+    return this.loop.stop(timeoutMs);
   }
 
-  private async run(): Promise<void> {
-    const { pollInterval } = this.options;
-    while (this.running) {
-      let wait = pollInterval;
-      this.pollAgain = false;
-      try {
-        await this.tickDue();
-        wait = Math.min(pollInterval, await this.msUntilNextTick());
-      } catch (error) {
-        const now = Date.now();
-        if (now - this.lastErrorLog > 5000) {
-          this.lastErrorLog = now;
-          this.options.logger.warn(`Recurring scheduler: ${(error as Error).message}; retrying in ${pollInterval} ms`);
-        }
-      }
-      if (this.running && !this.pollAgain) await this.sleeper.sleep(Math.max(0, wait));
-    }
+  private async round(): Promise<number> {
+    await this.tickDue();
+    return this.msUntilNextTick();
   }
 
   private async msUntilNextTick(): Promise<number> {

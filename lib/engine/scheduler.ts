@@ -4,7 +4,7 @@ import { nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import type { JobEvent, JobRecorder } from './recorder';
-import { Sleeper, withTimeout } from './timing';
+import { PollLoop } from './poll-loop';
 
 /** Members looked at per round trip. */
 const BATCH = 100;
@@ -26,58 +26,31 @@ export interface SchedulerOptions {
  * pollInterval, whichever comes first.
  */
 export class Scheduler {
-  private running = false;
-  private loop?: Promise<void>;
-  private readonly sleeper = new Sleeper();
-  private lastErrorLog = 0;
-  /** A poll was asked for while one was running: poll again instead of sleeping. */
-  private pollAgain = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.loop = new PollLoop({ name: 'Scheduler', pollInterval: options.pollInterval, logger: options.logger, round: () => this.round() });
+  }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
-  /**
-   * Polls now instead of at the next interval (jobs were put in `schedule` to run now).
-   * A request during a poll makes the loop poll once more, so none is lost.
-   */
+  /** Looks now instead of at the next interval (jobs or definitions were just written on this node). */
   pollNow(): void {
-    if (!this.running) return;
-    this.pollAgain = true;
-    this.sleeper.cancel();
+    this.loop.pollNow();
   }
 
-  /** Stops polling; waits at most `timeoutMs` for a poll in flight (Redis may be away). */
-  async stop(timeoutMs = 1000): Promise<void> {
-    this.running = false;
-    this.sleeper.cancel();
-    await withTimeout(this.loop ?? Promise.resolve(), timeoutMs, undefined);
+  /** Stops; waits at most `timeoutMs` for a round in flight (Redis may be away). */
+  stop(timeoutMs = 1000): Promise<void> {
+    return this.loop.stop(timeoutMs);
   }
 
-  private async run(): Promise<void> {
-    const { keys, pollInterval } = this.options;
-    while (this.running) {
-      let wait = pollInterval;
-      this.pollAgain = false;
-      try {
-        for (const set of [keys.schedule, keys.retry]) await this.enqueueDue(set);
-        wait = Math.min(pollInterval, await this.msUntilNextDue());
-      } catch (error) {
-        const now = Date.now();
-        if (now - this.lastErrorLog > 5000) {
-          this.lastErrorLog = now;
-          this.options.logger.warn(`Scheduler: ${(error as Error).message}; retrying in ${pollInterval} ms`);
-        }
-      }
-      if (this.running && !this.pollAgain) await this.sleeper.sleep(Math.max(0, wait));
-    }
+  private async round(): Promise<number> {
+    for (const set of [this.options.keys.schedule, this.options.keys.retry]) await this.enqueueDue(set);
+    return this.msUntilNextDue();
   }
 
-  /** Milliseconds until the earliest job in schedule or retry is due (pollInterval if none). */
   private async msUntilNextDue(): Promise<number> {
     const { redis, keys, pollInterval } = this.options;
     const heads = await Promise.all([keys.schedule, keys.retry].map((set) => redis.zrange(set, 0, 0, 'WITHSCORES')));
