@@ -25,6 +25,7 @@
 ]]
 
 --- @include "includes/priorityOf"
+--- @include "includes/pushJob"
 
 local queueCount = (#KEYS - 6) / 3
 local firstName = #ARGV - queueCount + 1
@@ -39,16 +40,7 @@ for i = 3, firstName - 1, 3 do
       dead = dead + 1
     else
       local name = ARGV[firstName + (target - 7) / 3]
-      local priority = priorityOf(payload)
-      if priority then
-        local zset, seqKey = KEYS[target + 1], KEYS[target + 2]
-        local empty = redis.call('EXISTS', zset) == 0
-        if empty then redis.call('SET', seqKey, 0) end
-        redis.call('ZADD', zset, -priority * 4398046511104 + redis.call('INCR', seqKey), payload)
-        if empty then redis.call('PUBLISH', KEYS[6], name) end
-      else
-        redis.call('LPUSH', KEYS[target], payload)
-      end
+      pushJob(KEYS[target], KEYS[target + 1], KEYS[target + 2], KEYS[6], name, payload, priorityOf(payload))
       redis.call('SADD', KEYS[2], name)
     end
   end

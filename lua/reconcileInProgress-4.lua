@@ -16,6 +16,7 @@
 ]]
 
 --- @include "includes/priorityOf"
+--- @include "includes/pushBackJob"
 
 local keep = {}
 for i = 2, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end
@@ -30,13 +31,7 @@ for i = 1, #items do
     keep[job] = held - 1
   else
     redis.call('LREM', KEYS[1], 1, job)
-    local priority = priorityOf(job)
-    if priority then
-      redis.call('ZADD', KEYS[3], -priority * 4398046511104, job)
-      prioritized = prioritized + 1
-    else
-      redis.call('RPUSH', KEYS[2], job)
-    end
+    if pushBackJob(KEYS[2], KEYS[3], job) then prioritized = prioritized + 1 end
     moved = moved + 1
   end
 end

@@ -24,6 +24,7 @@
 ]]
 
 --- @include "includes/priorityOf"
+--- @include "includes/pushBackJob"
 
 local wake = redis.call('EXISTS', KEYS[8]) == 0
 local requeued, dead, prioritized = 0, 0, 0
@@ -33,13 +34,7 @@ for i = 4, #ARGV, 3 do
       redis.call('ZADD', KEYS[3], ARGV[2], ARGV[i + 2])
       dead = dead + 1
     else
-      local priority = priorityOf(ARGV[i + 2])
-      if priority then
-        redis.call('ZADD', KEYS[8], -priority * 4398046511104, ARGV[i + 2])
-        prioritized = prioritized + 1
-      else
-        redis.call('RPUSH', KEYS[2], ARGV[i + 2])
-      end
+      if pushBackJob(KEYS[2], KEYS[8], ARGV[i + 2]) then prioritized = prioritized + 1 end
       requeued = requeued + 1
     end
   end

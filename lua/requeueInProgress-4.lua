@@ -14,6 +14,7 @@
 ]]
 
 --- @include "includes/priorityOf"
+--- @include "includes/pushBackJob"
 
 local wake = redis.call('EXISTS', KEYS[3]) == 0
 local moved, prioritized = 0, 0
@@ -22,13 +23,7 @@ local moved, prioritized = 0, 0
 while true do
   local job = redis.call('LPOP', KEYS[1])
   if not job then break end
-  local priority = priorityOf(job)
-  if priority then
-    redis.call('ZADD', KEYS[3], -priority * 4398046511104, job)
-    prioritized = prioritized + 1
-  else
-    redis.call('RPUSH', KEYS[2], job)
-  end
+  if pushBackJob(KEYS[2], KEYS[3], job) then prioritized = prioritized + 1 end
   moved = moved + 1
 end
 if wake and prioritized > 0 then redis.call('PUBLISH', KEYS[4], ARGV[1]) end

@@ -18,16 +18,9 @@
 ]]
 
 --- @include "includes/priorityOf"
+--- @include "includes/pushJob"
 
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-local priority = priorityOf(ARGV[2])
-if priority then
-  local empty = redis.call('EXISTS', KEYS[4]) == 0
-  if empty then redis.call('SET', KEYS[5], 0) end
-  redis.call('ZADD', KEYS[4], -priority * 4398046511104 + redis.call('INCR', KEYS[5]), ARGV[2])
-  if empty then redis.call('PUBLISH', KEYS[6], ARGV[3]) end
-else
-  redis.call('LPUSH', KEYS[3], ARGV[2])
-end
+pushJob(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[3], ARGV[2], priorityOf(ARGV[2]))
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1

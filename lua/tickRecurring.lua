@@ -26,6 +26,8 @@
 
   Returns the number of jobs enqueued, or -1 when the tick was no longer this caller's.
 ]]
+
+--- @include "includes/pushJob"
 local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if current ~= ARGV[2] then return -1 end
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -37,15 +39,7 @@ local pushed = 0
 for i = 6, firstName - 1, 3 do
   local target, priority, payload = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]
   local name = ARGV[firstName + (target - 5) / 3]
-  if priority ~= 0 then
-    local zset, seqKey = KEYS[target + 1], KEYS[target + 2]
-    local empty = redis.call('EXISTS', zset) == 0
-    if empty then redis.call('SET', seqKey, 0) end
-    redis.call('ZADD', zset, -priority * 4398046511104 + redis.call('INCR', seqKey), payload)
-    if empty then redis.call('PUBLISH', KEYS[4], name) end
-  else
-    redis.call('LPUSH', KEYS[target], payload)
-  end
+  pushJob(KEYS[target], KEYS[target + 1], KEYS[target + 2], KEYS[4], name, payload, priority ~= 0 and priority or nil)
   redis.call('SADD', KEYS[3], name)
   pushed = pushed + 1
 end
