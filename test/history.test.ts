@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type JobEvent, VerkConfigError, VerkEngine, type WorkerHandler } from '../lib/engine';
+import { type JobEvent, VerkConfigError, VerkEngine } from '../lib/engine';
 import { MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
+import { failOnce } from './helpers/workers';
 
 const ctx = useRedis();
 
@@ -16,19 +17,6 @@ function producer(options: Partial<ConstructorParameters<typeof VerkEngine>[0]> 
 
 async function historyKeys(): Promise<string[]> {
   return (await ctx.redis.keys('verk:history:*')).sort();
-}
-
-/** A worker whose job fails on its first run only. */
-function failOnce(): WorkerHandler {
-  const seen = new Set<string>();
-  return {
-    perform(_args, job) {
-      if (seen.has(job.jid)) return;
-      seen.add(job.jid);
-      throw new Error('once');
-    },
-    retryAt: (failedAt) => failedAt + 0.05,
-  };
 }
 
 const names = (events: JobEvent[]) => events.map((event) => event.event);
@@ -190,7 +178,7 @@ test('retention by age: histories and tag index entries older than maxAge go, re
 test('history off for a queue: its jobs write nothing, and with history off everywhere nothing is even sent', async () => {
   const worker = await startEngine({ redis: ctx.server.url, queues: { audited: 1, plain: 1 }, pollInterval: 50, history: { queues: ['audited'] } }, {
     Noop: { perform: () => undefined },
-    FailOnce: failOnce(),
+    FailOnce: failOnce('once', 0.05),
   });
   let audited: string;
   try {
@@ -209,7 +197,7 @@ test('history off for a queue: its jobs write nothing, and with history off ever
   await ctx.redis.flushall();
   await ctx.redis.script('FLUSH');
   const quiet = await startEngine({ redis: ctx.server.url, nodeId: 'quiet', queues: { default: 1 }, pollInterval: 50 }, {
-    FailOnce: failOnce(),
+    FailOnce: failOnce('once', 0.05),
   });
   try {
     await quiet.client.enqueue({ queue: 'default', class: 'FailOnce', args: [1] });

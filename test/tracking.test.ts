@@ -6,23 +6,12 @@ import { test } from 'node:test';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Perform, type TrackedJobEvent, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
-import { type JobEvent, VerkEngine, type WorkerHandler } from '../lib/engine';
+import { type JobEvent, VerkEngine } from '../lib/engine';
 import { MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
+import { failOnce } from './helpers/workers';
 
 const ctx = useRedis();
-
-function failOnce(): WorkerHandler {
-  const seen = new Set<string>();
-  return {
-    perform(_args, job) {
-      if (seen.has(job.jid)) return;
-      seen.add(job.jid);
-      throw new Error('first run fails');
-    },
-    retryAt: (failedAt) => failedAt + 0.1,
-  };
-}
 
 /** test/fixtures/track-subscriber.ts in its own process: subscribes with just a Redis URL. */
 class Subscriber {
@@ -74,7 +63,7 @@ class Subscriber {
 test("a tracked job's events arrive in another process, in order; untracked jobs publish nothing", async () => {
   const subscriber = await Subscriber.start({ REDIS_URL: ctx.server.url });
   // No history: tracking works on its own.
-  const worker = await startEngine({ redis: ctx.server.url, nodeId: 'worker-1', queues: { default: 2 }, pollInterval: 50 }, { Flaky: failOnce(), Noop: { perform: () => undefined } });
+  const worker = await startEngine({ redis: ctx.server.url, nodeId: 'worker-1', queues: { default: 2 }, pollInterval: 50 }, { Flaky: failOnce('first run fails', 0.1), Noop: { perform: () => undefined } });
   try {
     const jid = await worker.client.enqueue({ queue: 'default', class: 'Flaky', args: [1], track: true });
     const other = await worker.client.enqueue({ queue: 'default', class: 'Noop' });
