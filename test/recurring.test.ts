@@ -45,7 +45,7 @@ test('three nodes, one cron job every second for 10 s: one job per tick, no dupl
   try {
     await untilMsIntoSecond(500);
     const startedAt = Date.now();
-    const def = await engines[1].recur('every-second', { class: 'Tick', cron: '* * * * * *', args: ['x'] });
+    const def = await engines[1].recurring.recur('every-second', { class: 'Tick', cron: '* * * * * *', args: ['x'] });
     assert.equal(def.nextRunAt, Math.ceil(startedAt / 1000) * 1000, 'the first tick is the next whole second');
     await sleep(10_000);
     const stoppedAt = Date.now();
@@ -74,7 +74,7 @@ test('every with an offset ticks at creation + offset + k × every', async () =>
   const pollInterval = 100;
   const [engine] = await nodes(1, 'every', pollInterval);
   try {
-    const def = await engine.recur('interval', { class: 'Poll', every: 1000, offset: 500, queue: 'polls' });
+    const def = await engine.recurring.recur('interval', { class: 'Poll', every: 1000, offset: 500, queue: 'polls' });
     assert.equal(def.every, 1000);
     assert.equal(def.offset, 500);
     assert.equal(def.nextRunAt, def.createdAt + 500);
@@ -89,7 +89,7 @@ test('every with an offset ticks at creation + offset + k × every', async () =>
       assert.ok(lateMs >= 0 && lateMs <= pollInterval + 250, `enqueued ${lateMs} ms after its tick`);
     }
     // Without an offset the first job is enqueued at once (qless).
-    const now = await engine.recur('at-once', { class: 'Poll', every: 60_000 });
+    const now = await engine.recurring.recur('at-once', { class: 'Poll', every: 60_000 });
     assert.equal(now.nextRunAt, now.createdAt);
     await waitFor(async () => (await ticksOf('at-once')).length === 1, 'the first job at once', 2000);
   } finally {
@@ -102,7 +102,7 @@ test('catch-up after 5 s with every node stopped: all enqueues each missed tick,
   const policies = ['all', 'one', 'none'] as const;
   let engines = await nodes(2, 'catch', pollInterval);
   try {
-    for (const catchUp of policies) await engines[0].recur(`catch-${catchUp}`, { class: 'Catch', cron: '* * * * * *', catchUp, args: [catchUp] });
+    for (const catchUp of policies) await engines[0].recurring.recur(`catch-${catchUp}`, { class: 'Catch', cron: '* * * * * *', catchUp, args: [catchUp] });
     await sleep(2200);
     await Promise.all(engines.map((engine) => engine.stop()));
     const before = new Map<string, number>();
@@ -148,7 +148,7 @@ test("catchUp 'none' still enqueues a tick written by a process that does not ti
   const writer = new VerkEngine({ redis: ctx.server.url, nodeId: 'writer' }, { logger: new MemoryLogger() }); // never started
   try {
     await sleep(50); // the node is asleep until its next look
-    const def = await writer.recur('first', { class: 'First', every: 60_000, catchUp: 'none' });
+    const def = await writer.recurring.recur('first', { class: 'First', every: 60_000, catchUp: 'none' });
     assert.equal(def.nextRunAt, def.createdAt, 'due at once');
     await waitFor(async () => (await ticksOf('first')).length === 1, 'the first tick', 2 * pollInterval + 500);
   } finally {
@@ -162,23 +162,23 @@ test('maxRuns and endAt end a schedule; list shows the next run, null once ended
   try {
     await untilMsIntoSecond(200);
     const createdAt = Date.now();
-    const limited = await engine.recur('limited', { class: 'Limited', every: 1000, maxRuns: 3 });
-    const ending = await engine.recur('ending', { class: 'Ending', cron: '* * * * * *', endAt: new Date(createdAt + 2500) });
+    const limited = await engine.recurring.recur('limited', { class: 'Limited', every: 1000, maxRuns: 3 });
+    const ending = await engine.recurring.recur('ending', { class: 'Ending', cron: '* * * * * *', endAt: new Date(createdAt + 2500) });
     assert.equal(ending.endAt, createdAt + 2500, 'endAt is stored as epoch ms');
-    const forever = await engine.recur('forever', { class: 'Forever', cron: '0 0 1 1 *', timezone: 'Europe/Berlin' });
+    const forever = await engine.recurring.recur('forever', { class: 'Forever', cron: '0 0 1 1 *', timezone: 'Europe/Berlin' });
     const year = new Date().getUTCFullYear();
     const newYearInBerlin = [Date.UTC(year - 1, 11, 31, 23), Date.UTC(year, 11, 31, 23)].find((at) => at > Date.now());
     assert.equal(forever.nextRunAt, newYearInBerlin, 'midnight of Jan 1 in Berlin (UTC+1)');
 
-    await waitFor(async () => (await engine.getRecurring('limited'))?.nextRunAt === null, 'limited ends', 5000);
-    await waitFor(async () => (await engine.getRecurring('ending'))?.nextRunAt === null, 'ending ends', 5000);
+    await waitFor(async () => (await engine.recurring.getRecurring('limited'))?.nextRunAt === null, 'limited ends', 5000);
+    await waitFor(async () => (await engine.recurring.getRecurring('ending'))?.nextRunAt === null, 'ending ends', 5000);
     await sleep(1300);
     assert.deepEqual(await ticksOf('limited'), [0, 1, 2].map((k) => limited.createdAt + k * 1000), 'maxRuns: 3 jobs');
     const endingTicks = await ticksOf('ending');
     assert.deepEqual(endingTicks, [1000, 2000].map((k) => Math.ceil(createdAt / 1000) * 1000 + k - 1000), 'endAt: the ticks up to it');
     assert.equal(await ctx.redis.zscore('verk:recurring:due', 'limited'), null, 'an ended schedule has no next tick');
 
-    const list = await engine.listRecurring();
+    const list = await engine.recurring.listRecurring();
     assert.deepEqual(list.map((job) => job.name), ['ending', 'forever', 'limited']);
     const byName = new Map(list.map((job) => [job.name, job]));
     assert.equal(byName.get('limited')?.runs, 3);
@@ -189,7 +189,7 @@ test('maxRuns and endAt end a schedule; list shows the next run, null once ended
     assert.equal(byName.get('forever')?.catchUp, 'one', 'the default policy');
 
     // Raising maxRuns lets it run again.
-    const more = await engine.updateRecurring('limited', { maxRuns: 4 });
+    const more = await engine.recurring.updateRecurring('limited', { maxRuns: 4 });
     assert.ok(more?.nextRunAt !== null && (more?.nextRunAt ?? 0) > Date.now() - 1000);
     await waitFor(async () => (await ticksOf('limited')).length === 4, 'one more run', 3000);
   } finally {
@@ -200,9 +200,9 @@ test('maxRuns and endAt end a schedule; list shows the next run, null once ended
 test('update changes the interval or expression, keeps the run count; remove stops it', async () => {
   const [engine] = await nodes(1, 'update', 100);
   try {
-    const def = await engine.recur('changing', { class: 'Change', every: 1000, args: [1] });
+    const def = await engine.recurring.recur('changing', { class: 'Change', every: 1000, args: [1] });
     await waitFor(async () => (await ticksOf('changing')).length === 2, 'two ticks at 1 s', 3000);
-    const updated = (await engine.updateRecurring('changing', { every: 3000, args: [2] })) as RecurringJob;
+    const updated = (await engine.recurring.updateRecurring('changing', { every: 3000, args: [2] })) as RecurringJob;
     assert.equal(updated.every, 3000);
     assert.equal(updated.createdAt, def.createdAt, 'every still counts from creation');
     assert.equal((updated.nextRunAt as number - def.createdAt) % 3000, 0);
@@ -215,26 +215,26 @@ test('update changes the interval or expression, keeps the run count; remove sto
 
     // A bad patch names the field and changes nothing.
     const stored = await ctx.redis.hget('verk:recurring', 'changing');
-    await assert.rejects(engine.updateRecurring('changing', { cron: '* * * * * * * *' }), (error: unknown) => error instanceof VerkValidationError && error.field === 'cron');
-    await assert.rejects(engine.updateRecurring('changing', { every: 10 }), (error: unknown) => error instanceof VerkValidationError && error.field === 'every');
-    await assert.rejects(engine.updateRecurring('changing', { timezone: 'Europe/Berlin' }), /timezone: only applies to a cron expression/);
-    await assert.rejects(engine.updateRecurring('changing', { nope: 1 } as never), /nope: unknown recurring job update field/);
+    await assert.rejects(engine.recurring.updateRecurring('changing', { cron: '* * * * * * * *' }), (error: unknown) => error instanceof VerkValidationError && error.field === 'cron');
+    await assert.rejects(engine.recurring.updateRecurring('changing', { every: 10 }), (error: unknown) => error instanceof VerkValidationError && error.field === 'every');
+    await assert.rejects(engine.recurring.updateRecurring('changing', { timezone: 'Europe/Berlin' }), /timezone: only applies to a cron expression/);
+    await assert.rejects(engine.recurring.updateRecurring('changing', { nope: 1 } as never), /nope: unknown recurring job update field/);
     assert.equal(await ctx.redis.hget('verk:recurring', 'changing'), stored);
 
     // From an interval to a cron expression, with a time zone.
-    const cron = (await engine.updateRecurring('changing', { cron: '*/2 * * * * *', timezone: 'America/New_York' })) as RecurringJob;
+    const cron = (await engine.recurring.updateRecurring('changing', { cron: '*/2 * * * * *', timezone: 'America/New_York' })) as RecurringJob;
     assert.equal(cron.every, undefined);
     assert.equal(cron.cron, '*/2 * * * * *');
     assert.equal((cron.nextRunAt as number) % 2000, 0);
-    assert.equal(await engine.updateRecurring('missing', { every: 2000 }), null);
+    assert.equal(await engine.recurring.updateRecurring('missing', { every: 2000 }), null);
 
-    assert.equal(await engine.removeRecurring('changing'), true);
-    assert.equal(await engine.removeRecurring('changing'), false);
-    assert.equal(await engine.getRecurring('changing'), null);
+    assert.equal(await engine.recurring.removeRecurring('changing'), true);
+    assert.equal(await engine.recurring.removeRecurring('changing'), false);
+    assert.equal(await engine.recurring.getRecurring('changing'), null);
     const count = (await ticksOf('changing')).length;
     await sleep(2300);
     assert.equal((await ticksOf('changing')).length, count, 'no job after remove');
-    assert.deepEqual(await engine.listRecurring(), []);
+    assert.deepEqual(await engine.recurring.listRecurring(), []);
   } finally {
     await engine.stop();
   }
@@ -244,9 +244,9 @@ test('recur replaces a definition: runs start again, a tick already enqueued is 
   const [engine] = await nodes(1, 'replace', 100);
   try {
     await untilMsIntoSecond(300);
-    await engine.recur('replaced', { class: 'R', cron: '* * * * * *' });
+    await engine.recurring.recur('replaced', { class: 'R', cron: '* * * * * *' });
     await waitFor(async () => (await ticksOf('replaced')).length === 1, 'first tick', 2000);
-    const again = await engine.recur('replaced', { class: 'R', cron: '* * * * * *', args: ['new'] });
+    const again = await engine.recurring.recur('replaced', { class: 'R', cron: '* * * * * *', args: ['new'] });
     assert.equal(again.runs, 0);
     assert.ok((again.nextRunAt as number) > (again.lastRunAt as number));
     await waitFor(async () => (await ticksOf('replaced')).length === 2, 'next tick', 2000);
@@ -264,7 +264,7 @@ test('a recurring job with a priority goes to the prioritized set; client middle
     await next();
   });
   try {
-    await engine.recur('urgent', { class: 'Urgent', every: 60_000, priority: 5, retry: 2, maxRetryCount: 3 });
+    await engine.recurring.recur('urgent', { class: 'Urgent', every: 60_000, priority: 5, retry: 2, maxRetryCount: 3 });
     await waitFor(async () => (await ctx.redis.zcard('verk:queue:default:prioritized')) === 1, 'prioritized job', 2000);
     const [member] = await ctx.redis.zrange('verk:queue:default:prioritized', 0, -1);
     const job = JSON.parse(member) as Record<string, unknown>;
@@ -307,16 +307,16 @@ test('bad definitions throw VerkValidationError naming the field, and write noth
     ];
     for (const [options, field, message] of cases) {
       await assert.rejects(
-        engine.recur('bad', options as never),
+        engine.recurring.recur('bad', options as never),
         (error: unknown) => error instanceof VerkValidationError && error.field === field && message.test(error.message),
         `${JSON.stringify(options)} -> ${field}`,
       );
     }
-    await assert.rejects(engine.recur('two words', { class: 'X', every: 1000 }), (error: unknown) => error instanceof VerkValidationError && error.field === 'name');
+    await assert.rejects(engine.recurring.recur('two words', { class: 'X', every: 1000 }), (error: unknown) => error instanceof VerkValidationError && error.field === 'name');
     assert.equal(await ctx.redis.exists('verk:recurring', 'verk:recurring:due'), 0, 'nothing written');
     // Predefined names and 5-field expressions with a time zone are fine.
-    assert.equal((await engine.recur('hourly', { class: 'X', cron: '@hourly' })).nextRunAt! % 3_600_000, 0);
-    assert.ok((await engine.recur('berlin', { class: 'X', cron: '30 9 * * 1-5', timezone: 'Europe/Berlin' })).nextRunAt);
+    assert.equal((await engine.recurring.recur('hourly', { class: 'X', cron: '@hourly' })).nextRunAt! % 3_600_000, 0);
+    assert.ok((await engine.recurring.recur('berlin', { class: 'X', cron: '30 9 * * 1-5', timezone: 'Europe/Berlin' })).nextRunAt);
   } finally {
     await engine.stop();
   }

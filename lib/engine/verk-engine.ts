@@ -15,7 +15,6 @@ import { closeConnection, createConnection } from './redis';
 import { Heartbeat } from './heartbeat';
 import { Recovery } from './recovery';
 import { VerkRecurring } from './recurring';
-import type { RecurringJob, RecurringOptions, RecurringPatch } from './recurring-definition';
 import { RecurringScheduler } from './recurring-scheduler';
 import { Scheduler } from './scheduler';
 import { withTimeout } from './timing';
@@ -413,31 +412,6 @@ export class VerkEngine {
     await this.closeConnections();
     this.state = 'stopped';
     if (!options.keepClient) await this.closeClient();
-  }
-
-  /** Creates or replaces a recurring job (see VerkRecurring.recur). */
-  recur(name: string, options: RecurringOptions): Promise<RecurringJob> {
-    return this.recurring.recur(name, options);
-  }
-
-  /** Every recurring job with its next run. */
-  listRecurring(): Promise<RecurringJob[]> {
-    return this.recurring.listRecurring();
-  }
-
-  /** One recurring job with its next run, or null. */
-  getRecurring(name: string): Promise<RecurringJob | null> {
-    return this.recurring.getRecurring(name);
-  }
-
-  /** Changes a recurring job; null when there is none by that name (see VerkRecurring.updateRecurring). */
-  updateRecurring(name: string, patch: RecurringPatch): Promise<RecurringJob | null> {
-    return this.recurring.updateRecurring(name, patch);
-  }
-
-  /** Removes a recurring job; false when there was none by that name. */
-  removeRecurring(name: string): Promise<boolean> {
-    return this.recurring.removeRecurring(name);
   }
 
   /** Closes the enqueue client's connection. */

@@ -176,27 +176,27 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
    * Each tick is enqueued once across all nodes. Throws VerkValidationError naming the field.
    */
   recur(name: string, options: RecurringOptions): Promise<RecurringJob> {
-    return this.engine.recur(name, options);
+    return this.engine.recurring.recur(name, options);
   }
 
   /** Every recurring job with its next run (`nextRunAt`, null once ended). */
   listRecurring(): Promise<RecurringJob[]> {
-    return this.engine.listRecurring();
+    return this.engine.recurring.listRecurring();
   }
 
   /** One recurring job with its next run, or null. */
   getRecurring(name: string): Promise<RecurringJob | null> {
-    return this.engine.getRecurring(name);
+    return this.engine.recurring.getRecurring(name);
   }
 
   /** Changes a recurring job's interval, expression, args, limits...; null when there is none by that name. */
   updateRecurring(name: string, patch: RecurringPatch): Promise<RecurringJob | null> {
-    return this.engine.updateRecurring(name, patch);
+    return this.engine.recurring.updateRecurring(name, patch);
   }
 
   /** Removes a recurring job (jobs already enqueued stay); false when there was none. */
   removeRecurring(name: string): Promise<boolean> {
-    return this.engine.removeRecurring(name);
+    return this.engine.recurring.removeRecurring(name);
   }
 
   /** A job's recorded events, oldest first ([] when its queue keeps no history or it was trimmed). */
