@@ -5,5 +5,6 @@ export { Worker, Perform, OnVerkEvent, type WorkerOptions } from './nest/decorat
 export { VERK_MODULE_OPTIONS } from './nest/constants';
 export type { VerkClientMiddleware, VerkMiddleware } from './nest/middleware';
 export type { JobLogLevel, JobLogLevels } from './nest/job-logger';
-export type { VerkModuleOptions, VerkModuleAsyncOptions } from './nest/verk-module-options';
+export type { VerkModuleOptions, VerkModuleAsyncOptions, VerkOptionsFactory } from './nest/verk-module-options';
+export type { VerkModuleExtras } from './nest/verk-module-definition';
 export * from './engine';
