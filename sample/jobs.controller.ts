@@ -64,14 +64,14 @@ export class JobsController {
    */
   private caveat(cls: string, queue: string): string {
     if (!WORKERS.some((worker) => worker.name === cls)) return ` (no worker on this node handles class ${cls})`;
-    if (!Object.hasOwn(this.verk.engine.queues(), queue)) return ` (this node does not run queue ${queue})`;
+    if (!Object.hasOwn(this.verk.queues(), queue)) return ` (this node does not run queue ${queue})`;
     return '';
   }
 
   @Get()
   @Header('content-type', 'text/plain; charset=utf-8')
   help(@Headers('host') host = 'localhost:3000'): string {
-    const queues = Object.entries(this.verk.engine.queues()).map(([name, concurrency]) => `${name} (${concurrency})`);
+    const queues = Object.entries(this.verk.queues()).map(([name, concurrency]) => `${name} (${concurrency})`);
     const curl = `curl -X POST http://${host}/jobs -H 'content-type: application/json' -d`;
     return [
       `nestjs-verk sample: node ${this.verk.nodeId}, queues ${queues.join(', ')}`,

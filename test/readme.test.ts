@@ -23,7 +23,7 @@ test('every TypeScript example in the README compiles against the public API', (
       join(dir, 'tsconfig.json'),
       JSON.stringify({
         extends: '../tsconfig.json',
-        compilerOptions: { noEmit: true, rootDir: '..', baseUrl: '..', paths: { 'nestjs-verk': ['./lib/index.ts'] } },
+        compilerOptions: { noEmit: true, rootDir: '..', baseUrl: '..', paths: { 'nestjs-verk': ['./lib/index.ts'], 'nestjs-verk/engine': ['./lib/engine/index.ts'] } },
         include: ['*.ts'],
       }),
     );

@@ -38,7 +38,7 @@ const engineProvider: Provider = {
 @Module({
   imports: [DiscoveryModule],
   providers: [engineProvider, VerkExplorer, VerkService, VerkHealthIndicator],
-  exports: [VerkService, VerkEngine, VerkHealthIndicator],
+  exports: [VerkService, VerkHealthIndicator],
 })
 export class VerkModule extends ConfigurableVerkModule {
   static override forRoot(options: VerkModuleOptions & VerkModuleExtras): DynamicModule {
