@@ -34,13 +34,19 @@ function luaDirectory(): string {
 
 /**
  * Replaces each `--- @include "includes/<name>"` line (BullMQ's convention) with the text
- * of lua/includes/<name>.lua, so helpers that several scripts need are written once.
+ * of lua/includes/<name>.lua, so helpers that several scripts need are written once. An
+ * include may include others; each file is pasted once per script, at its first mention
+ * (a Lua local function must be defined before the code that calls it), so two includes
+ * sharing a helper do not define it twice.
  */
-function withIncludes(lua: string, dir: string, file: string): string {
+export function withIncludes(lua: string, dir: string, file: string, pasted: Set<string> = new Set(), chain: string[] = [file]): string {
   return lua.replace(/^--- @include "([A-Za-z/]+)"$/gm, (_line, name: string) => {
+    if (chain.includes(name)) throw new Error(`nestjs-verk: lua/${file} includes itself through ${[...chain, name].join(' -> ')}`);
+    if (pasted.has(name)) return `-- (${name} is included above)`;
+    pasted.add(name);
     const path = join(dir, `${name}.lua`);
     if (!existsSync(path)) throw new Error(`nestjs-verk: lua/${file} includes ${name}, which does not exist`);
-    return readFileSync(path, 'utf8').trimEnd();
+    return withIncludes(readFileSync(path, 'utf8').trimEnd(), dir, file, pasted, [...chain, name]);
   });
 }
 
