@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadScripts, withIncludes } from '../lib/engine/scripts';
+import { LUA_CONSTANTS, loadScripts, withIncludes } from '../lib/engine/scripts';
 
 function luaDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'verk-lua-'));
@@ -47,4 +47,13 @@ test('every script of lua/ loads with its includes expanded and no helper define
     const defined = [...script.lua.matchAll(/^local function (\w+)/gm)].map(([, name]) => name);
     assert.equal(new Set(defined).size, defined.length, `${script.command} defines a function twice: ${defined.join(', ')}`);
   }
+});
+
+test('numbers shared by TypeScript and Lua are defined once, in TypeScript, and reach the scripts that use them', () => {
+  const scripts = loadScripts();
+  const users = scripts.filter((script) => /\bPRIORITY_SCORE_STEP\b/.test(script.lua.replace(/^local PRIORITY_SCORE_STEP = .*$/m, '')));
+  assert.ok(users.length >= 4, `scripts using the priority step: ${users.map((s) => s.command).join(', ')}`);
+  for (const script of users) assert.match(script.lua, new RegExp(`^local PRIORITY_SCORE_STEP = ${LUA_CONSTANTS.PRIORITY_SCORE_STEP}$`, 'm'), script.command);
+  assert.equal(LUA_CONSTANTS.PRIORITY_SCORE_STEP, 2 ** 42);
+  for (const script of scripts) assert.doesNotMatch(script.lua.replace(/^local \w+ = .*$/gm, ''), /4398046511104/, `${script.command} repeats the step as a literal`);
 });

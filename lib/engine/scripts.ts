@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
+import { MAX_PRIORITY, MIN_PRIORITY, PRIORITY_SCORE_STEP } from './priority';
 
 /**
  * The Lua scripts of lua/, one file each, named `<name>-<number of keys>.lua` (or
@@ -50,6 +51,18 @@ export function withIncludes(lua: string, dir: string, file: string, pasted: Set
   });
 }
 
+/**
+ * Numbers the TypeScript and the Lua side must agree on, defined once here: a script that
+ * names one gets `local NAME = value` prepended (see withConstants).
+ */
+export const LUA_CONSTANTS: Readonly<Record<string, number>> = { PRIORITY_SCORE_STEP, MIN_PRIORITY, MAX_PRIORITY };
+
+/** Prepends a `local` for each shared constant the (expanded) script uses. */
+export function withConstants(lua: string): string {
+  const used = Object.entries(LUA_CONSTANTS).filter(([name]) => new RegExp(`\\b${name}\\b`).test(lua));
+  return used.map(([name, value]) => `local ${name} = ${value}\n`).join('') + lua;
+}
+
 let cache: ScriptSource[] | undefined;
 
 /** Reads every script once per process. */
@@ -65,7 +78,7 @@ export function loadScripts(): ScriptSource[] {
       return {
         command: `verk${name[0].toUpperCase()}${name.slice(1)}`,
         numberOfKeys: keys === undefined ? undefined : Number(keys),
-        lua: withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file),
+        lua: withConstants(withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file)),
       };
     });
   return cache;

@@ -5,7 +5,7 @@
 local function pushBackJob(listKey, zsetKey, job)
   local priority = priorityOf(job)
   if priority then
-    redis.call('ZADD', zsetKey, -priority * 4398046511104, job)
+    redis.call('ZADD', zsetKey, -priority * PRIORITY_SCORE_STEP, job)
     return true
   end
   redis.call('RPUSH', listKey, job)

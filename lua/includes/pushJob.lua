@@ -5,7 +5,7 @@ local function pushJob(listKey, zsetKey, seqKey, wakeChannel, queueName, payload
   if priority then
     local empty = redis.call('EXISTS', zsetKey) == 0
     if empty then redis.call('SET', seqKey, 0) end
-    redis.call('ZADD', zsetKey, -priority * 4398046511104 + redis.call('INCR', seqKey), payload)
+    redis.call('ZADD', zsetKey, -priority * PRIORITY_SCORE_STEP + redis.call('INCR', seqKey), payload)
     if empty then redis.call('PUBLISH', wakeChannel, queueName) end
   else
     redis.call('LPUSH', listKey, payload)
