@@ -404,7 +404,12 @@ export class VerkEngine {
     this.state = 'stopping';
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), this.heartbeat.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      // The heartbeat keeps beating while the managers drain: until every running job's
+      // outcome and the requeue of the unfinished have landed, this node's in-progress
+      // lists are its own, and a peer that saw the heartbeat expire would recover (and run
+      // again) jobs still running here.
+      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await this.heartbeat.stop();
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
       this.logger.log(`Node ${this.nodeId} stopped`);
