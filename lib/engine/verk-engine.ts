@@ -257,7 +257,7 @@ export class VerkEngine {
     // crashes the node on every start ends in dead.
     const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
     for (const queue of queues) {
-      const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue);
+      const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue, true);
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
