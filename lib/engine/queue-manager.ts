@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { BlockingConnectionId } from './blocking-connection';
 import { UnknownWorkerError } from './errors';
 import { failJob, type FailureOutcome, invalidJob } from './failure';
 import { isFlowJob } from './flow';
@@ -7,7 +8,6 @@ import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import { interruptionKey, type MiddlewareStack } from './middleware';
-import { interruptBlockedClient } from './priority';
 import type { JobEvent, JobRecorder } from './recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
@@ -36,8 +36,6 @@ export interface QueueManagerOptions {
   maxDeadJobs: number;
   /** Server-side timeout of one BLMOVE, seconds. */
   blockSeconds?: number;
-  /** The blocking connection's name, to interrupt its BLMOVE with CLIENT UNBLOCK on pause. */
-  blockingName: string;
   /** Start paused (the queue is in `verk:paused_queues`). */
   paused?: boolean;
   /** How long finished dependable jobs and completed batches are remembered, seconds. */
@@ -88,6 +86,8 @@ export class QueueManager {
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
   private readonly flowAck: FlowAckContext;
+  /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
+  private readonly blockingId: BlockingConnectionId;
 
   constructor(private readonly options: QueueManagerOptions) {
     this.queue = options.queue;
@@ -96,6 +96,8 @@ export class QueueManager {
     this.queueKey = options.keys.queue(options.queue);
     this.prioritizedKey = options.keys.prioritized(options.queue);
     this.paused = options.paused ?? false;
+    // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
+    this.blockingId = new BlockingConnectionId(options.blocking);
     this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
   }
 
@@ -113,7 +115,8 @@ export class QueueManager {
     this.paused = true;
     this.pausedAnnounced = false;
     this.options.events.emit(new QueuePausing(this.queue));
-    void this.interruptBlockingFetch();
+    const fetch = this.blockingFetch;
+    if (fetch !== 0) void this.interruptBlockingFetch(fetch, 'on pause');
     this.announceIfPaused();
   }
 
@@ -126,9 +129,7 @@ export class QueueManager {
     this.wakes++;
     const fetch = this.blockingFetch;
     if (fetch === 0 || this.state !== 'running') return;
-    interruptBlockedClient(this.options.redis, this.options.blockingName, () => this.blockingFetch === fetch && this.state === 'running').catch((error: Error) =>
-      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch for a prioritized job (${error.message})`),
-    );
+    void this.interruptBlockingFetch(fetch, 'for a prioritized job');
   }
 
   /** Fetches again (QueueRunning). */
@@ -146,17 +147,13 @@ export class QueueManager {
     }
   }
 
-  private async interruptBlockingFetch(): Promise<void> {
+  /** Interrupts the BLMOVE numbered `fetch` while it is still the one in flight. */
+  private async interruptBlockingFetch(fetch: number, why: string): Promise<void> {
     try {
-      const clients = String(await this.options.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
-      for (const line of clients.split('\n')) {
-        if (!line.includes(` name=${this.options.blockingName} `)) continue;
-        const id = /(?:^|\s)id=(\d+)/.exec(line)?.[1];
-        if (id) await this.options.redis.call('CLIENT', 'UNBLOCK', id);
-      }
+      await this.blockingId.unblock(this.options.redis, () => this.blockingFetch === fetch && this.state === 'running');
     } catch (error) {
-      // The fetch script refuses paused queues anyway; at worst one job taken in this instant runs.
-      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch on pause (${(error as Error).message})`);
+      // At worst the BLMOVE runs to its timeout; on pause the confirm script refuses the job it takes.
+      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch ${why} (${(error as Error).message})`);
     }
   }
 
@@ -220,6 +217,7 @@ export class QueueManager {
     this.sleeper.cancel();
     this.state = 'stopped';
     this.options.redis.off('close', this.connectionDropped);
+    this.blockingId.detach();
     if (moved < 0) {
       this.options.logger.error(
         `Queue ${this.queue}: could not reach Redis to put back unfinished jobs; they stay in ${this.inProgressKey} and are put back when node ${this.options.nodeId} starts again`,

@@ -377,7 +377,6 @@ export class VerkEngine {
       interrupted: this.interrupted,
       logger: this.logger,
       events: this.events,
-      blockingName,
       paused,
       maxRetryCount: this.options.maxRetryCount,
       maxDeadJobs: this.options.maxDeadJobs,
