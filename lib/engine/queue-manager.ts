@@ -7,7 +7,7 @@ import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-comple
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
-import { interruptionKey, type MiddlewareStack } from './middleware';
+import type { Interruption, JobRun, MiddlewareStack } from './middleware';
 import type { JobEvent, JobRecorder } from './recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
@@ -28,8 +28,6 @@ export interface QueueManagerOptions {
   workers: WorkerRegistry;
   /** Server middleware around each job's perform. */
   middleware: MiddlewareStack;
-  /** Jobs running here that were cancelled or moved (their outcome finds nothing to update). */
-  interrupted: Map<string, unknown>;
   logger: VerkLogger;
   events: EventBus;
   maxRetryCount: number;
@@ -64,6 +62,8 @@ export class QueueManager {
   private blockingFetches = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loop?: Promise<void>;
+  /** The runs going on now, by jid: what a cancel or move message can mark (see interrupt). */
+  private readonly runs = new Map<string, JobRun[]>();
   /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
   private readonly held = new Map<string, number>();
   private heldCount = 0;
@@ -130,6 +130,35 @@ export class QueueManager {
     const fetch = this.blockingFetch;
     if (fetch === 0 || this.state !== 'running') return;
     void this.interruptBlockingFetch(fetch, 'for a prioritized job');
+  }
+
+  /**
+   * A job running here was cancelled or moved (its outcome will find nothing to update):
+   * marks the runs of that jid going on now, so their worker can see it. Returns false
+   * when none is: the message came after its run ended, and a later run of the same jid
+   * must not be taken for the one it meant.
+   */
+  interrupt(jid: string, interruption: Interruption): boolean {
+    const runs = this.runs.get(jid);
+    if (!runs) return false;
+    for (const run of runs) run.interruption = interruption;
+    return true;
+  }
+
+  private beginRun(jid: string): JobRun {
+    const run: JobRun = {};
+    const runs = this.runs.get(jid);
+    if (runs) runs.push(run);
+    else this.runs.set(jid, [run]);
+    return run;
+  }
+
+  private endRun(jid: string, run: JobRun): void {
+    const runs = this.runs.get(jid);
+    if (!runs) return;
+    const index = runs.indexOf(run);
+    if (index >= 0) runs.splice(index, 1);
+    if (runs.length === 0) this.runs.delete(jid);
   }
 
   /** Fetches again (QueueRunning). */
@@ -340,6 +369,17 @@ export class QueueManager {
       return;
     }
     const job = parsed.payload;
+    const run = this.beginRun(job.jid);
+    try {
+      await this.runJob(raw, job, run);
+    } finally {
+      // The run is over once its outcome is written or queued: a cancel or move arriving
+      // later finds nothing to mark.
+      this.endRun(job.jid, run);
+    }
+  }
+
+  private async runJob(raw: string, job: JobPayload, run: JobRun): Promise<void> {
     const worker = this.options.workers.get(job.class);
     const { events } = this.options;
     const started = Date.now();
@@ -350,7 +390,7 @@ export class QueueManager {
       if (!worker) {
         throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
       }
-      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId);
+      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
     } catch (error) {
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,
@@ -362,19 +402,14 @@ export class QueueManager {
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
       }
       await this.writeFailure(raw, outcome, Date.now() - started);
-      if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
       return;
     }
     const finished = Date.now();
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
-    const wasInterrupted = this.options.interrupted.size > 0 && this.options.interrupted.has(interruptionKey(this.queue, job.jid));
-    const event: JobEvent | undefined = recorder && !wasInterrupted ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
+    const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
     if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
     else this.acknowledge(raw, event);
-    // Cancelled or moved while running: the write above found nothing. Checked only when
-    // something was interrupted, so plain runs pay nothing.
-    if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */

@@ -6,7 +6,7 @@ import { VerkFlowAdmin } from './flow-admin';
 import { Keys } from './keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
-import { type Interruption, interruptionKey, MiddlewareStack } from './middleware';
+import { type Interruption, MiddlewareStack } from './middleware';
 import { type InterruptMessage, VerkJobControl } from './job-control';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
@@ -51,9 +51,7 @@ export class VerkEngine {
   readonly keys: Keys;
   readonly workers = new WorkerRegistry();
   /** Server middleware (around every job this node runs) and client middleware (around every enqueue). */
-  /** Jobs running here that were cancelled or moved meanwhile (their outcome is ignored). */
-  private readonly interrupted = new Map<string, Interruption & { at: number }>();
-  readonly middleware = new MiddlewareStack(this.interrupted);
+  readonly middleware = new MiddlewareStack();
   /** Moving jobs between queues and taking running jobs from their worker. */
   readonly control: VerkJobControl;
   readonly client: VerkClient;
@@ -342,11 +340,10 @@ export class VerkEngine {
   /** A job running here was cancelled or moved: its worker can see it, its outcome is ignored. */
   private interrupt(message: InterruptMessage): void {
     if (message.node !== this.nodeId || typeof message.jid !== 'string') return;
-    const now = Date.now();
-    // A job that finished before the message arrived leaves an entry: drop old ones.
-    for (const [key, { at }] of this.interrupted) if (now - at > 3_600_000) this.interrupted.delete(key);
-    const key = interruptionKey(String(message.from), message.jid);
-    this.interrupted.set(key, message.type === 'move' ? { kind: 'moved', queue: message.queue, at: now } : { kind: 'canceled', at: now });
+    const interruption: Interruption = message.type === 'move' ? { kind: 'moved', queue: message.queue } : { kind: 'canceled' };
+    // Only a run going on now is marked (and the mark ends with it): a message that comes
+    // after its run ended must not mark a later run of the same jid.
+    if (!this.managers.get(String(message.from))?.manager.interrupt(message.jid, interruption)) return;
     this.logger.warn(`Job ${message.jid} was ${message.type === 'move' ? `moved to queue ${String(message.queue)}` : 'cancelled'} while running on this node; its outcome will be ignored`);
   }
 
@@ -374,7 +371,6 @@ export class VerkEngine {
       blocking,
       workers: this.workers,
       middleware: this.middleware,
-      interrupted: this.interrupted,
       logger: this.logger,
       events: this.events,
       paused,
