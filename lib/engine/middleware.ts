@@ -32,19 +32,20 @@ export interface JobContext {
   readonly movedTo: string | undefined;
 }
 
-/**
- * Key of a run in the interruptions map: the queue it was fetched from and its jid (a job
- * moved while running runs again under the same jid in its new queue, meanwhile).
- */
-export function interruptionKey(queue: string, jid: string): string {
-  return `${queue}\u0000${jid}`;
-}
-
 /** What happened to a running job meanwhile (see VerkService.cancel and move). */
 export interface Interruption {
   kind: 'canceled' | 'moved';
   /** For `moved`: the new queue, where the job runs again. */
   queue?: string;
+}
+
+/**
+ * One run of a job on this node. A cancel or move that reaches the node while the run goes
+ * on is recorded on it, and goes away with it: a message that arrives after its run ended
+ * finds no run to mark, so it can never mark a later run of the same jid.
+ */
+export interface JobRun {
+  interruption?: Interruption;
 }
 
 /**
@@ -92,15 +93,15 @@ class RunningJob implements JobContext {
     readonly payload: Readonly<JobPayload>,
     readonly queue: string,
     readonly nodeId: string,
-    private readonly interruptions: ReadonlyMap<string, Interruption>,
+    private readonly run: JobRun,
   ) {}
 
   get canceled(): boolean {
-    return this.interruptions.has(interruptionKey(this.queue, this.payload.jid));
+    return this.run.interruption !== undefined;
   }
 
   get movedTo(): string | undefined {
-    const interruption = this.interruptions.get(interruptionKey(this.queue, this.payload.jid));
+    const interruption = this.run.interruption;
     return interruption?.kind === 'moved' ? interruption.queue : undefined;
   }
 
@@ -229,9 +230,6 @@ export class MiddlewareStack {
   private serverList: readonly ServerMiddleware[] = [];
   private clientList: readonly ClientMiddleware[] = [];
 
-  /** Jobs running on this node that were cancelled or moved meanwhile (the engine fills it). */
-  constructor(private readonly interruptions: ReadonlyMap<string, Interruption> = new Map()) {}
-
   /** Adds server middleware, after (inside) those already added. */
   use(...middleware: ServerMiddleware[]): this {
     checkFunctions(middleware, 'middleware');
@@ -258,14 +256,15 @@ export class MiddlewareStack {
   /**
    * Runs one job: the worker's perform inside the global and the worker's middleware, with
    * `currentJob()` set. Without any middleware it calls perform directly (no context):
-   * see the README's Middleware section for why.
+   * see the README's Middleware section for why. `run` is where the queue manager records
+   * a cancel or move of this run (`currentJob().canceled`, `movedTo`).
    */
-  perform(worker: WorkerHandler, job: JobPayload, queue: string, nodeId: string): unknown {
+  perform(worker: WorkerHandler, job: JobPayload, queue: string, nodeId: string, run: JobRun = {}): unknown {
     const global = this.serverList;
     const own = worker.middleware;
     if (global.length === 0 && (own === undefined || own.length === 0) && worker.context !== true) return worker.perform(job.args, job);
     const chain = own === undefined || own.length === 0 ? global : global.length === 0 ? own : [...global, ...own];
-    const context = new RunningJob(job, queue, nodeId, this.interruptions);
+    const context = new RunningJob(job, queue, nodeId, run);
     return storage.run(context, runServerChain, chain, context, () => worker.perform(job.args, job));
   }
 

@@ -1,4 +1,3 @@
-import type Redis from 'ioredis';
 import { VerkValidationError } from './errors';
 
 /**
@@ -29,28 +28,4 @@ export function checkPriority(value: unknown, field: string): number {
 export function priorityOf(job: Record<string, unknown>): number {
   const value = job.priority;
   return typeof value === 'number' && Number.isInteger(value) && value >= MIN_PRIORITY && value <= MAX_PRIORITY ? value || 0 : 0;
-}
-
-/** Attempts, about 2 ms apart, to interrupt a BLMOVE that has not reached Redis yet. */
-const UNBLOCK_ATTEMPTS = 250;
-
-/**
- * Interrupts the blocking command of the connection named `clientName` (CLIENT UNBLOCK:
- * it returns as if it had timed out) while `stillBlocked()` says the caller still waits on
- * it. A wake-up can arrive before the BLMOVE it must interrupt has reached Redis, so this
- * tries again until Redis reports a blocked client unblocked, the wait ended by itself, or
- * about half a second passed (the BLMOVE's own timeout bounds the delay in any case).
- * Returns true when it unblocked the client.
- */
-export async function interruptBlockedClient(redis: Redis, clientName: string, stillBlocked: () => boolean): Promise<boolean> {
-  for (let attempt = 0; attempt < UNBLOCK_ATTEMPTS && stillBlocked(); attempt++) {
-    if (attempt > 0) await new Promise<void>((resolve) => setTimeout(resolve, 2));
-    const clients = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
-    for (const line of clients.split('\n')) {
-      if (!line.includes(` name=${clientName} `)) continue;
-      const id = /(?:^|\s)id=(\d+)/.exec(line)?.[1];
-      if (id && Number(await redis.call('CLIENT', 'UNBLOCK', id)) === 1) return true;
-    }
-  }
-  return false;
 }

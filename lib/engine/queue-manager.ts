@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { BlockingConnectionId } from './blocking-connection';
 import { UnknownWorkerError } from './errors';
 import { failJob, type FailureOutcome, invalidJob } from './failure';
 import { isFlowJob } from './flow';
@@ -6,8 +7,7 @@ import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-comple
 import { type JobPayload, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
-import { interruptionKey, type MiddlewareStack } from './middleware';
-import { interruptBlockedClient } from './priority';
+import type { Interruption, JobRun, MiddlewareStack } from './middleware';
 import type { JobEvent, JobRecorder } from './recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from './events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
@@ -28,16 +28,12 @@ export interface QueueManagerOptions {
   workers: WorkerRegistry;
   /** Server middleware around each job's perform. */
   middleware: MiddlewareStack;
-  /** Jobs running here that were cancelled or moved (their outcome finds nothing to update). */
-  interrupted: Map<string, unknown>;
   logger: VerkLogger;
   events: EventBus;
   maxRetryCount: number;
   maxDeadJobs: number;
   /** Server-side timeout of one BLMOVE, seconds. */
   blockSeconds?: number;
-  /** The blocking connection's name, to interrupt its BLMOVE with CLIENT UNBLOCK on pause. */
-  blockingName: string;
   /** Start paused (the queue is in `verk:paused_queues`). */
   paused?: boolean;
   /** How long finished dependable jobs and completed batches are remembered, seconds. */
@@ -66,6 +62,8 @@ export class QueueManager {
   private blockingFetches = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loop?: Promise<void>;
+  /** The runs going on now, by jid: what a cancel or move message can mark (see interrupt). */
+  private readonly runs = new Map<string, JobRun[]>();
   /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
   private readonly held = new Map<string, number>();
   private heldCount = 0;
@@ -88,6 +86,8 @@ export class QueueManager {
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
   private readonly flowAck: FlowAckContext;
+  /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
+  private readonly blockingId: BlockingConnectionId;
 
   constructor(private readonly options: QueueManagerOptions) {
     this.queue = options.queue;
@@ -96,6 +96,8 @@ export class QueueManager {
     this.queueKey = options.keys.queue(options.queue);
     this.prioritizedKey = options.keys.prioritized(options.queue);
     this.paused = options.paused ?? false;
+    // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
+    this.blockingId = new BlockingConnectionId(options.blocking);
     this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
   }
 
@@ -113,7 +115,8 @@ export class QueueManager {
     this.paused = true;
     this.pausedAnnounced = false;
     this.options.events.emit(new QueuePausing(this.queue));
-    void this.interruptBlockingFetch();
+    const fetch = this.blockingFetch;
+    if (fetch !== 0) void this.interruptBlockingFetch(fetch, 'on pause');
     this.announceIfPaused();
   }
 
@@ -126,9 +129,36 @@ export class QueueManager {
     this.wakes++;
     const fetch = this.blockingFetch;
     if (fetch === 0 || this.state !== 'running') return;
-    interruptBlockedClient(this.options.redis, this.options.blockingName, () => this.blockingFetch === fetch && this.state === 'running').catch((error: Error) =>
-      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch for a prioritized job (${error.message})`),
-    );
+    void this.interruptBlockingFetch(fetch, 'for a prioritized job');
+  }
+
+  /**
+   * A job running here was cancelled or moved (its outcome will find nothing to update):
+   * marks the runs of that jid going on now, so their worker can see it. Returns false
+   * when none is: the message came after its run ended, and a later run of the same jid
+   * must not be taken for the one it meant.
+   */
+  interrupt(jid: string, interruption: Interruption): boolean {
+    const runs = this.runs.get(jid);
+    if (!runs) return false;
+    for (const run of runs) run.interruption = interruption;
+    return true;
+  }
+
+  private beginRun(jid: string): JobRun {
+    const run: JobRun = {};
+    const runs = this.runs.get(jid);
+    if (runs) runs.push(run);
+    else this.runs.set(jid, [run]);
+    return run;
+  }
+
+  private endRun(jid: string, run: JobRun): void {
+    const runs = this.runs.get(jid);
+    if (!runs) return;
+    const index = runs.indexOf(run);
+    if (index >= 0) runs.splice(index, 1);
+    if (runs.length === 0) this.runs.delete(jid);
   }
 
   /** Fetches again (QueueRunning). */
@@ -146,17 +176,13 @@ export class QueueManager {
     }
   }
 
-  private async interruptBlockingFetch(): Promise<void> {
+  /** Interrupts the BLMOVE numbered `fetch` while it is still the one in flight. */
+  private async interruptBlockingFetch(fetch: number, why: string): Promise<void> {
     try {
-      const clients = String(await this.options.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
-      for (const line of clients.split('\n')) {
-        if (!line.includes(` name=${this.options.blockingName} `)) continue;
-        const id = /(?:^|\s)id=(\d+)/.exec(line)?.[1];
-        if (id) await this.options.redis.call('CLIENT', 'UNBLOCK', id);
-      }
+      await this.blockingId.unblock(this.options.redis, () => this.blockingFetch === fetch && this.state === 'running');
     } catch (error) {
-      // The fetch script refuses paused queues anyway; at worst one job taken in this instant runs.
-      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch on pause (${(error as Error).message})`);
+      // At worst the BLMOVE runs to its timeout; on pause the confirm script refuses the job it takes.
+      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch ${why} (${(error as Error).message})`);
     }
   }
 
@@ -220,6 +246,7 @@ export class QueueManager {
     this.sleeper.cancel();
     this.state = 'stopped';
     this.options.redis.off('close', this.connectionDropped);
+    this.blockingId.detach();
     if (moved < 0) {
       this.options.logger.error(
         `Queue ${this.queue}: could not reach Redis to put back unfinished jobs; they stay in ${this.inProgressKey} and are put back when node ${this.options.nodeId} starts again`,
@@ -342,6 +369,17 @@ export class QueueManager {
       return;
     }
     const job = parsed.payload;
+    const run = this.beginRun(job.jid);
+    try {
+      await this.runJob(raw, job, run);
+    } finally {
+      // The run is over once its outcome is written or queued: a cancel or move arriving
+      // later finds nothing to mark.
+      this.endRun(job.jid, run);
+    }
+  }
+
+  private async runJob(raw: string, job: JobPayload, run: JobRun): Promise<void> {
     const worker = this.options.workers.get(job.class);
     const { events } = this.options;
     const started = Date.now();
@@ -352,7 +390,7 @@ export class QueueManager {
       if (!worker) {
         throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
       }
-      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId);
+      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
     } catch (error) {
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,
@@ -364,19 +402,14 @@ export class QueueManager {
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
       }
       await this.writeFailure(raw, outcome, Date.now() - started);
-      if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
       return;
     }
     const finished = Date.now();
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
-    const wasInterrupted = this.options.interrupted.size > 0 && this.options.interrupted.has(interruptionKey(this.queue, job.jid));
-    const event: JobEvent | undefined = recorder && !wasInterrupted ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
+    const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
     if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
     else this.acknowledge(raw, event);
-    // Cancelled or moved while running: the write above found nothing. Checked only when
-    // something was interrupted, so plain runs pay nothing.
-    if (this.options.interrupted.size > 0) this.options.interrupted.delete(interruptionKey(this.queue, job.jid));
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */

@@ -31,8 +31,13 @@ export const RECOVERY_COUNT_FIELD = 'recovery_count';
 export class Recovery {
   constructor(private readonly options: RecoveryOptions) {}
 
-  /** Recovers one in-progress list. Returns how many jobs went back to the queue and to dead. */
-  async recoverInProgress(nodeId: string, queue: string): Promise<{ requeued: number; dead: number }> {
+  /**
+   * Recovers one in-progress list. Returns how many jobs went back to the queue and to dead.
+   * Moves nothing while the node's heartbeat key exists (it may have come back since it
+   * was judged dead), unless `own`: a node taking back its own earlier run's jobs at start
+   * (see lua/recoverJobs-10.lua for why that key is ignored then).
+   */
+  async recoverInProgress(nodeId: string, queue: string, own = false): Promise<{ requeued: number; dead: number }> {
     const { redis, keys, maxDeadJobs, logger, recorder } = this.options;
     const inProgress = keys.inProgress(queue, nodeId);
     // Index 0 is the newest; the script pushes in this order so the oldest runs first.
@@ -64,9 +69,24 @@ export class Recovery {
         if (event) events.push(event);
       }
     }
+    let requeued = 0;
+    let dead = 0;
+    if (triples.length > 0) {
+      const day = statDay();
+      const [movedBack, movedDead, alive] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, keys.node(nodeId), maxDeadJobs, now, queue, own ? 1 : 0, ...triples);
+      if (alive === 1) return { requeued: 0, dead: 0 };
+      // Counts, not which: when another node recovered some of these at once, none are recorded.
+      if (events.length > 0 && movedBack + movedDead === triples.length / 3) recorder?.record(events);
+      requeued = movedBack;
+      dead = movedDead;
+    }
     // A poison job with flow control dies like a failed one: its batch counts it, its lock is freed.
+    // Its script (failFlowJob) does not see the heartbeat key, so the key is checked again
+    // right before each: what remains is a window of one round trip, against the several
+    // since recoverDeadNodes judged the node.
     let poisoned = 0;
     for (const [raw, payload] of poisonFlowJobs) {
+      if (!own && (await redis.exists(keys.node(nodeId))) === 1) break;
       const context = { redis, keys, queue, inProgressKey: inProgress, retentionSeconds: this.options.flowRetentionSeconds };
       const moved = await failFlowJob(context, raw, { target: 'dead', score: now, payload }, maxDeadJobs);
       if (moved >= 0) poisoned++;
@@ -74,11 +94,6 @@ export class Recovery {
       if (event) recorder?.record([event]);
       if (moved > 0) this.options.onScheduledNow();
     }
-    if (triples.length === 0) return { requeued: 0, dead: poisoned };
-    const day = statDay();
-    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, maxDeadJobs, now, queue, ...triples);
-    // Counts, not which: when another node recovered some of these at once, none are recorded.
-    if (events.length > 0 && requeued + dead === triples.length / 3) recorder?.record(events);
     return { requeued, dead: dead + poisoned };
   }
 

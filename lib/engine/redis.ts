@@ -1,4 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
+import { clientName } from './blocking-connection';
 import type { VerkLogger } from './logger';
 import { defineScripts } from './scripts';
 
@@ -21,12 +22,14 @@ export type ConnectionRole = 'engine' | 'blocking' | 'client' | 'health';
 
 /** Connections connect on their first command, so an engine that never starts holds no socket. */
 export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
+  // Queue names and node ids may go beyond what CLIENT SETNAME accepts.
+  const connectionName = clientName(name);
   const overrides: RedisOptions =
     role === 'client'
-      ? { connectionName: name, lazyConnect: true, enableAutoPipelining: true }
+      ? { connectionName, lazyConnect: true, enableAutoPipelining: true }
       : role === 'health'
-        ? { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 0 }
-        : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
+        ? { connectionName, lazyConnect: true, maxRetriesPerRequest: 0 }
+        : { connectionName, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;

@@ -94,7 +94,7 @@ export function defineScripts(redis: Redis): void {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     verkReconcileInProgress(inProgress: string, queue: string, prioritized: string, wake: string, queueName: string, ...held: string[]): Result<number, Context>;
-    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, prioritized: string, wake: string, maxDeadJobs: number, now: number, queueName: string, ...triples: string[]): Result<[number, number], Context>;
+    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, prioritized: string, wake: string, node: string, maxDeadJobs: number, now: number, queueName: string, own: 0 | 1, ...triples: string[]): Result<[number, number, number], Context>;
     verkEnqueueJob(queues: string, queue: string, queueName: string, payload: string): Result<number, Context>;
     verkForgetNode(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     verkConfirmBlockedFetch(inProgress: string, queue: string, paused: string, nodes: string, nodeQueues: string, raw: string, queueName: string, nodeId: string): Result<number, Context>;

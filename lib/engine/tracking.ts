@@ -1,4 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
+import { clientName } from './blocking-connection';
 import { Keys } from './keys';
 import type { VerkLogger } from './logger';
 import type { TrackedJobEvent } from './recorder';
@@ -30,7 +31,7 @@ function deliver(listeners: Iterable<TrackedJobListener>, message: string, onErr
 
 function connection(redis: string | RedisOptions, name: string): Redis {
   // Subscriptions are re-established by ioredis after a reconnect; messages published meanwhile are lost (pub/sub).
-  const overrides: RedisOptions = { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null };
+  const overrides: RedisOptions = { connectionName: clientName(name), lazyConnect: true, maxRetriesPerRequest: null };
   return typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
 }
 

@@ -6,7 +6,7 @@ import { VerkFlowAdmin } from './flow-admin';
 import { Keys } from './keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
-import { type Interruption, interruptionKey, MiddlewareStack } from './middleware';
+import { type Interruption, MiddlewareStack } from './middleware';
 import { type InterruptMessage, VerkJobControl } from './job-control';
 import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
 import { QueueManager } from './queue-manager';
@@ -51,9 +51,7 @@ export class VerkEngine {
   readonly keys: Keys;
   readonly workers = new WorkerRegistry();
   /** Server middleware (around every job this node runs) and client middleware (around every enqueue). */
-  /** Jobs running here that were cancelled or moved meanwhile (their outcome is ignored). */
-  private readonly interrupted = new Map<string, Interruption & { at: number }>();
-  readonly middleware = new MiddlewareStack(this.interrupted);
+  readonly middleware = new MiddlewareStack();
   /** Moving jobs between queues and taking running jobs from their worker. */
   readonly control: VerkJobControl;
   readonly client: VerkClient;
@@ -257,7 +255,7 @@ export class VerkEngine {
     // crashes the node on every start ends in dead.
     const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
     for (const queue of queues) {
-      const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue);
+      const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue, true);
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
@@ -342,11 +340,10 @@ export class VerkEngine {
   /** A job running here was cancelled or moved: its worker can see it, its outcome is ignored. */
   private interrupt(message: InterruptMessage): void {
     if (message.node !== this.nodeId || typeof message.jid !== 'string') return;
-    const now = Date.now();
-    // A job that finished before the message arrived leaves an entry: drop old ones.
-    for (const [key, { at }] of this.interrupted) if (now - at > 3_600_000) this.interrupted.delete(key);
-    const key = interruptionKey(String(message.from), message.jid);
-    this.interrupted.set(key, message.type === 'move' ? { kind: 'moved', queue: message.queue, at: now } : { kind: 'canceled', at: now });
+    const interruption: Interruption = message.type === 'move' ? { kind: 'moved', queue: message.queue } : { kind: 'canceled' };
+    // Only a run going on now is marked (and the mark ends with it): a message that comes
+    // after its run ended must not mark a later run of the same jid.
+    if (!this.managers.get(String(message.from))?.manager.interrupt(message.jid, interruption)) return;
     this.logger.warn(`Job ${message.jid} was ${message.type === 'move' ? `moved to queue ${String(message.queue)}` : 'cancelled'} while running on this node; its outcome will be ignored`);
   }
 
@@ -374,10 +371,8 @@ export class VerkEngine {
       blocking,
       workers: this.workers,
       middleware: this.middleware,
-      interrupted: this.interrupted,
       logger: this.logger,
       events: this.events,
-      blockingName,
       paused,
       maxRetryCount: this.options.maxRetryCount,
       maxDeadJobs: this.options.maxDeadJobs,
@@ -404,7 +399,12 @@ export class VerkEngine {
     this.state = 'stopping';
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), this.heartbeat.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      // The heartbeat keeps beating while the managers drain: until every running job's
+      // outcome and the requeue of the unfinished have landed, this node's in-progress
+      // lists are its own, and a peer that saw the heartbeat expire would recover (and run
+      // again) jobs still running here.
+      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await this.heartbeat.stop();
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
       this.logger.log(`Node ${this.nodeId} stopped`);

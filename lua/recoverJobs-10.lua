@@ -6,6 +6,14 @@
   side decides, per job, where it goes and with which payload; LREM decides who moves it,
   so two nodes recovering the same dead node move each job once.
 
+  Nothing moves while the node's heartbeat key exists: the caller saw it gone several
+  round trips ago, and a node that was only stale (a GC pause) and beats again still runs
+  those jobs and may have fetched more. Checking here, in the same atomic step as the
+  moves, closes that window. The exception is a node taking back its own leftovers at
+  start (ARGV[4] = 1): node ids are unique among running nodes, so a key under its own id
+  is its earlier run's, which is gone; that key lives on for up to two heartbeats, and
+  the new run beats under the same id, so no other node would ever recover those jobs.
+
   KEYS[1] inprogress:<q>:<node>
   KEYS[2] queue:<q>
   KEYS[3] dead
@@ -15,20 +23,24 @@
   KEYS[7] verk:stat:failed:queue:<q>:<YYYY-MM-DD>
   KEYS[8] verk:queue:<q>:prioritized
   KEYS[9] verk:wake (pub/sub channel)
+  KEYS[10] verk:node:<node> (its heartbeat key)
   ARGV[1] maxDeadJobs
   ARGV[2] now (epoch seconds), the score of a job sent to dead
   ARGV[3] queue name
+  ARGV[4] 1 when the node recovers its own in-progress list at start, else 0
   then triples: job as stored in in-progress, 'queue' or 'dead', payload to write
 
-  Returns { put back in the queue, sent to dead }.
+  Returns { put back in the queue, sent to dead, 1 when the node is alive (nothing moved) }.
 ]]
 
 --- @include "includes/priorityOf"
 --- @include "includes/pushBackJob"
 
+if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[10]) == 1 then return { 0, 0, 1 } end
+
 local wake = redis.call('EXISTS', KEYS[8]) == 0
 local requeued, dead, prioritized = 0, 0, 0
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   if redis.call('LREM', KEYS[1], -1, ARGV[i]) == 1 then
     if ARGV[i + 1] == 'dead' then
       redis.call('ZADD', KEYS[3], ARGV[2], ARGV[i + 2])
@@ -45,4 +57,4 @@ if dead > 0 then
   -- A poison job is a failure like any other in the counters.
   for k = 4, 7 do redis.call('INCRBY', KEYS[k], dead) end
 end
-return { requeued, dead }
+return { requeued, dead, 0 }
