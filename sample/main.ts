@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { redactSecrets } from 'nestjs-verk';
 import { AppModule } from './app.module';
 import { resolveRedisUrl } from './redis-bootstrap';
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  new Logger('Sample').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  // A start-up error may quote configuration: no credentials in the log.
+  new Logger('Sample').error(redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)));
   process.exit(1);
 });
