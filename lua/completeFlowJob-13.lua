@@ -8,7 +8,7 @@
 
   KEYS[1]  inprogress:<q>:<node>
   KEYS[2]  stat:processed          KEYS[3] stat:processed:<day>
-  KEYS[4]  verk:stat:processed:queue:<q>   KEYS[5] ...:<day>
+  KEYS[4]  verk:stat:processed:queue:<q>   KEYS[5] verk:stat:processed:daily:<day>:<q>
   KEYS[6]  schedule
   KEYS[7]  verk:flow:pending       KEYS[8]  verk:flow:done
   KEYS[9]  verk:flow:dependents    KEYS[10] verk:flow:blocked
@@ -25,9 +25,13 @@
   or -1 when the job was not in in-progress.
 ]]
 --- @include "includes/countInBatch"
+--- @include "includes/incrDaily"
 
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
-for k = 2, 5 do redis.call('INCR', KEYS[k]) end
+redis.call('INCR', KEYS[2])
+incrDaily(KEYS[3], 1)
+redis.call('INCR', KEYS[4])
+incrDaily(KEYS[5], 1)
 
 local jid, now, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local released = 0

@@ -26,6 +26,7 @@
 
 --- @include "includes/priorityOf"
 --- @include "includes/pushJob"
+--- @include "includes/incrDaily"
 
 local queueCount = (#KEYS - 6) / 3
 local firstName = #ARGV - queueCount + 1
@@ -48,6 +49,6 @@ end
 if dead > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[1]) - 1)
   redis.call('INCRBY', KEYS[4], dead)
-  redis.call('INCRBY', KEYS[5], dead)
+  incrDaily(KEYS[5], dead)
 end
 return moved

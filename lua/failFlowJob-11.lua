@@ -9,7 +9,7 @@
   KEYS[1]  inprogress:<q>:<node>
   KEYS[2]  retry or dead (the target)     KEYS[3] dead
   KEYS[4]  stat:failed   KEYS[5] stat:failed:<day>
-  KEYS[6]  verk:stat:failed:queue:<q>     KEYS[7] ...:<day>
+  KEYS[6]  verk:stat:failed:queue:<q>     KEYS[7] verk:stat:failed:daily:<day>:<q>
   KEYS[8]  schedule
   KEYS[9]  verk:flow:pending
   KEYS[10] the job's unique lock (or any key when it has none)
@@ -24,6 +24,7 @@
   not in in-progress.
 ]]
 --- @include "includes/countInBatch"
+--- @include "includes/incrDaily"
 
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
@@ -31,7 +32,10 @@ local died = KEYS[2] == KEYS[3]
 if died then
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]) - 1)
 end
-for k = 4, 7 do redis.call('INCR', KEYS[k]) end
+redis.call('INCR', KEYS[4])
+incrDaily(KEYS[5], 1)
+redis.call('INCR', KEYS[6])
+incrDaily(KEYS[7], 1)
 
 local jid = ARGV[5]
 if ARGV[10] == '1' then

@@ -20,7 +20,7 @@
   KEYS[4] stat:failed
   KEYS[5] stat:failed:<YYYY-MM-DD>
   KEYS[6] verk:stat:failed:queue:<q>
-  KEYS[7] verk:stat:failed:queue:<q>:<YYYY-MM-DD>
+  KEYS[7] verk:stat:failed:daily:<YYYY-MM-DD>:<q>
   KEYS[8] verk:queue:<q>:prioritized
   KEYS[9] verk:wake (pub/sub channel)
   KEYS[10] verk:node:<node> (its heartbeat key)
@@ -35,6 +35,7 @@
 
 --- @include "includes/priorityOf"
 --- @include "includes/pushBackJob"
+--- @include "includes/incrDaily"
 
 if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[10]) == 1 then return { 0, 0, 1 } end
 
@@ -55,6 +56,9 @@ if wake and prioritized > 0 then redis.call('PUBLISH', KEYS[9], ARGV[3]) end
 if dead > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[1]) - 1)
   -- A poison job is a failure like any other in the counters.
-  for k = 4, 7 do redis.call('INCRBY', KEYS[k], dead) end
+  redis.call('INCRBY', KEYS[4], dead)
+  incrDaily(KEYS[5], dead)
+  redis.call('INCRBY', KEYS[6], dead)
+  incrDaily(KEYS[7], dead)
 end
 return { requeued, dead, 0 }

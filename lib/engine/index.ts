@@ -21,3 +21,4 @@ export { JobRecorder, MAX_EVENTS_PER_JOB, TRACK_GRACE_MS, type JobEvent, type Jo
 export type { HistoryOptions, ResolvedHistoryOptions } from './history-options';
 export { subscribeToTrackedJobs, type TrackedJobListener } from './tracking';
 export { MAX_TAG_LENGTH, MAX_TAGS } from './tags';
+export { redactRedisOptions, redactRedisUrl, redactSecrets } from './redact';

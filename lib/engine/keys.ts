@@ -35,15 +35,23 @@ export class Keys {
     return `${this.prefix}dead`;
   }
 
-  /** `stat:processed` / `stat:failed`, and with a day `stat:processed:2026-11-23`. */
+  /**
+   * `stat:processed` / `stat:failed`, and with a day `stat:processed:2026-11-23`. Daily
+   * counters (these and the per-queue ones) expire after five years, as Sidekiq's do: the
+   * scripts that count set the TTL (lua/includes/incrDaily.lua).
+   */
   stat(kind: 'processed' | 'failed', day?: string): string {
     return day ? `${this.prefix}stat:${kind}:${day}` : `${this.prefix}stat:${kind}`;
   }
 
-  /** Per-queue counters (ours, not Sidekiq's): `verk:stat:processed:queue:<q>[:<day>]`. */
+  /**
+   * Per-queue counters (ours, not Sidekiq's): the total `verk:stat:processed:queue:<q>`,
+   * and per day `verk:stat:processed:daily:<YYYY-MM-DD>:<q>`. The day comes before the
+   * queue name and has a fixed length, so no queue name makes one key mean two counters
+   * (with the day last, queue `x:2026-11-29`'s total was queue `x`'s counter of that day).
+   */
   queueStat(kind: 'processed' | 'failed', queue: string, day?: string): string {
-    const key = `${this.prefix}verk:stat:${kind}:queue:${queue}`;
-    return day ? `${key}:${day}` : key;
+    return day ? `${this.prefix}verk:stat:${kind}:daily:${day}:${queue}` : `${this.prefix}verk:stat:${kind}:queue:${queue}`;
   }
 
   /** Set of paused queue names; every node obeys it, and it survives restarts. */

@@ -1,6 +1,7 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { clientName } from './blocking-connection';
 import type { VerkLogger } from './logger';
+import { describeRedis, redactSecrets } from './redact';
 import { defineScripts } from './scripts';
 
 /**
@@ -33,12 +34,14 @@ export function createConnection(redis: string | RedisOptions, role: ConnectionR
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;
+  // Which Redis, without its password: the log line must say where, and logs are not secret.
+  const target = describeRedis(redis);
   connection.on('error', (error: Error) => {
     // ioredis reconnects by itself; say so once every few seconds rather than per attempt.
     const now = Date.now();
     if (now - lastLogged > 5000) {
       lastLogged = now;
-      logger.warn(`Redis connection ${name}: ${error.message} (reconnecting)`);
+      logger.warn(`Redis connection ${name} to ${target}: ${redactSecrets(error.message)} (reconnecting)`);
     }
   });
   return connection;
