@@ -197,3 +197,31 @@ test('members that cannot run go to dead with their original text and the error 
     await engine.stop();
   }
 });
+
+test('flow-control jobs (dependable) keep their bytes when they fail and when they die as poison', async () => {
+  const flowJob = ORIGINAL.replace('"retry":1,', '"retry":1,"dependable":true,');
+  const poison = flowJob.replace(JID, 'e'.repeat(24)).replace('"dependable":true,', '"dependable":true,"recovery_count":1,');
+  await ctx.redis.sadd('verk:node:test-node:queues', 'default');
+  await ctx.redis.lpush('inprogress:default:test-node', poison);
+  const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, maxRecoveries: 1 }, {
+    ByteWorker: {
+      perform() {
+        throw new Error('flow failure');
+      },
+      retryAt: (failedAt) => failedAt + 3600,
+    },
+  });
+  try {
+    const [dead] = await ctx.redis.zrange('dead', 0, -1);
+    assertKept(dead, ['jid', 'recovery_count', ...FAILURE_FIELDS], 'poison flow job in dead', poison);
+    assert.equal(field(dead, 'error_class'), 'PoisonJobError');
+
+    await ctx.redis.lpush('queue:default', flowJob);
+    await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'failed flow job in retry');
+    const [retrying] = await ctx.redis.zrange('retry', 0, -1);
+    assertKept(retrying, FAILURE_FIELDS, 'failed flow job in retry', flowJob);
+    assert.equal(field(retrying, 'error_message'), 'flow failure');
+  } finally {
+    await engine.stop();
+  }
+});
