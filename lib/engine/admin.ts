@@ -4,6 +4,7 @@ import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueNam
 import { VerkValidationError } from './errors';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
+import { spliceFields } from './payload-text';
 import { checkPriority, priorityOf } from './priority';
 import type { JobRecorder } from './recorder';
 import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
@@ -166,7 +167,8 @@ export class VerkAdmin {
       if (!found) return false;
       const queue = found.job.queue;
       if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
-      const payload = JSON.stringify({ ...found.job, enqueued_at: nowSeconds() });
+      // Spliced into the stored text, never re-encoded (it may be another system's job).
+      const payload = spliceFields(found.raw, { enqueued_at: nowSeconds() });
       const { keys } = this;
       if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) {
         const recorder = this.recorder;
@@ -252,10 +254,7 @@ export class VerkAdmin {
         const found = inSet ?? (await this.findInList(keys.queue(name), jid));
         if (!found) break;
         if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
-        const next: JobPayload = { ...found.job };
-        if (value === 0) delete next.priority;
-        else next.priority = value;
-        const payload = JSON.stringify(next);
+        const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
         const where = inSet ? 'zset' : 'list';
         if ((await this.redis.verkReprioritize(keys.queue(name), keys.prioritized(name), keys.prioritySeq(name), keys.wake, found.raw, where, payload, value, name)) === 1) return true;
         // Fetched, or changed under us: look again.

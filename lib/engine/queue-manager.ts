@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from './blocking-connection';
 import { UnknownWorkerError } from './errors';
-import { failJob, type FailureOutcome, invalidJob } from './failure';
+import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from './flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-completion';
 import { type JobPayload, parsePayload } from './job';
@@ -441,7 +441,7 @@ export class QueueManager {
           break;
         }
         const day = statDay();
-        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
+        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, outcomeText(raw, outcome), outcome.score, maxDeadJobs);
         if (moved === 1) this.recordFailure(outcome, durationMs);
         break;
       } catch (error) {

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { invalidJob } from './failure';
-import { nowSeconds, parsePayload } from './job';
+import { invalidJob, outcomeText } from './failure';
+import { jobText, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import type { JobEvent, JobRecorder } from './recorder';
@@ -77,7 +77,7 @@ export class Scheduler {
           const reason = parsed.ok ? 'it names no queue' : parsed.reason;
           const outcome = invalidJob(member, 'unknown', reason, parsed.ok ? parsed.payload : parsed.partial, nowMs);
           this.options.logger.error(`Scheduler: a member of ${set} is not a runnable job (${reason}); moved to dead`);
-          triples.push(member, 3, JSON.stringify(outcome.payload));
+          triples.push(member, 3, outcomeText(member, outcome));
           continue;
         }
         const job = parsed.payload;
@@ -87,7 +87,8 @@ export class Scheduler {
           // The list and, for jobs with a priority, the sorted set and its counter.
           queueKeys.push(keys.queue(job.queue), keys.prioritized(job.queue), keys.prioritySeq(job.queue));
         }
-        triples.push(member, 7 + 3 * index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+        // Spliced, never re-encoded: the member may be another system's (a Ruby job's 1.0 stays 1.0).
+        triples.push(member, 7 + 3 * index, jobText(member, job, { enqueued_at: nowSeconds(nowMs) }));
         if (recorder?.wants(job.queue)) events.push({ jid: job.jid, event: set === keys.retry ? 'retried' : 'enqueued', at: nowMs, node: recorder.nodeId, queue: job.queue });
       }
       const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys];
