@@ -76,7 +76,7 @@ export class Recovery {
     }
     if (triples.length === 0) return { requeued: 0, dead: poisoned };
     const day = statDay();
-    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, maxDeadJobs, now, queue, ...triples);
+    const [requeued, dead] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, ...keys.flowLossKeys, maxDeadJobs, now, queue, ...triples);
     // Counts, not which: when another node recovered some of these at once, none are recorded.
     if (events.length > 0 && requeued + dead === triples.length / 3) recorder?.record(events);
     return { requeued, dead: dead + poisoned };
