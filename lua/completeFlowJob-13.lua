@@ -27,6 +27,15 @@
 --- @include "includes/countInBatch"
 --- @include "includes/incrDaily"
 
+-- A key of the wrong type would fail a write half way (Redis does not roll a script back)
+-- and strand the dependents already taken off the list: look first, and change nothing.
+-- The job stays in in-progress; the queue manager logs the error and tries again.
+for _, spec in ipairs({ { 6, 'zset' }, { 7, 'hash' }, { 8, 'zset' }, { 9, 'hash' }, { 10, 'hash' }, { 11, 'hash' } }) do
+  local kind = redis.call('TYPE', KEYS[spec[1]]).ok
+  if kind ~= 'none' and kind ~= spec[2] then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[spec[1]] .. ' is a ' .. kind .. ', not a ' .. spec[2] .. '; the finished job stays in in-progress')
+  end
+end
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
 redis.call('INCR', KEYS[2])
 incrDaily(KEYS[3], 1)

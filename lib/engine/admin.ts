@@ -4,6 +4,7 @@ import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueNam
 import { VerkValidationError } from './errors';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
+import { settleLostJobs } from './flow-lost';
 import { spliceFields } from './payload-text';
 import { checkPriority, priorityOf } from './priority';
 import type { JobRecorder } from './recorder';
@@ -38,6 +39,15 @@ export interface ListOptions {
   limit?: number;
 }
 
+/** How VerkAdmin removes jobs for good (deleteJob, clear); the engine passes its options. */
+export interface AdminRemovalOptions {
+  maxDeadJobs: number;
+  /** How long a completed batch is remembered, seconds. */
+  flowRetentionSeconds: number;
+  /** Called when a batch callback was put in `schedule` to run now. */
+  onScheduledNow?: () => void;
+}
+
 /** Where a job is now, with its payload exactly as stored (`raw`) and parsed (`job`). */
 export type FoundJob =
   | { where: 'queue'; queue: string; job: JobPayload; raw: string }
@@ -52,6 +62,8 @@ const MAX_LIMIT = 1000;
 const SCAN_CHUNK = 500;
 /** Times a move or delete looks again when the member changed under it. */
 const ATTEMPTS = 3;
+/** Jobs clear() removes per script call (a short script: Redis serves others in between). */
+const CLEAR_CHUNK = 1000;
 
 /** Reads a stored member without changing it (no jid is invented, unlike the runner's parse). */
 export function readJob(raw: string): { job: JobPayload; error?: undefined } | { job: null; error: string } {
@@ -89,6 +101,8 @@ export class VerkAdmin {
     private readonly keys: Keys,
     /** Job history and tracking: records what retryNow moves. */
     private readonly recorder?: JobRecorder,
+    /** What deleting and clearing need: trimming dead, and settling the batches of removed jobs. */
+    private readonly removal: AdminRemovalOptions = { maxDeadJobs: 100, flowRetentionSeconds: 7 * 24 * 3600 },
   ) {
     this.statsReader = new VerkStatsReader(redis, keys);
   }
@@ -193,8 +207,20 @@ export class VerkAdmin {
     return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
   }
 
-  /** Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was not there. */
-  async deleteJob(jid: string, from: JobSource): Promise<boolean> {
+  /**
+   * Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was
+   * not there. A dependable job takes the jobs waiting for it to dead (DependencyLostError);
+   * a job of a batch counts as dead in it.
+   */
+  deleteJob(jid: string, from: JobSource): Promise<boolean> {
+    return this.removeJob(jid, from, 'lose');
+  }
+
+  /**
+   * deleteJob, where `dependents: 'keep'` leaves the jobs waiting for it alone (the flow
+   * admin's cancel with cascade removes them itself). Internal.
+   */
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep'): Promise<boolean> {
     checkJid(jid);
     const source = checkSource(from, 'from');
     const key = this.keyOf(source);
@@ -202,17 +228,17 @@ export class VerkAdmin {
       if (source.set) {
         const found = await this.findInSet(key, jid);
         if (!found) return false;
-        if ((await this.redis.zrem(key, found.raw)) === 1) return true;
+        if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
       } else {
         const prioritized = this.keys.prioritized(source.queue);
         const inSet = await this.findInSet(prioritized, jid);
         if (inSet) {
-          if ((await this.redis.zrem(prioritized, inSet.raw)) === 1) return true;
+          if ((await this.remove(prioritized, 'zset', source, { members: [inSet.raw] }, dependents)) === 1) return true;
           continue;
         }
         const found = await this.findInList(key, jid);
         if (!found) return false;
-        if ((await this.redis.lrem(key, 1, found.raw)) === 1) return true;
+        if ((await this.remove(key, 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
       }
     }
     return false;
@@ -220,18 +246,49 @@ export class VerkAdmin {
 
   /**
    * Removes every job of a set or of a queue's waiting jobs (its list and its prioritized
-   * jobs). Returns how many were removed.
+   * jobs), in chunks from the oldest, as many as there were when it began (jobs arriving
+   * meanwhile stay, and so do the dependents it sends to dead). Dependable jobs and jobs of
+   * batches are handled as deleteJob does. Returns how many were removed.
    */
   async clear(where: JobSource): Promise<number> {
     const source = checkSource(where, 'where');
     const key = this.keyOf(source);
-    if (source.set) {
-      const [count] = await this.transaction<[number, number]>((multi) => multi.zcard(key).del(key));
-      return count;
-    }
+    if (source.set) return this.clearKey(key, 'zset', source, await this.redis.zcard(key));
     const prioritized = this.keys.prioritized(source.queue);
-    const [plain, ranked] = await this.transaction<[number, number, number]>((multi) => multi.llen(key).zcard(prioritized).del(key, prioritized));
-    return plain + ranked;
+    const [plain, ranked] = await this.transaction<[number, number]>((multi) => multi.llen(key).zcard(prioritized));
+    return (await this.clearKey(key, 'list', source, plain)) + (await this.clearKey(prioritized, 'zset', source, ranked));
+  }
+
+  private async clearKey(key: string, kind: 'list' | 'zset', source: CheckedSource, total: number): Promise<number> {
+    let removed = 0;
+    while (removed < total) {
+      const count = await this.remove(key, kind, source, { oldest: Math.min(CLEAR_CHUNK, total - removed) }, 'lose');
+      if (count === 0) break;
+      removed += count;
+    }
+    return removed;
+  }
+
+  /** Runs removeJobs, then settles the batches and locks of what it removed (settleLostJobs). */
+  private async remove(key: string, kind: 'list' | 'zset', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
+    const { keys, removal } = this;
+    // Completes the dependents' error message: "dependency <jid> was deleted from dead".
+    const where = `${'members' in what ? 'deleted' : 'cleared'} from ${source.set ?? `queue ${source.queue}`}`;
+    const removed = await this.redis.verkRemoveJobs(
+      key,
+      keys.dead,
+      ...(keys.flowLossKeys as [string, string, string, string, string]),
+      kind,
+      'members' in what ? 'members' : 'oldest',
+      removal.maxDeadJobs,
+      nowSeconds(),
+      where,
+      source.set === 'dead' ? 1 : 0,
+      dependents,
+      ...('members' in what ? what.members : [what.oldest]),
+    );
+    if (removed > 0 && (await settleLostJobs(this.redis, keys, removal.flowRetentionSeconds)) > 0) removal.onScheduledNow?.();
+    return removed;
   }
 
   /**

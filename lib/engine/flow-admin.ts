@@ -154,7 +154,8 @@ export class VerkFlowAdmin {
         if (!(await this.control.interruptRunning(found))) return false;
       } else {
         const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
-        if (!(await this.admin.deleteJob(jid, source))) return false;
+        // With cascade the dependents are removed below, not sent to dead as lost.
+        if (!(await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose'))) return false;
       }
       payload = found.job;
       if (cascade) await this.cancelDependents(jid);

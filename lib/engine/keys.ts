@@ -95,6 +95,23 @@ export class Keys {
     return `${this.prefix}verk:flow:waiting_on`;
   }
 
+  /**
+   * List of payloads of jobs that left without finishing (deleted, cleared, or sent to dead
+   * because a dependency was lost) and whose batch has yet to count them or whose unique
+   * lock has yet to be freed; every node's scheduler drains it (settleLostJobs).
+   */
+  get flowLost(): string {
+    return `${this.prefix}verk:flow:lost`;
+  }
+
+  /**
+   * The keys a script needs to trim `dead` or lose a dependable job (lua/includes/trimDead),
+   * in the order the scripts take them: verk:flow:pending, dependents, blocked, waiting_on, lost.
+   */
+  get flowLossKeys(): string[] {
+    return [this.flowPending, this.flowDependents, this.flowBlocked, this.flowWaitingOn, this.flowLost];
+  }
+
   /** Lock of a unique job: holds the jid of the job that owns it, with the lock's TTL. */
   unique(key: string): string {
     return `${this.prefix}verk:unique:${key}`;

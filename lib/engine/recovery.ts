@@ -75,7 +75,7 @@ export class Recovery {
     let dead = 0;
     if (triples.length > 0) {
       const day = statDay();
-      const [movedBack, movedDead, alive] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, keys.node(nodeId), maxDeadJobs, now, queue, own ? 1 : 0, ...triples);
+      const [movedBack, movedDead, alive] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, ...keys.flowLossKeys, keys.node(nodeId), maxDeadJobs, now, queue, own ? 1 : 0, ...triples);
       if (alive === 1) return { requeued: 0, dead: 0 };
       // Counts, not which: when another node recovered some of these at once, none are recorded.
       if (events.length > 0 && movedBack + movedDead === triples.length / 3) recorder?.record(events);

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { invalidJob, outcomeText } from './failure';
+import { settleLostJobs } from './flow-lost';
 import { jobText, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   logger: VerkLogger;
   pollInterval: number;
   maxDeadJobs: number;
+  /** How long finished dependable jobs and completed batches are remembered, seconds (settling lost jobs). */
+  flowRetentionSeconds: number;
   /** Job history and tracking: `enqueued` (from schedule) and `retried` (from retry) events. */
   recorder?: JobRecorder;
 }
@@ -47,6 +50,8 @@ export class Scheduler {
   }
 
   private async round(): Promise<number> {
+    // First, so a batch callback this schedules moves in the same round.
+    await settleLostJobs(this.options.redis, this.options.keys, this.options.flowRetentionSeconds);
     for (const set of [this.options.keys.schedule, this.options.keys.retry]) await this.enqueueDue(set);
     return this.msUntilNextDue();
   }
@@ -91,7 +96,8 @@ export class Scheduler {
         triples.push(member, 7 + 3 * index, jobText(member, job, { enqueued_at: nowSeconds(nowMs) }));
         if (recorder?.wants(job.queue)) events.push({ jid: job.jid, event: set === keys.retry ? 'retried' : 'enqueued', at: nowMs, node: recorder.nodeId, queue: job.queue });
       }
-      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys];
+      // The flow keys last: a trim of dead may lose dependable jobs (lua/includes/trimDead).
+      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys, ...keys.flowLossKeys];
       const moved = await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
       total += moved;
       // The script says how many, not which: when another node moved some of them at the
