@@ -10,23 +10,36 @@ import { defineScripts } from './scripts';
  *   harmless when run twice (acknowledge/fail check LREM, the scheduler checks ZREM), and
  *   a fetch that may have run twice is reconciled by the queue manager (see 'close').
  * - `blocking`: one per queue for BLMOVE, same rules.
- * - `client`: the enqueue API; ioredis's defaults, so a caller gets an error after a
- *   bounded number of reconnect attempts instead of waiting forever.
+ * - `client`: the enqueue API; ioredis's maxRetriesPerRequest, so a caller gets an error
+ *   after a bounded number of reconnect attempts (about 10 s) instead of waiting forever.
  * - `health`: PING for health checks. maxRetriesPerRequest: 0, so a PING sent while
- *   Redis is away fails at the next failed reconnect attempt (within ioredis's reconnect
- *   delay, at most 2 s) instead of queueing until Redis returns: checks polled during an
+ *   Redis is away fails at the next failed reconnect attempt (within
+ *   MAX_RECONNECT_DELAY) instead of queueing until Redis returns: checks polled during an
  *   outage never pile up. The caller bounds its own wait (VerkEngine.ping).
  */
 export type ConnectionRole = 'engine' | 'blocking' | 'client' | 'health';
+
+/** The longest wait between two reconnect attempts of any engine connection. */
+export const MAX_RECONNECT_DELAY = 2000;
+
+/**
+ * Reconnects 50 ms × attempt apart, at most MAX_RECONNECT_DELAY (ioredis 5's default).
+ * Set explicitly because the heartbeat's grace after a reconnect (2 × heartbeat +
+ * MAX_RECONNECT_DELAY) assumes every node is back within that delay, and ioredis 6's
+ * default backs off up to 5 s plus jitter.
+ */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 50, MAX_RECONNECT_DELAY);
+}
 
 /** Connections connect on their first command, so an engine that never starts holds no socket. */
 export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
   const overrides: RedisOptions =
     role === 'client'
-      ? { connectionName: name, lazyConnect: true, enableAutoPipelining: true }
+      ? { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, enableAutoPipelining: true }
       : role === 'health'
-        ? { connectionName: name, lazyConnect: true, maxRetriesPerRequest: 0 }
-        : { connectionName: name, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
+        ? { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, maxRetriesPerRequest: 0 }
+        : { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;
