@@ -34,3 +34,25 @@ test('every engine connection retries at most 2 s apart while Redis is down, and
     await server.cleanup();
   }
 });
+
+/**
+ * The engine reads RESP2-shaped replies (WITHSCORES as a flat member, score list, scores
+ * as strings): ioredis 6's default 'legacy' replyMapping gives them on RESP3 too, but an
+ * app that passes its own ioredis options with replyMapping: 'resp3' must not change them.
+ */
+test("engine connections keep RESP2-shaped replies even when the options ask for replyMapping 'resp3'", async () => {
+  const server = await RedisServer.start();
+  const roles: ConnectionRole[] = ['engine', 'blocking', 'client', 'health'];
+  const connections = roles.map((role) => createConnection({ host: '127.0.0.1', port: server.port, protocol: 3, replyMapping: 'resp3' }, role, `verk:test:${role}`, silentLogger));
+  try {
+    await connections[0].zadd('z', 1.5, 'a');
+    for (const [index, connection] of connections.entries()) {
+      assert.deepEqual(await connection.zrange('z', 0, '-1', 'WITHSCORES'), ['a', '1.5'], `${roles[index]}: ZRANGE WITHSCORES`);
+      assert.equal(await connection.zscore('z', 'a'), '1.5', `${roles[index]}: ZSCORE`);
+      assert.match(String(await connection.client('INFO')), /resp=3/, `${roles[index]}: still RESP3 on the wire`);
+    }
+  } finally {
+    await Promise.all(connections.map((connection) => closeConnection(connection)));
+    await server.cleanup();
+  }
+});

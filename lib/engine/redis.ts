@@ -32,14 +32,20 @@ export function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 50, MAX_RECONNECT_DELAY);
 }
 
-/** Connections connect on their first command, so an engine that never starts holds no socket. */
+/**
+ * Connections connect on their first command, so an engine that never starts holds no socket.
+ * replyMapping is 'legacy' whatever the caller's options say: the engine reads RESP2-shaped
+ * replies (WITHSCORES as a flat list, scores as strings), which ioredis 6 gives on RESP3
+ * (its default protocol) as on RESP2 only with that mapping.
+ */
 export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
+  const common: RedisOptions = { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, replyMapping: 'legacy' };
   const overrides: RedisOptions =
     role === 'client'
-      ? { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, enableAutoPipelining: true }
+      ? { ...common, enableAutoPipelining: true }
       : role === 'health'
-        ? { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, maxRetriesPerRequest: 0 }
-        : { connectionName: name, lazyConnect: true, retryStrategy: reconnectDelay, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
+        ? { ...common, maxRetriesPerRequest: 0 }
+        : { ...common, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
   let lastLogged = 0;
