@@ -344,7 +344,7 @@ test('deleteJob removes exactly one job from each set and from a queue; clear em
       const [, middle] = seeded[set];
       assert.equal(await admin.admin.deleteJob(middle.jid, set), true);
       assert.equal(await admin.admin.deleteJob(middle.jid, set), false, 'already gone');
-      assert.deepEqual((await ctx.redis.zrange(set, 0, -1)).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
+      assert.deepEqual((await ctx.redis.zrange(set, 0, '-1')).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
     }
     assert.equal(await admin.admin.deleteJob(queued[1].jid, 'retry'), false, 'not in that set');
     assert.equal(await admin.admin.deleteJob(queued[1].jid, { queue: 'x' }), true);

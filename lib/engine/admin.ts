@@ -125,7 +125,8 @@ export class VerkAdmin {
     const limit = checkInteger(input.limit, 'options.limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
     if (source.set) {
       const key = this.keyOf(source);
-      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, offset + limit - 1, 'WITHSCORES'));
+      // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, String(offset + limit - 1), 'WITHSCORES'));
       const jobs: ListedJob[] = [];
       for (let i = 0; i + 1 < page.length; i += 2) jobs.push({ raw: page[i], ...readJob(page[i]), at: Number(page[i + 1]) });
       return { total, offset, limit, jobs };

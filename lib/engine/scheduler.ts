@@ -58,7 +58,8 @@ export class Scheduler {
 
   private async msUntilNextDue(): Promise<number> {
     const { redis, keys, pollInterval } = this.options;
-    const heads = await Promise.all([keys.schedule, keys.retry].map((set) => redis.zrange(set, 0, 0, 'WITHSCORES')));
+    // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+    const heads = await Promise.all([keys.schedule, keys.retry].map((set) => redis.zrange(set, 0, '0', 'WITHSCORES')));
     let next = Infinity;
     for (const head of heads) if (head.length === 2) next = Math.min(next, Number(head[1]) * 1000);
     return next === Infinity ? pollInterval : Math.max(0, Math.ceil(next - Date.now()));
