@@ -72,7 +72,7 @@ test('a Ruby-shaped payload keeps every original byte through schedule → queue
     release();
     await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'failed job in retry');
     await engine.removeQueue('default');
-    const [retrying] = await ctx.redis.zrange('retry', 0, -1);
+    const [retrying] = await ctx.redis.zrange('retry', 0, '-1');
     assertKept(retrying, ['enqueued_at', ...FAILURE_FIELDS], 'retry');
     assert.equal(fieldText(retrying, 'enqueued_at'), fieldText(queued, 'enqueued_at'));
     assert.equal(field(retrying, 'retry_count'), 1);
@@ -92,7 +92,7 @@ test('a Ruby-shaped payload keeps every original byte through schedule → queue
     await engine.addQueue('default', 1);
     await waitFor(async () => (await ctx.redis.zcard('dead')) === 1, 'job in dead');
     await engine.removeQueue('default');
-    const [dead] = await ctx.redis.zrange('dead', 0, -1);
+    const [dead] = await ctx.redis.zrange('dead', 0, '-1');
     assertKept(dead, ['enqueued_at', ...FAILURE_FIELDS], 'dead');
     assert.equal(field(dead, 'retry_count'), 2);
     assert.equal(field(dead, 'error_message'), 'boom 2 "quoted" \u2028 ü');
@@ -127,7 +127,7 @@ test('recovery splices recovery_count (and a poison job\'s error fields) into th
     const [back] = await ctx.redis.lrange('queue:default', 0, -1);
     assertKept(back, ['recovery_count'], 'recovered to the queue');
     assert.equal(field(back, 'recovery_count'), 1);
-    const [poison] = await ctx.redis.zrange('dead', 0, -1);
+    const [poison] = await ctx.redis.zrange('dead', 0, '-1');
     assertKept(poison, ['jid', 'recovery_count', ...FAILURE_FIELDS], 'poison job in dead', withCount);
     assert.equal(field(poison, 'recovery_count'), 2);
     assert.ok(poison.includes('"retry":1,"recovery_count":2,'), `recovery_count replaced where it was: ${poison}`);
@@ -155,14 +155,14 @@ test('move and setPriority splice queue, enqueued_at and priority; nothing else 
     await ctx.redis.del('queue:other');
     await ctx.redis.zadd('retry', '4102444800', ORIGINAL);
     assert.equal(await engine.control.move(JID, 'third'), true);
-    const [inRetry] = await ctx.redis.zrange('retry', 0, -1);
+    const [inRetry] = await ctx.redis.zrange('retry', 0, '-1');
     assert.equal(inRetry, ORIGINAL.replace('"queue":"default"', '"queue":"third"'), 'only the queue field changed');
 
     // setPriority adds the field, and priority 0 removes it again.
     await ctx.redis.del('retry');
     await ctx.redis.lpush('queue:default', ORIGINAL);
     assert.equal(await engine.admin.setPriority(JID, 5, 'default'), true);
-    const [prioritized] = await ctx.redis.zrange('verk:queue:default:prioritized', 0, -1);
+    const [prioritized] = await ctx.redis.zrange('verk:queue:default:prioritized', 0, '-1');
     assert.equal(prioritized, ORIGINAL.replace(/ }$/, ',"priority":5 }'));
     assert.equal(await engine.admin.setPriority(JID, 0, 'default'), true);
     assert.deepEqual(await ctx.redis.lrange('queue:default', 0, -1), [ORIGINAL], 'back to the original text');
@@ -178,20 +178,20 @@ test('members that cannot run go to dead with their original text and the error 
     // One from schedule (the scheduler), one from the queue (the runner), one not an object.
     await ctx.redis.zadd('schedule', '1', noClass);
     await waitFor(async () => (await ctx.redis.zcard('dead')) === 1, 'invalid scheduled member in dead');
-    const [fromSchedule] = await ctx.redis.zrange('dead', 0, -1);
+    const [fromSchedule] = await ctx.redis.zrange('dead', 0, '-1');
     assert.ok(fromSchedule.startsWith(noClass.slice(0, -1) + ','), `original text kept, fields appended: ${fromSchedule}`);
     assert.equal(field(fromSchedule, 'error_class'), 'InvalidJobError');
     await ctx.redis.del('dead');
 
     await ctx.redis.lpush('queue:default', noClass);
     await waitFor(async () => (await ctx.redis.zcard('dead')) === 1, 'invalid queued member in dead');
-    const [fromQueue] = await ctx.redis.zrange('dead', 0, -1);
+    const [fromQueue] = await ctx.redis.zrange('dead', 0, '-1');
     assert.ok(fromQueue.startsWith(noClass.slice(0, -1) + ','), `original text kept, fields appended: ${fromQueue}`);
     await ctx.redis.del('dead');
 
     await ctx.redis.lpush('queue:default', '[1.0]');
     await waitFor(async () => (await ctx.redis.zcard('dead')) === 1, 'non-object member in dead');
-    const [wrapped] = await ctx.redis.zrange('dead', 0, -1);
+    const [wrapped] = await ctx.redis.zrange('dead', 0, '-1');
     assert.equal(field(wrapped, 'raw_payload'), '[1.0]', 'not an object: kept whole in raw_payload');
   } finally {
     await engine.stop();
@@ -212,13 +212,13 @@ test('flow-control jobs (dependable) keep their bytes when they fail and when th
     },
   });
   try {
-    const [dead] = await ctx.redis.zrange('dead', 0, -1);
+    const [dead] = await ctx.redis.zrange('dead', 0, '-1');
     assertKept(dead, ['jid', 'recovery_count', ...FAILURE_FIELDS], 'poison flow job in dead', poison);
     assert.equal(field(dead, 'error_class'), 'PoisonJobError');
 
     await ctx.redis.lpush('queue:default', flowJob);
     await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'failed flow job in retry');
-    const [retrying] = await ctx.redis.zrange('retry', 0, -1);
+    const [retrying] = await ctx.redis.zrange('retry', 0, '-1');
     assertKept(retrying, FAILURE_FIELDS, 'failed flow job in retry', flowJob);
     assert.equal(field(retrying, 'error_message'), 'flow failure');
   } finally {

@@ -95,7 +95,7 @@ test('Sidekiq perform_in(…, 9007199254740993, 12345678901234567891, 1.0): our 
   const marker = `sched-${Date.now()}`;
   const pushed = await pushFromRuby(marker);
   assert.match(pushed.inspect, /^\[9007199254740993, 12345678901234567891, 1\.0, /);
-  const [scheduled] = await ctx.redis.zrange('schedule', 0, -1);
+  const [scheduled] = await ctx.redis.zrange('schedule', 0, '-1');
   const args = argsText(scheduled);
   assert.ok(args.startsWith('[9007199254740993,12345678901234567891,1.0,'), `Ruby wrote ${args}`);
 
@@ -128,7 +128,7 @@ test('a job Sidekiq failed into retry keeps its bytes through our scheduler and 
     // First run raises: Sidekiq writes the job into retry (its own JSON, far in the future).
     await received(marker, 1);
     const [retrying] = await waitFor(async () => {
-      const members = await ctx.redis.zrange('retry', 0, -1);
+      const members = await ctx.redis.zrange('retry', 0, '-1');
       return members.length === 1 ? members : undefined;
     }, 'Sidekiq put the failed job into retry', 30_000);
     assert.match(retrying, /"retry_count":0/);

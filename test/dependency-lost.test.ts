@@ -23,7 +23,7 @@ async function flowMentions(redis: Redis, jid: string): Promise<string[]> {
     if (type === 'hash') {
       const all = await redis.hgetall(key);
       texts = Object.entries(all).map(([field, value]) => `${field} => ${value}`);
-    } else if (type === 'zset') texts = await redis.zrange(key, 0, -1);
+    } else if (type === 'zset') texts = await redis.zrange(key, 0, '-1');
     else if (type === 'list') texts = await redis.lrange(key, 0, -1);
     else if (type === 'set') texts = await redis.smembers(key);
     for (const text of texts) if (text.includes(jid)) places.push(`${key}: ${text}`);
@@ -39,7 +39,7 @@ interface DeadJob {
 }
 
 async function deadJobs(redis: Redis): Promise<DeadJob[]> {
-  return (await redis.zrange('dead', 0, -1)).map((member) => JSON.parse(member) as DeadJob);
+  return (await redis.zrange('dead', 0, '-1')).map((member) => JSON.parse(member) as DeadJob);
 }
 
 async function deadJob(redis: Redis, jid: string): Promise<DeadJob | undefined> {

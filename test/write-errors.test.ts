@@ -36,7 +36,7 @@ test('the scheduler moving a due job into a queue key of the wrong type sends it
   const engine = await startEngine({ redis: ctx.server.url, queues: {}, pollInterval: 50 });
   try {
     await waitFor(async () => (await ctx.redis.zcard('schedule')) === 0, 'schedule drained', 5000);
-    const dead = await ctx.redis.zrange('dead', 0, -1);
+    const dead = await ctx.redis.zrange('dead', 0, '-1');
     assert.equal(dead.length, 2, 'both jobs in dead, none lost');
     for (const { jid, text } of [plain, ranked]) {
       const member = dead.find((m) => m.includes(jid));
@@ -63,7 +63,7 @@ test('when dead is unusable too, a due job stays in schedule and the scheduler l
   try {
     await waitFor(() => logger.lines.some((line) => line.startsWith('warn Scheduler') && line.includes('WRONGTYPE')), 'the error logged', 5000);
     await sleep(300);
-    assert.deepEqual(await ctx.redis.zrange('schedule', 0, -1), [job.text], 'still in schedule, untouched');
+    assert.deepEqual(await ctx.redis.zrange('schedule', 0, '-1'), [job.text], 'still in schedule, untouched');
     assert.ok(logger.lines.filter((line) => line.startsWith('warn Scheduler')).length <= 2, 'rate-limited');
     await ctx.redis.del('queue:broken');
     await waitFor(async () => (await ctx.redis.llen('queue:broken')) === 1, 'moved once the queue key is usable', 10_000);
@@ -86,7 +86,7 @@ for (const flow of [false, true]) {
     try {
       const jid = await engine.client.enqueue({ queue: 'default', class: 'Boom', ...(flow ? { dependable: true } : {}) });
       await waitFor(async () => (await ctx.redis.type('dead')) === 'zset' && (await ctx.redis.zcard('dead')) === 1, 'job in dead', 5000);
-      const [member] = await ctx.redis.zrange('dead', 0, -1);
+      const [member] = await ctx.redis.zrange('dead', 0, '-1');
       const job = JSON.parse(member) as Record<string, unknown>;
       assert.equal(job.jid, jid);
       assert.equal(job.error_class, 'RedisWriteError');
@@ -136,7 +136,7 @@ test('fetch into an in-progress key of the wrong type takes nothing from the que
     await ctx.redis.set('inprogress:q:n1', 'not a list');
     await assert.rejects(redis.verkFetchJobs('queue:q', 'inprogress:q:n1', 'verk_nodes', 'verk:node:n1:queues', 'verk:paused_queues', 'verk:queue:q:prioritized', 10, 'n1', 'q'), /WRONGTYPE/);
     assert.deepEqual(await ctx.redis.lrange('queue:q', 0, -1), [plain.text]);
-    assert.deepEqual(await ctx.redis.zrange('verk:queue:q:prioritized', 0, -1), [ranked.text]);
+    assert.deepEqual(await ctx.redis.zrange('verk:queue:q:prioritized', 0, '-1'), [ranked.text]);
   } finally {
     redis.disconnect();
   }
@@ -155,7 +155,7 @@ test('putting in-progress jobs back into a queue key of the wrong type sends the
     await ctx.redis.del('dead');
     assert.equal(await redis.verkRequeueInProgress('inprogress:q:n1', 'queue:q', 'verk:queue:q:prioritized', 'verk:wake', 'dead', 'q'), 0);
     assert.equal(await ctx.redis.llen('inprogress:q:n1'), 0);
-    const dead = await ctx.redis.zrange('dead', 0, -1);
+    const dead = await ctx.redis.zrange('dead', 0, '-1');
     assert.equal(dead.length, 2);
     for (const member of dead) assert.equal((JSON.parse(member) as { error_class: string }).error_class, 'RedisWriteError');
   } finally {
