@@ -8,7 +8,7 @@
 
   KEYS[1]  inprogress:<q>:<node>
   KEYS[2]  stat:processed          KEYS[3] stat:processed:<day>
-  KEYS[4]  verk:stat:processed:queue:<q>   KEYS[5] ...:<day>
+  KEYS[4]  verk:stat:processed:queue:<q>   KEYS[5] verk:stat:processed:daily:<day>:<q>
   KEYS[6]  schedule
   KEYS[7]  verk:flow:pending       KEYS[8]  verk:flow:done
   KEYS[9]  verk:flow:dependents    KEYS[10] verk:flow:blocked
@@ -25,9 +25,22 @@
   or -1 when the job was not in in-progress.
 ]]
 --- @include "includes/countInBatch"
+--- @include "includes/incrDaily"
 
+-- A key of the wrong type would fail a write half way (Redis does not roll a script back)
+-- and strand the dependents already taken off the list: look first, and change nothing.
+-- The job stays in in-progress; the queue manager logs the error and tries again.
+for _, spec in ipairs({ { 6, 'zset' }, { 7, 'hash' }, { 8, 'zset' }, { 9, 'hash' }, { 10, 'hash' }, { 11, 'hash' } }) do
+  local kind = redis.call('TYPE', KEYS[spec[1]]).ok
+  if kind ~= 'none' and kind ~= spec[2] then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[spec[1]] .. ' is a ' .. kind .. ', not a ' .. spec[2] .. '; the finished job stays in in-progress')
+  end
+end
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
-for k = 2, 5 do redis.call('INCR', KEYS[k]) end
+redis.call('INCR', KEYS[2])
+incrDaily(KEYS[3], 1)
+redis.call('INCR', KEYS[4])
+incrDaily(KEYS[5], 1)
 
 local jid, now, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local released = 0

@@ -13,13 +13,19 @@
   ARGV[2] queue name
   ARGV[3] node id
 
+  The job leaves in-progress only once it is back in the queue: when the queue cannot take
+  it (a key of the wrong type), it stays in in-progress and is this node's to run, as if
+  the pause had come a moment later.
+
   Returns 1 when the job is this node's to run, 0 when it was put back (paused).
 ]]
 redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('SADD', KEYS[5], ARGV[2])
 if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 1 then
-  if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 1 then
-    redis.call('RPUSH', KEYS[2], ARGV[1])
+  if redis.call('LPOS', KEYS[1], ARGV[1]) then
+    local pushed = redis.pcall('RPUSH', KEYS[2], ARGV[1])
+    if type(pushed) == 'table' and pushed.err then return 1 end
+    redis.call('LREM', KEYS[1], -1, ARGV[1])
   end
   return 0
 end

@@ -32,37 +32,41 @@ if n <= 0 then return {} end
 local taken = {}
 local prioritized = redis.call('EXISTS', KEYS[6]) == 1
 
+-- Read first, write in-progress, and only then remove from the queue: when in-progress
+-- cannot take the jobs (a key of the wrong type), they stay in the queue and the error
+-- reaches the queue manager, which logs it and tries again.
+
 -- Priority > 0: the lowest scores, all negative.
+local high = {}
 if prioritized then
-  local high = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(0', 'LIMIT', 0, n)
-  if #high > 0 then
-    redis.call('ZREMRANGEBYRANK', KEYS[6], 0, #high - 1)
-    for i = 1, #high do taken[#taken + 1] = high[i] end
-  end
+  high = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(0', 'LIMIT', 0, n)
+  for i = 1, #high do taken[#taken + 1] = high[i] end
 end
 
 -- Plain jobs. LRANGE from the right end: jobs[1] is the newest taken, jobs[#jobs] the oldest.
 local room = n - #taken
+local plain = 0
 if room > 0 then
   local jobs = redis.call('LRANGE', KEYS[1], -room, -1)
-  local count = #jobs
-  if count > 0 then
-    redis.call('LTRIM', KEYS[1], 0, -count - 1)
-    for i = count, 1, -1 do taken[#taken + 1] = jobs[i] end
-  end
+  plain = #jobs
+  for i = plain, 1, -1 do taken[#taken + 1] = jobs[i] end
 end
 
--- Priority < 0: what remains of the sorted set, lowest score first.
+-- Priority < 0: what remains of the sorted set, lowest score first (after the high ones).
 room = n - #taken
+local low = 0
 if prioritized and room > 0 then
-  local low = redis.call('ZRANGE', KEYS[6], 0, room - 1)
-  if #low > 0 then
-    redis.call('ZREMRANGEBYRANK', KEYS[6], 0, #low - 1)
-    for i = 1, #low do taken[#taken + 1] = low[i] end
-  end
+  local rest = redis.call('ZRANGE', KEYS[6], #high, #high + room - 1)
+  low = #rest
+  for i = 1, low do taken[#taken + 1] = rest[i] end
 end
 
 if #taken == 0 then return taken end
 -- Same final order as repeated RPOPLPUSH: the first to start ends deepest in in-progress.
-redis.call('LPUSH', KEYS[2], unpack(taken))
+local pushed = redis.pcall('LPUSH', KEYS[2], unpack(taken))
+if type(pushed) == 'table' and pushed.err then
+  return redis.error_reply('could not move jobs into ' .. KEYS[2] .. ' (nothing was taken from the queue): ' .. pushed.err)
+end
+if #high + low > 0 then redis.call('ZREMRANGEBYRANK', KEYS[6], 0, #high + low - 1) end
+if plain > 0 then redis.call('LTRIM', KEYS[1], 0, -plain - 1) end
 return taken

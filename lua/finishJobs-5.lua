@@ -7,19 +7,21 @@
   KEYS[2] stat:processed
   KEYS[3] stat:processed:<YYYY-MM-DD>
   KEYS[4] verk:stat:processed:queue:<q>
-  KEYS[5] verk:stat:processed:queue:<q>:<YYYY-MM-DD>
+  KEYS[5] verk:stat:processed:daily:<YYYY-MM-DD>:<q>
   ARGV    the finished jobs, exactly as they were fetched
 
   Returns how many jobs were removed.
 ]]
+--- @include "includes/incrDaily"
+
 local removed = 0
 for i = 1, #ARGV do
   removed = removed + redis.call('LREM', KEYS[1], -1, ARGV[i])
 end
 if removed > 0 then
   redis.call('INCRBY', KEYS[2], removed)
-  redis.call('INCRBY', KEYS[3], removed)
+  incrDaily(KEYS[3], removed)
   redis.call('INCRBY', KEYS[4], removed)
-  redis.call('INCRBY', KEYS[5], removed)
+  incrDaily(KEYS[5], removed)
 end
 return removed

@@ -13,20 +13,41 @@
   ARGV[4] the new payload
   ARGV[5] its score (zset) or field (hash; for a hash source, also the field it is in)
 
+  The job leaves where it is only once it is written where it goes: when that key is of
+  the wrong type, nothing changes and the script returns Redis's error (the caller
+  throws it).
+
   Returns 1 when moved, 0 when the job was not there.
 ]]
 local kind, raw = ARGV[1], ARGV[2]
+local sameSpot = KEYS[1] == KEYS[2] and kind == ARGV[3]
 if kind == 'list' then
-  if redis.call('LREM', KEYS[1], 1, raw) == 0 then return 0 end
+  if not redis.call('LPOS', KEYS[1], raw) then return 0 end
 elseif kind == 'zset' then
-  if redis.call('ZREM', KEYS[1], raw) == 0 then return 0 end
+  if not redis.call('ZSCORE', KEYS[1], raw) then return 0 end
 else
   if redis.call('HGET', KEYS[1], ARGV[5]) ~= raw then return 0 end
-  redis.call('HDEL', KEYS[1], ARGV[5])
 end
+-- Same set or hash field, same payload: nothing to move (removing after writing would drop it).
+if sameSpot and raw == ARGV[4] then
+  if kind == 'zset' then redis.call('ZADD', KEYS[1], ARGV[5], raw) end
+  return 1
+end
+local written
 if ARGV[3] == 'zset' then
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+  written = redis.pcall('ZADD', KEYS[2], ARGV[5], ARGV[4])
 elseif ARGV[3] == 'hash' then
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[4])
+  written = redis.pcall('HSET', KEYS[2], ARGV[5], ARGV[4])
+end
+if type(written) == 'table' and written.err then
+  return redis.error_reply('could not write the job to ' .. KEYS[2] .. ': ' .. written.err)
+end
+if kind == 'list' then
+  redis.call('LREM', KEYS[1], 1, raw)
+elseif kind == 'zset' then
+  redis.call('ZREM', KEYS[1], raw)
+elseif not sameSpot then
+  -- A hash source: the field was overwritten in place when the target is the same hash.
+  redis.call('HDEL', KEYS[1], ARGV[5])
 end
 return 1

@@ -14,13 +14,19 @@
   ARGV[2] the payload to enqueue (with enqueued_at set)
   ARGV[3] the queue name
 
+  The member leaves its set only once it is in its queue: when a queue key is of the wrong
+  type, it stays where it is and the script returns Redis's error (the caller throws it).
+
   Returns 1 when this call moved the job, 0 when it was no longer in the set.
 ]]
 
 --- @include "includes/priorityOf"
+--- @include "includes/redisError"
 --- @include "includes/pushJob"
 
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-pushJob(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[3], ARGV[2], priorityOf(ARGV[2]))
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local err = pushJob(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[3], ARGV[2], priorityOf(ARGV[2]))
+if err then return redis.error_reply('could not enqueue the job into queue ' .. ARGV[3] .. ': ' .. err) end
+redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1

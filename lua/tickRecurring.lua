@@ -27,6 +27,7 @@
   Returns the number of jobs enqueued, or -1 when the tick was no longer this caller's.
 ]]
 
+--- @include "includes/redisError"
 --- @include "includes/pushJob"
 local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if current ~= ARGV[2] then return -1 end
@@ -39,7 +40,9 @@ local pushed = 0
 for i = 6, firstName - 1, 3 do
   local target, priority, payload = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]
   local name = ARGV[firstName + (target - 5) / 3]
-  pushJob(KEYS[target], KEYS[target + 1], KEYS[target + 2], KEYS[4], name, payload, priority ~= 0 and priority or nil)
+  local err = pushJob(KEYS[target], KEYS[target + 1], KEYS[target + 2], KEYS[4], name, payload, priority ~= 0 and priority or nil)
+  -- Nothing was taken from anywhere: the error reaches the recurring scheduler, which logs it.
+  if err then return redis.error_reply('could not enqueue a recurring job into queue ' .. name .. ': ' .. err) end
   redis.call('SADD', KEYS[3], name)
   pushed = pushed + 1
 end

@@ -14,10 +14,15 @@ interface JobRequest {
 const DEMO_JOB = { class: 'SendWelcomeEmail', args: [42, 'ada@example.com'] };
 const FIELDS = ['class', 'args', 'queue', 'in'];
 
+/** The job classes this app runs: the only ones POST /jobs accepts. */
+const CLASSES = WORKERS.map((worker) => worker.name);
+
 /**
- * Checks the JSON types of the body, so that it can be typed as a job. What a valid queue
- * name or class name is stays VerkService's decision: it throws VerkValidationError,
- * which is turned into a 400 below.
+ * Checks the JSON types of the body, so that it can be typed as a job, and that the class
+ * is one of this app's workers: the endpoint has no authentication, so it must not let a
+ * caller put arbitrary jobs in Redis for other systems sharing it (a Sidekiq app would run
+ * any class it knows). What a valid queue name is stays VerkService's decision: it throws
+ * VerkValidationError, which is turned into a 400 below.
  */
 function parseRequest(body: unknown = {}): JobRequest {
   // No body at all (a bare `curl -X POST`) is the same as {}.
@@ -28,7 +33,7 @@ function parseRequest(body: unknown = {}): JobRequest {
   }
   // `{}` is the demo job; its args are the default only when the class is too.
   const { class: cls = DEMO_JOB.class, args = input.class === undefined ? DEMO_JOB.args : [], queue, in: delay } = input;
-  if (typeof cls !== 'string') throw new BadRequestException('class must be a string');
+  if (typeof cls !== 'string' || !CLASSES.includes(cls)) throw new BadRequestException(`class must be one of ${CLASSES.join(', ')}`);
   if (!Array.isArray(args)) throw new BadRequestException('args must be an array');
   if (queue !== undefined && typeof queue !== 'string') throw new BadRequestException('queue must be a string');
   if (delay !== undefined && (typeof delay !== 'number' || !(delay >= 0))) throw new BadRequestException('in must be a number of seconds >= 0');
@@ -49,7 +54,8 @@ export class JobsController {
     const job: EnqueueJob = { class: request.class, args: request.args, queue: request.queue ?? worker?.queue ?? 'default' };
     try {
       const jid = request.in === undefined ? await this.verk.enqueue(job) : await this.verk.schedule(job, Date.now() + request.in * 1000);
-      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${request.class} ${JSON.stringify(job.args)} on queue ${job.queue}, jid ${jid}${this.caveat(request.class, job.queue)}`);
+      // Never the args: they are the caller's data (emails, ids, tokens) and logs are not private.
+      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${request.class} on queue ${job.queue}, jid ${jid}${this.caveat(job.queue)}`);
       return { jid };
     } catch (error) {
       // Bad input: the message names the field, e.g. `job.queue: must be a non-empty ...`.
@@ -59,11 +65,10 @@ export class JobsController {
   }
 
   /**
-   * nestjs-verk accepts any class and queue name, as Sidekiq does: another node, or a
-   * later deploy, may run them. This node would not, so say so where the user looks.
+   * nestjs-verk accepts any queue name, as Sidekiq does: another node, or a later deploy,
+   * may run it. This node would not, so say so where the user looks.
    */
-  private caveat(cls: string, queue: string): string {
-    if (!WORKERS.some((worker) => worker.name === cls)) return ` (no worker on this node handles class ${cls})`;
+  private caveat(queue: string): string {
     if (!Object.hasOwn(this.verk.queues(), queue)) return ` (this node does not run queue ${queue})`;
     return '';
   }
@@ -77,11 +82,11 @@ export class JobsController {
       `nestjs-verk sample: node ${this.verk.nodeId}, queues ${queues.join(', ')}`,
       '',
       'POST /jobs  {"class"?: string, "args"?: array, "queue"?: string, "in"?: seconds}  ->  {"jid": "..."}',
-      `  class   job class name; workers here: ${WORKERS.map((worker) => `${worker.name} (queue ${worker.queue})`).join(', ')}`,
+      `  class   one of this app's workers: ${WORKERS.map((worker) => `${worker.name} (queue ${worker.queue})`).join(', ')}`,
       '  args    arguments of the worker\'s @Perform() method',
       '  queue   default: the queue of the worker named by class',
       '  in      run after this many seconds instead of now',
-      '  {}      enqueues a demo SendWelcomeEmail; invalid input gets a 400 naming the field',
+      '  {}      enqueues a demo SendWelcomeEmail; invalid input gets a 400 naming the field, a body over 16 kB a 413',
       '',
       'GET /health  200 while Redis answers, this node\'s heartbeat is fresh and its queues run; else 503 saying what is wrong',
       '',

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { Logger } from '@nestjs/common';
+import { redactRedisUrl } from 'nestjs-verk';
 
 /**
  * Finds a Redis for the sample before Nest starts, so that `npm start` works on a fresh
@@ -29,12 +30,9 @@ const HOW_TO_GET_REDIS = [
 
 type Probe = { ok: true } | { ok: false; reason: string };
 
-/** The URL with its password hidden, for logs. */
-function redact(url: URL): string {
-  if (!url.password) return url.href;
-  const copy = new URL(url.href);
-  copy.password = '***';
-  return copy.href;
+/** The URL with its password hidden, for logs (nestjs-verk's redaction, so every message agrees). */
+function redact(url: URL | string): string {
+  return redactRedisUrl(typeof url === 'string' ? url : url.href);
 }
 
 /** One RESP command; used for AUTH so that any password is sent verbatim. */
@@ -82,7 +80,7 @@ function parseUrl(value: string, name: string): URL {
   try {
     return new URL(value);
   } catch {
-    return fail(`${name}=${value} is not a URL (expected redis://host:port).`);
+    return fail(`${name}=${redact(value)} is not a URL (expected redis://host:port).`);
   }
 }
 

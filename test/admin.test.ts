@@ -43,9 +43,9 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
     .set('stat:failed', 1)
     .set(`stat:failed:${yesterday}`, 1)
     .set('verk:stat:processed:queue:a', 7)
-    .set(`verk:stat:processed:queue:a:${yesterday}`, 7)
+    .set(`verk:stat:processed:daily:${yesterday}:a`, 7)
     .set('verk:stat:failed:queue:b', 1)
-    .set(`verk:stat:failed:queue:b:${yesterday}`, 1)
+    .set(`verk:stat:failed:daily:${yesterday}:b`, 1)
     .sadd('verk_nodes', 'ghost')
     .sadd('verk:node:ghost:queues', 'a')
     .lpush('inprogress:a:ghost', JSON.stringify(job({ queue: 'a' })))
@@ -344,7 +344,7 @@ test('deleteJob removes exactly one job from each set and from a queue; clear em
       const [, middle] = seeded[set];
       assert.equal(await admin.admin.deleteJob(middle.jid, set), true);
       assert.equal(await admin.admin.deleteJob(middle.jid, set), false, 'already gone');
-      assert.deepEqual((await ctx.redis.zrange(set, 0, -1)).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
+      assert.deepEqual((await ctx.redis.zrange(set, 0, '-1')).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
     }
     assert.equal(await admin.admin.deleteJob(queued[1].jid, 'retry'), false, 'not in that set');
     assert.equal(await admin.admin.deleteJob(queued[1].jid, { queue: 'x' }), true);

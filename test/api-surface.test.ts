@@ -37,7 +37,8 @@ const SHARED = [
   'JobStarted', 'JobState', 'JobStatus', 'ListOptions', 'ListedJob', 'NodeStats', 'QueuePaused', 'QueuePausing', 'QueueRunning', 'QueueStats',
   'RecurringJob', 'RecurringOptions', 'RecurringPatch', 'RetryAt', 'StatsOptions', 'TaggedJobs', 'TrackedJobEvent', 'TrackedJobListener',
   'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
-  'VerkMiddlewareError', 'VerkOptions', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'subscribeToTrackedJobs',
+  'VerkMiddlewareError', 'VerkOptions', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
+  'subscribeToTrackedJobs',
 ];
 
 const MAIN = [

@@ -9,7 +9,7 @@ const ctx = useRedis();
 /** The stored payloads of a list or sorted set, parsed. */
 async function stored(key: string): Promise<{ jid: string; queue: string; priority?: number }[]> {
   const type = await ctx.redis.type(key);
-  const members = type === 'list' ? await ctx.redis.lrange(key, 0, -1) : await ctx.redis.zrange(key, 0, -1);
+  const members = type === 'list' ? await ctx.redis.lrange(key, 0, -1) : await ctx.redis.zrange(key, 0, '-1');
   return members.map((member) => JSON.parse(member) as { jid: string; queue: string });
 }
 
@@ -22,7 +22,7 @@ test('cancel and move a job in each waiting state: queue, prioritized, schedule,
     const later = await engine.client.schedule({ queue: 'a', class: 'W', args: [3] }, Date.now() + 3_600_000);
     await ctx.redis.zadd('retry', String(Date.now() / 1000 + 3600), JSON.stringify({ class: 'W', args: [4], jid: 'retry-job', queue: 'a', retry_count: 1, custom: { kept: true } }));
     await ctx.redis.zadd('dead', String(Date.now() / 1000), JSON.stringify({ class: 'W', args: [5], jid: 'dead-job', queue: 'a' }));
-    const scheduleScore = await ctx.redis.zscore('schedule', (await ctx.redis.zrange('schedule', 0, 0))[0]);
+    const scheduleScore = await ctx.redis.zscore('schedule', (await ctx.redis.zrange('schedule', 0, '0'))[0]);
 
     // Move: a waiting job goes to the end of the new queue, keeping its priority.
     assert.equal(await engine.control.move(waiting, 'b'), true);
@@ -37,7 +37,7 @@ test('cancel and move a job in each waiting state: queue, prioritized, schedule,
     assert.equal(await engine.control.move(later, 'b'), true);
     assert.equal(await engine.control.move('retry-job', 'b'), true);
     assert.equal(await engine.control.move('dead-job', 'b'), true);
-    const [scheduled] = await ctx.redis.zrange('schedule', 0, -1, 'WITHSCORES');
+    const [scheduled] = await ctx.redis.zrange('schedule', 0, '-1', 'WITHSCORES');
     assert.equal((JSON.parse(scheduled) as { queue: string }).queue, 'b');
     assert.equal(await ctx.redis.zscore('schedule', scheduled), scheduleScore);
     const [retried] = await stored('retry');

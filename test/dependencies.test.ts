@@ -187,7 +187,7 @@ test('a released dependent keeps its priority: it lands in its queue\'s prioriti
     const a = await engine.client.enqueue({ queue: 'a', class: 'A', dependable: true });
     const d = await engine.client.enqueue({ queue: 'b', class: 'D', dependsOn: [a], priority: 10 });
     await waitFor(async () => (await ctx.redis.zcard('verk:queue:b:prioritized')) === 1, 'D in the prioritized set of b');
-    const [member] = await ctx.redis.zrange('verk:queue:b:prioritized', 0, 0);
+    const [member] = await ctx.redis.zrange('verk:queue:b:prioritized', 0, '0');
     assert.equal((JSON.parse(member) as { jid: string; priority: number }).jid, d);
     assert.equal((await engine.flow.job(d)).state, 'waiting');
   } finally {

@@ -35,7 +35,7 @@ test('a batch whose poison job kills node after node still completes: the poison
     for (let i = 0; i < 40; i++) assert.ok(done.includes(`job-${i}`), `job-${i} done`);
     const status = await client.flow.batchStatus(bid);
     assert.deepEqual({ pending: status?.pending, succeeded: status?.succeeded, dead: status?.dead }, { pending: 0, succeeded: 40, dead: 1 });
-    assert.equal((await ctx.redis.zrange('dead', 0, -1)).length, 1);
+    assert.equal((await ctx.redis.zrange('dead', 0, '-1')).length, 1);
   } finally {
     node.kill('SIGKILL');
     await node.exited;

@@ -162,7 +162,7 @@ test('retention by age: histories and tag index entries older than maxAge go, re
     const recent = await worker.client.enqueue({ queue: 'default', class: 'Noop', args: ['recent'], tags: ['batch-b'] });
     // The periodic sweep (every maxAge / 2 here) trims the old ones.
     await waitFor(async () => (await ctx.redis.zcard('verk:history')) === 1, 'old histories trimmed', 5000);
-    assert.deepEqual(await ctx.redis.zrange('verk:history', 0, -1), [recent]);
+    assert.deepEqual(await ctx.redis.zrange('verk:history', 0, '-1'), [recent]);
     assert.deepEqual(await historyKeys(), [`verk:history:${recent}`]);
     for (const jid of old) assert.deepEqual(await worker.recorder.history(jid), []);
     assert.equal((await worker.recorder.jobsByTag('batch-a')).total, 0, 'old tag entries trimmed');

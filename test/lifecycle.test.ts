@@ -21,7 +21,7 @@ async function everyStoredPayload(): Promise<string[]> {
   for (const key of await ctx.redis.keys('*')) {
     const type = await ctx.redis.type(key);
     if (type === 'list' && (key.startsWith('queue:') || key.startsWith('inprogress:'))) found.push(...(await ctx.redis.lrange(key, 0, -1)));
-    if (type === 'zset' && ['schedule', 'retry', 'dead'].includes(key)) found.push(...(await ctx.redis.zrange(key, 0, -1)));
+    if (type === 'zset' && ['schedule', 'retry', 'dead'].includes(key)) found.push(...(await ctx.redis.zrange(key, 0, '-1')));
   }
   return found;
 }

@@ -98,7 +98,7 @@ test('a worker\'s retryAt method is used for its retries', async () => {
   try {
     await app.get(VerkService).enqueue({ queue: 'default', class: AlwaysFails });
     await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'in retry');
-    const [member, score] = await ctx.redis.zrange('retry', 0, -1, 'WITHSCORES');
+    const [member, score] = await ctx.redis.zrange('retry', 0, '-1', 'WITHSCORES');
     assert.equal(Math.round(Number(score) - JSON.parse(member).failed_at), 3600);
   } finally {
     await app.close();

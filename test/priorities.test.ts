@@ -107,7 +107,7 @@ test('an invalid priority throws naming the field and writes nothing', async () 
       { queue: 'q', class: 'Rec', priority: -1000 },
     ]);
   });
-  assert.deepEqual((await ctx.redis.zrange('verk:queue:q:prioritized', 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number), [-1000 * STEP + 1, 1000 * STEP + 2]);
+  assert.deepEqual((await ctx.redis.zrange('verk:queue:q:prioritized', 0, '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number), [-1000 * STEP + 1, 1000 * STEP + 2]);
   assert.deepEqual((await ctx.redis.keys('*')).sort(), ['queues', 'verk:queue:q:prioritized', 'verk:queue:q:priority_seq'], 'only the valid call wrote');
 });
 
@@ -296,7 +296,7 @@ test('a prioritized job goes back to the sorted set with its priority: shutdown 
   const y = await engine.client.enqueue({ queue: 's', class: 'Hold', args: ['Y'], priority: 7 });
   await engine.stop();
   release();
-  const members = await ctx.redis.zrange('verk:queue:s:prioritized', 0, -1, 'WITHSCORES');
+  const members = await ctx.redis.zrange('verk:queue:s:prioritized', 0, '-1', 'WITHSCORES');
   assert.equal(members.length, 4);
   assert.equal((JSON.parse(members[0]) as JobPayload).jid, x);
   assert.equal(Number(members[1]), -7 * STEP, 'X at the head of priority 7 (sequence 0)');
@@ -311,19 +311,19 @@ test('a prioritized job goes back to the sorted set with its priority: shutdown 
   await ctx.redis.multi().sadd('verk_nodes', 'test-node').sadd('verk:node:test-node:queues', 'r').lpush('inprogress:r:test-node', JSON.stringify(leftover)).exec();
   const restarted = await startEngine({ redis: ctx.server.url, queues: {}, pollInterval: 50 });
   try {
-    const [member, score] = await ctx.redis.zrange('verk:queue:r:prioritized', 0, -1, 'WITHSCORES');
+    const [member, score] = await ctx.redis.zrange('verk:queue:r:prioritized', 0, '-1', 'WITHSCORES');
     assert.deepEqual(JSON.parse(member), { ...leftover, recovery_count: 1 });
     assert.equal(Number(score), 4 * STEP);
     assert.equal(await ctx.redis.llen('queue:r'), 0);
 
     // Due scheduled and retried jobs (and a scheduled plain one) land where they belong.
     const scheduled = await restarted.client.schedule({ queue: 'due', class: 'Rec', args: ['s'], priority: 3 }, Date.now() + 200);
-    assert.equal(JSON.parse((await ctx.redis.zrange('schedule', 0, -1))[0]).priority, 3, 'stored in schedule with its priority');
+    assert.equal(JSON.parse((await ctx.redis.zrange('schedule', 0, '-1'))[0]).priority, 3, 'stored in schedule with its priority');
     await restarted.client.schedule({ queue: 'due', class: 'Rec', args: ['plain'] }, Date.now() + 200);
     const retried = { class: 'Rec', args: ['r'], jid: newJid(), queue: 'due', retry: true, priority: -2, retry_count: 1, error_message: 'x', failed_at: 1_700_000_000 };
     await ctx.redis.zadd('retry', String(Date.now() / 1000), JSON.stringify(retried));
     await waitFor(async () => (await ctx.redis.zcard('verk:queue:due:prioritized')) === 2 && (await ctx.redis.llen('queue:due')) === 1, 'due jobs moved');
-    const due = await ctx.redis.zrange('verk:queue:due:prioritized', 0, -1, 'WITHSCORES');
+    const due = await ctx.redis.zrange('verk:queue:due:prioritized', 0, '-1', 'WITHSCORES');
     const byJid = new Map([0, 2].map((i) => [(JSON.parse(due[i]) as JobPayload).jid, { job: JSON.parse(due[i]) as JobPayload, score: Number(due[i + 1]) }]));
     assert.equal(byJid.get(scheduled)?.job.priority, 3);
     assert.ok((byJid.get(scheduled)?.score as number) < -2 * STEP);
@@ -336,7 +336,7 @@ test('a prioritized job goes back to the sorted set with its priority: shutdown 
     const dead = { class: 'Rec', args: ['d'], jid: newJid(), queue: 'due', retry: true, priority: 1000 };
     await ctx.redis.zadd('dead', '1700000000', JSON.stringify(dead));
     assert.equal(await restarted.admin.retryNow(dead.jid, 'dead'), true);
-    const [first] = await ctx.redis.zrange('verk:queue:due:prioritized', 0, 0);
+    const [first] = await ctx.redis.zrange('verk:queue:due:prioritized', 0, '0');
     assert.equal((JSON.parse(first) as JobPayload).jid, dead.jid, 'priority 1000 is first');
   } finally {
     await restarted.stop();

@@ -50,7 +50,7 @@ test('1,000 jobs over two queues run exactly once, never above each queue\'s con
     const day = new Date().toISOString().slice(0, 10);
     assert.equal(Number(await redis.get(`stat:processed:${day}`)), 1000, 'daily counter');
     assert.equal(Number(await redis.get('verk:stat:processed:queue:default')), 500, 'per-queue counter');
-    assert.equal(Number(await redis.get(`verk:stat:processed:queue:priority:${day}`)), 500, 'per-queue daily counter');
+    assert.equal(Number(await redis.get(`verk:stat:processed:daily:${day}:priority`)), 500, 'per-queue daily counter');
     assert.deepEqual((await redis.smembers('queues')).sort(), ['default', 'priority']);
   } finally {
     await engine.stop();

@@ -267,7 +267,7 @@ test('a recurring job with a priority goes to the prioritized set; client middle
   try {
     await engine.recurring.recur('urgent', { class: 'Urgent', every: 60_000, priority: 5, retry: 2, maxRetryCount: 3 });
     await waitFor(async () => (await ctx.redis.zcard('verk:queue:default:prioritized')) === 1, 'prioritized job', 2000);
-    const [member] = await ctx.redis.zrange('verk:queue:default:prioritized', 0, -1);
+    const [member] = await ctx.redis.zrange('verk:queue:default:prioritized', 0, '-1');
     const job = JSON.parse(member) as Record<string, unknown>;
     assert.equal(job.priority, 5);
     assert.equal(job.retry, 2);

@@ -21,7 +21,7 @@ test('a throwing job lands in retry with Sidekiq\'s failure fields and the defau
     const before = Date.now() / 1000;
     const jid = await engine.client.enqueue({ queue: 'default', class: 'Charge', args: [42] });
     await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'job in retry');
-    const [member, score] = await ctx.redis.zrange('retry', 0, -1, 'WITHSCORES');
+    const [member, score] = await ctx.redis.zrange('retry', 0, '-1', 'WITHSCORES');
     const job = JSON.parse(member) as Record<string, unknown>;
     assert.equal(job.jid, jid);
     assert.deepEqual(job.args, [42]);

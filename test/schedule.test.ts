@@ -13,7 +13,7 @@ test('a scheduled job runs no earlier than its time and no later than pollInterv
   try {
     const at = new Date(Date.now() + 1500);
     const jid = await engine.client.schedule({ queue: 'default', class: 'Later', args: ['x'] }, at);
-    const [member, score] = await ctx.redis.zrange('schedule', 0, -1, 'WITHSCORES');
+    const [member, score] = await ctx.redis.zrange('schedule', 0, '-1', 'WITHSCORES');
     assert.equal(JSON.parse(member).jid, jid);
     assert.equal(JSON.parse(member).enqueued_at, undefined, 'a scheduled job is not enqueued yet (as in Sidekiq)');
     assert.equal(Number(score), at.getTime() / 1000);
@@ -70,7 +70,7 @@ test('a member of schedule that is not a job goes to dead instead of blocking th
   const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, pollInterval: 50 }, { Good: { perform: () => void ran++ } });
   try {
     await waitFor(() => ran === 1, 'good job runs');
-    const dead = await ctx.redis.zrange('dead', 0, -1);
+    const dead = await ctx.redis.zrange('dead', 0, '-1');
     assert.equal(dead.length, 1);
     const job = JSON.parse(dead[0]) as Record<string, unknown>;
     assert.equal(job.raw_payload, 'garbage{', 'the original text is kept');

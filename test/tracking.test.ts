@@ -130,7 +130,7 @@ test('tags: at enqueue and later, find by tag (newest first), untag; bad tags ar
     const stored = JSON.parse((await ctx.redis.lrange('queue:default', -1, -1))[0]) as { jid: string; tags: string[] };
     assert.equal(stored.jid, first);
     assert.deepEqual(stored.tags, ['customer-42', 'import'], 'tags are in the payload (qless)');
-    assert.deepEqual(JSON.parse((await ctx.redis.zrange('schedule', 0, -1))[0]).tags, ['import'], 'duplicates dropped');
+    assert.deepEqual(JSON.parse((await ctx.redis.zrange('schedule', 0, '-1'))[0]).tags, ['import'], 'duplicates dropped');
 
     assert.deepEqual(await engine.recorder.jobsByTag('import'), { tag: 'import', total: 3, offset: 0, limit: 25, jids: [later, second, first] });
     assert.deepEqual((await engine.recorder.jobsByTag('import', { offset: 1, limit: 1 })).jids, [second]);

@@ -2,8 +2,10 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
 import { VerkValidationError } from './errors';
-import { type JobPayload, nowSeconds } from './job';
+import { type JobPayload, nowSeconds, readJob } from './job';
 import type { Keys } from './keys';
+import { settleLostJobs } from './flow-lost';
+import { spliceFields } from './payload-text';
 import { checkPriority, priorityOf } from './priority';
 import type { JobRecorder } from './recorder';
 import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
@@ -37,6 +39,15 @@ export interface ListOptions {
   limit?: number;
 }
 
+/** How VerkAdmin removes jobs for good (deleteJob, clear); the engine passes its options. */
+export interface AdminRemovalOptions {
+  maxDeadJobs: number;
+  /** How long a completed batch is remembered, seconds. */
+  flowRetentionSeconds: number;
+  /** Called when a batch callback was put in `schedule` to run now. */
+  onScheduledNow?: () => void;
+}
+
 /** Where a job is now, with its payload exactly as stored (`raw`) and parsed (`job`). */
 export type FoundJob =
   | { where: 'queue'; queue: string; job: JobPayload; raw: string }
@@ -51,24 +62,9 @@ const MAX_LIMIT = 1000;
 const SCAN_CHUNK = 500;
 /** Times a move or delete looks again when the member changed under it. */
 const ATTEMPTS = 3;
+/** Jobs clear() removes per script call (a short script: Redis serves others in between). */
+const CLEAR_CHUNK = 1000;
 
-/** Reads a stored member without changing it (no jid is invented, unlike the runner's parse). */
-export function readJob(raw: string): { job: JobPayload; error?: undefined } | { job: null; error: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    return { job: null, error: `not valid JSON (${(error as Error).message})` };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { job: null, error: `not a JSON object (${Array.isArray(value) ? 'an array' : JSON.stringify(value)})` };
-  }
-  const job = value as Record<string, unknown>;
-  if (typeof job.class !== 'string' || job.class.length === 0) return { job: null, error: `"class" must be a non-empty string, got ${JSON.stringify(job.class)}` };
-  if (!Array.isArray(job.args)) return { job: null, error: `"args" must be an array, got ${JSON.stringify(job.args)}` };
-  if (typeof job.jid !== 'string' || job.jid.length === 0) return { job: null, error: `"jid" must be a non-empty string, got ${JSON.stringify(job.jid)}` };
-  return { job: job as JobPayload };
-}
 
 /** Escapes a literal for a Redis glob (SCAN MATCH). */
 function globLiteral(text: string): string {
@@ -88,6 +84,8 @@ export class VerkAdmin {
     private readonly keys: Keys,
     /** Job history and tracking: records what retryNow moves. */
     private readonly recorder?: JobRecorder,
+    /** What deleting and clearing need: trimming dead, and settling the batches of removed jobs. */
+    private readonly removal: AdminRemovalOptions = { maxDeadJobs: 100, flowRetentionSeconds: 7 * 24 * 3600 },
   ) {
     this.statsReader = new VerkStatsReader(redis, keys);
   }
@@ -110,7 +108,8 @@ export class VerkAdmin {
     const limit = checkInteger(input.limit, 'options.limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
     if (source.set) {
       const key = this.keyOf(source);
-      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, offset + limit - 1, 'WITHSCORES'));
+      // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, String(offset + limit - 1), 'WITHSCORES'));
       const jobs: ListedJob[] = [];
       for (let i = 0; i + 1 < page.length; i += 2) jobs.push({ raw: page[i], ...readJob(page[i]), at: Number(page[i + 1]) });
       return { total, offset, limit, jobs };
@@ -166,7 +165,8 @@ export class VerkAdmin {
       if (!found) return false;
       const queue = found.job.queue;
       if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
-      const payload = JSON.stringify({ ...found.job, enqueued_at: nowSeconds() });
+      // Spliced into the stored text, never re-encoded (it may be another system's job).
+      const payload = spliceFields(found.raw, { enqueued_at: nowSeconds() });
       const { keys } = this;
       if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) {
         const recorder = this.recorder;
@@ -191,8 +191,20 @@ export class VerkAdmin {
     return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
   }
 
-  /** Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was not there. */
-  async deleteJob(jid: string, from: JobSource): Promise<boolean> {
+  /**
+   * Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was
+   * not there. A dependable job takes the jobs waiting for it to dead (DependencyLostError);
+   * a job of a batch counts as dead in it.
+   */
+  deleteJob(jid: string, from: JobSource): Promise<boolean> {
+    return this.removeJob(jid, from, 'lose');
+  }
+
+  /**
+   * deleteJob, where `dependents: 'keep'` leaves the jobs waiting for it alone (the flow
+   * admin's cancel with cascade removes them itself). Internal.
+   */
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep'): Promise<boolean> {
     checkJid(jid);
     const source = checkSource(from, 'from');
     const key = this.keyOf(source);
@@ -200,17 +212,17 @@ export class VerkAdmin {
       if (source.set) {
         const found = await this.findInSet(key, jid);
         if (!found) return false;
-        if ((await this.redis.zrem(key, found.raw)) === 1) return true;
+        if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
       } else {
         const prioritized = this.keys.prioritized(source.queue);
         const inSet = await this.findInSet(prioritized, jid);
         if (inSet) {
-          if ((await this.redis.zrem(prioritized, inSet.raw)) === 1) return true;
+          if ((await this.remove(prioritized, 'zset', source, { members: [inSet.raw] }, dependents)) === 1) return true;
           continue;
         }
         const found = await this.findInList(key, jid);
         if (!found) return false;
-        if ((await this.redis.lrem(key, 1, found.raw)) === 1) return true;
+        if ((await this.remove(key, 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
       }
     }
     return false;
@@ -218,18 +230,49 @@ export class VerkAdmin {
 
   /**
    * Removes every job of a set or of a queue's waiting jobs (its list and its prioritized
-   * jobs). Returns how many were removed.
+   * jobs), in chunks from the oldest, as many as there were when it began (jobs arriving
+   * meanwhile stay, and so do the dependents it sends to dead). Dependable jobs and jobs of
+   * batches are handled as deleteJob does. Returns how many were removed.
    */
   async clear(where: JobSource): Promise<number> {
     const source = checkSource(where, 'where');
     const key = this.keyOf(source);
-    if (source.set) {
-      const [count] = await this.transaction<[number, number]>((multi) => multi.zcard(key).del(key));
-      return count;
-    }
+    if (source.set) return this.clearKey(key, 'zset', source, await this.redis.zcard(key));
     const prioritized = this.keys.prioritized(source.queue);
-    const [plain, ranked] = await this.transaction<[number, number, number]>((multi) => multi.llen(key).zcard(prioritized).del(key, prioritized));
-    return plain + ranked;
+    const [plain, ranked] = await this.transaction<[number, number]>((multi) => multi.llen(key).zcard(prioritized));
+    return (await this.clearKey(key, 'list', source, plain)) + (await this.clearKey(prioritized, 'zset', source, ranked));
+  }
+
+  private async clearKey(key: string, kind: 'list' | 'zset', source: CheckedSource, total: number): Promise<number> {
+    let removed = 0;
+    while (removed < total) {
+      const count = await this.remove(key, kind, source, { oldest: Math.min(CLEAR_CHUNK, total - removed) }, 'lose');
+      if (count === 0) break;
+      removed += count;
+    }
+    return removed;
+  }
+
+  /** Runs removeJobs, then settles the batches and locks of what it removed (settleLostJobs). */
+  private async remove(key: string, kind: 'list' | 'zset', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
+    const { keys, removal } = this;
+    // Completes the dependents' error message: "dependency <jid> was deleted from dead".
+    const where = `${'members' in what ? 'deleted' : 'cleared'} from ${source.set ?? `queue ${source.queue}`}`;
+    const removed = await this.redis.verkRemoveJobs(
+      key,
+      keys.dead,
+      ...(keys.flowLossKeys as [string, string, string, string, string]),
+      kind,
+      'members' in what ? 'members' : 'oldest',
+      removal.maxDeadJobs,
+      nowSeconds(),
+      where,
+      source.set === 'dead' ? 1 : 0,
+      dependents,
+      ...('members' in what ? what.members : [what.oldest]),
+    );
+    if (removed > 0 && (await settleLostJobs(this.redis, keys, removal.flowRetentionSeconds)) > 0) removal.onScheduledNow?.();
+    return removed;
   }
 
   /**
@@ -252,10 +295,7 @@ export class VerkAdmin {
         const found = inSet ?? (await this.findInList(keys.queue(name), jid));
         if (!found) break;
         if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
-        const next: JobPayload = { ...found.job };
-        if (value === 0) delete next.priority;
-        else next.priority = value;
-        const payload = JSON.stringify(next);
+        const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
         const where = inSet ? 'zset' : 'list';
         if ((await this.redis.verkReprioritize(keys.queue(name), keys.prioritized(name), keys.prioritySeq(name), keys.wake, found.raw, where, payload, value, name)) === 1) return true;
         // Fetched, or changed under us: look again.

@@ -1,11 +1,25 @@
-import { type JobPayload, newJid, nowSeconds } from './job';
+import { type JobPayload, jobText, newJid, nowSeconds } from './job';
+import { isJsonObjectText } from './payload-text';
 
 /** Where a failed job goes next. */
 export interface FailureOutcome {
   target: 'retry' | 'dead';
   /** When to retry, or when it died (epoch seconds). */
   score: number;
+  /** The job as it will be stored (for events and flow control). */
   payload: JobPayload;
+  /** The fields that changed: what is spliced into the stored text (see outcomeText). */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The text to store for a failed job: its original text with the changed fields spliced
+ * in, every other byte as it was. Only a member that is not a JSON object at all (which
+ * has no fields to keep) is stored as the new payload built around it (`raw_payload`).
+ */
+export function outcomeText(raw: string, outcome: Pick<FailureOutcome, 'payload' | 'fields'>): string {
+  if (!isJsonObjectText(raw)) return JSON.stringify(outcome.payload);
+  return jobText(raw, outcome.payload, outcome.fields);
 }
 
 /** A worker's optional hook: when to retry, in epoch seconds. */
@@ -57,11 +71,12 @@ export function failJob(
   const { message, errorClass, backtrace } = describeError(error);
   const previous = Number.isInteger(payload.retry_count) ? (payload.retry_count as number) : 0;
   const retryCount = previous + 1;
-  const next: JobPayload = { ...payload, retry_count: retryCount, error_message: message, error_class: errorClass, error_backtrace: backtrace };
-  if (typeof payload.failed_at === 'number') next.retried_at = now;
-  else next.failed_at = now;
+  const fields: Record<string, unknown> = { retry_count: retryCount, error_message: message, error_class: errorClass, error_backtrace: backtrace };
+  if (typeof payload.failed_at === 'number') fields.retried_at = now;
+  else fields.failed_at = now;
+  const next: JobPayload = { ...payload, ...fields };
 
-  if (retryCount > retryLimit(payload, options.maxRetryCount)) return { target: 'dead', score: now, payload: next };
+  if (retryCount > retryLimit(payload, options.maxRetryCount)) return { target: 'dead', score: now, payload: next, fields };
 
   let at: number | undefined;
   if (options.retryAt) {
@@ -73,25 +88,25 @@ export function failJob(
       options.onBadRetryAt?.(hookError);
     }
   }
-  return { target: 'retry', score: at ?? now + defaultBackoffSeconds(retryCount), payload: next };
+  return { target: 'retry', score: at ?? now + defaultBackoffSeconds(retryCount), payload: next, fields };
 }
 
 /**
  * A payload that cannot run at all (not JSON, no class, args not an array) goes to dead
- * at once. Its fields are kept when it was a JSON object; otherwise the original text is
- * kept in `raw_payload`, so nothing of it is lost.
+ * at once. When it was a JSON object its text is kept with the error fields spliced in;
+ * otherwise the original text is kept in `raw_payload`, so nothing of it is lost.
  */
 export function invalidJob(raw: string, queue: string, reason: string, partial: Record<string, unknown> | undefined, nowMs?: number): FailureOutcome {
   const now = nowSeconds(nowMs);
   const base: Record<string, unknown> = partial ? { ...partial } : { class: 'InvalidJob', args: [], raw_payload: raw };
-  if (typeof base.jid !== 'string') base.jid = newJid();
-  if (typeof base.queue !== 'string') base.queue = queue;
-  const payload = {
-    ...base,
+  const fields: Record<string, unknown> = {};
+  if (typeof base.jid !== 'string') fields.jid = newJid();
+  if (typeof base.queue !== 'string') fields.queue = queue;
+  Object.assign(fields, {
     error_message: `Invalid job payload: ${reason}`,
     error_class: 'InvalidJobError',
     failed_at: now,
     retry_count: 0,
-  } as JobPayload;
-  return { target: 'dead', score: now, payload };
+  });
+  return { target: 'dead', score: now, payload: { ...base, ...fields } as JobPayload, fields };
 }

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { JobSource, VerkAdmin } from './admin';
 import { checkJid } from './admin-input';
-import { readJob } from './admin';
+import { readJob } from './job';
 import type { VerkJobControl } from './job-control';
 import type { JobPayload } from './job';
 import type { Keys } from './keys';
@@ -154,7 +154,8 @@ export class VerkFlowAdmin {
         if (!(await this.control.interruptRunning(found))) return false;
       } else {
         const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
-        if (!(await this.admin.deleteJob(jid, source))) return false;
+        // With cascade the dependents are removed below, not sent to dead as lost.
+        if (!(await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose'))) return false;
       }
       payload = found.job;
       if (cascade) await this.cancelDependents(jid);

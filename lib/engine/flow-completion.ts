@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { FailureOutcome } from './failure';
+import { type FailureOutcome, outcomeText } from './failure';
 import { type JobPayload, nowSeconds } from './job';
 import { type Keys, statDay } from './keys';
 
@@ -75,8 +75,12 @@ export function failFlowJob(ctx: FlowAckContext, raw: string, outcome: FailureOu
     keys.flowPending,
     lockKey(keys, job),
     batchKey(keys, job),
+    keys.flowDependents,
+    keys.flowBlocked,
+    keys.flowWaitingOn,
+    keys.flowLost,
     raw,
-    JSON.stringify(job),
+    outcomeText(raw, outcome),
     outcome.score,
     maxDeadJobs,
     job.jid,

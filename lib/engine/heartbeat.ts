@@ -2,10 +2,8 @@ import type Redis from 'ioredis';
 import type { Keys } from './keys';
 import type { VerkLogger } from './logger';
 import type { Recovery } from './recovery';
+import { MAX_RECONNECT_DELAY } from './redis';
 import { Sleeper, withTimeout } from './timing';
-
-/** ioredis waits at most this long between reconnect attempts (its default retryStrategy). */
-const MAX_RECONNECT_DELAY = 2000;
 
 export interface HeartbeatOptions {
   nodeId: string;

@@ -1,9 +1,10 @@
 import type Redis from 'ioredis';
 import type { FoundJob, VerkAdmin } from './admin';
 import { checkJid, checkQueueName } from './admin-input';
-import { readJob } from './admin';
+import { readJob } from './job';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
+import { spliceFields } from './payload-text';
 import type { JobEvent } from './recorder';
 
 /** Times a move looks again when the job moved under it. */
@@ -63,7 +64,7 @@ export class VerkJobControl {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const place = await this.locate(jid);
       if (!place) return false;
-      const payload = JSON.stringify({ ...place.job, queue });
+      const payload = spliceFields(place.raw, { queue });
       let moved: number;
       if (place.kind === 'hash') {
         moved = await this.redis.verkRelocateJob(place.key, place.key, 'hash', place.raw, 'hash', payload, jid);
@@ -72,7 +73,7 @@ export class VerkJobControl {
         moved = await this.redis.verkRelocateJob(place.key, place.key, 'zset', place.raw, 'zset', payload, place.score);
       } else {
         // A queue or in-progress: through `schedule`, due now; this node moves it at once.
-        moved = await this.redis.verkRelocateJob(place.key, this.keys.schedule, place.kind, place.raw, 'zset', JSON.stringify({ ...place.job, queue, enqueued_at: undefined }), nowSeconds());
+        moved = await this.redis.verkRelocateJob(place.key, this.keys.schedule, place.kind, place.raw, 'zset', spliceFields(place.raw, { queue, enqueued_at: undefined }), nowSeconds());
         if (moved === 1) this.onScheduledNow();
       }
       if (moved === 1) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fieldText, spliceFields } from './payload-text';
 
 /**
  * A job as stored in Redis: Sidekiq's JSON fields, Verk's `max_retry_count`, and any
@@ -92,4 +93,43 @@ export function parsePayload(raw: string, queue: string): ParseResult {
   if (typeof job.jid !== 'string' || job.jid.length === 0) job.jid = newJid();
   if (typeof job.queue !== 'string' || job.queue.length === 0) job.queue = queue;
   return { ok: true, payload: job as JobPayload };
+}
+
+/** Fields parsePayload fills in when the stored text lacks them; a rewrite must store them. */
+const FILLED_FIELDS = ['jid', 'queue'] as const;
+
+/**
+ * The stored text of a job with `changes` spliced into it (a field set to undefined is
+ * removed), every other byte as stored: never a JSON re-encoding, which would change
+ * another system's numbers (`9007199254740993`, `1.0`). A jid or queue that parsePayload
+ * invented for the job is written too, so the job keeps them from now on. Throws
+ * PayloadTextError when `raw` is not a JSON object.
+ */
+export function jobText(raw: string, job: Pick<JobPayload, 'jid' | 'queue'>, changes: Readonly<Record<string, unknown>>): string {
+  const all: Record<string, unknown> = {};
+  for (const name of FILLED_FIELDS) {
+    if (name in changes) continue;
+    const stored = fieldText(raw, name);
+    // A string decodes exactly; anything else differs from the job's string anyway.
+    if (stored === undefined || JSON.parse(stored) !== job[name]) all[name] = job[name];
+  }
+  return spliceFields(raw, Object.assign(all, changes));
+}
+
+/** Reads a stored member without changing it (no jid is invented, unlike the runner's parse). */
+export function readJob(raw: string): { job: JobPayload; error?: undefined } | { job: null; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return { job: null, error: `not valid JSON (${(error as Error).message})` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { job: null, error: `not a JSON object (${Array.isArray(value) ? 'an array' : JSON.stringify(value)})` };
+  }
+  const job = value as Record<string, unknown>;
+  if (typeof job.class !== 'string' || job.class.length === 0) return { job: null, error: `"class" must be a non-empty string, got ${JSON.stringify(job.class)}` };
+  if (!Array.isArray(job.args)) return { job: null, error: `"args" must be an array, got ${JSON.stringify(job.args)}` };
+  if (typeof job.jid !== 'string' || job.jid.length === 0) return { job: null, error: `"jid" must be a non-empty string, got ${JSON.stringify(job.jid)}` };
+  return { job: job as JobPayload };
 }

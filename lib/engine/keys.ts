@@ -35,15 +35,23 @@ export class Keys {
     return `${this.prefix}dead`;
   }
 
-  /** `stat:processed` / `stat:failed`, and with a day `stat:processed:2026-11-23`. */
+  /**
+   * `stat:processed` / `stat:failed`, and with a day `stat:processed:2026-11-23`. Daily
+   * counters (these and the per-queue ones) expire after five years, as Sidekiq's do: the
+   * scripts that count set the TTL (lua/includes/incrDaily.lua).
+   */
   stat(kind: 'processed' | 'failed', day?: string): string {
     return day ? `${this.prefix}stat:${kind}:${day}` : `${this.prefix}stat:${kind}`;
   }
 
-  /** Per-queue counters (ours, not Sidekiq's): `verk:stat:processed:queue:<q>[:<day>]`. */
+  /**
+   * Per-queue counters (ours, not Sidekiq's): the total `verk:stat:processed:queue:<q>`,
+   * and per day `verk:stat:processed:daily:<YYYY-MM-DD>:<q>`. The day comes before the
+   * queue name and has a fixed length, so no queue name makes one key mean two counters
+   * (with the day last, queue `x:2026-11-29`'s total was queue `x`'s counter of that day).
+   */
   queueStat(kind: 'processed' | 'failed', queue: string, day?: string): string {
-    const key = `${this.prefix}verk:stat:${kind}:queue:${queue}`;
-    return day ? `${key}:${day}` : key;
+    return day ? `${this.prefix}verk:stat:${kind}:daily:${day}:${queue}` : `${this.prefix}verk:stat:${kind}:queue:${queue}`;
   }
 
   /** Set of paused queue names; every node obeys it, and it survives restarts. */
@@ -85,6 +93,23 @@ export class Keys {
   /** Hash: jid -> JSON array of the dependencies a blocked job still waits for. */
   get flowWaitingOn(): string {
     return `${this.prefix}verk:flow:waiting_on`;
+  }
+
+  /**
+   * List of payloads of jobs that left without finishing (deleted, cleared, or sent to dead
+   * because a dependency was lost) and whose batch has yet to count them or whose unique
+   * lock has yet to be freed; every node's scheduler drains it (settleLostJobs).
+   */
+  get flowLost(): string {
+    return `${this.prefix}verk:flow:lost`;
+  }
+
+  /**
+   * The keys a script needs to trim `dead` or lose a dependable job (lua/includes/trimDead),
+   * in the order the scripts take them: verk:flow:pending, dependents, blocked, waiting_on, lost.
+   */
+  get flowLossKeys(): string[] {
+    return [this.flowPending, this.flowDependents, this.flowBlocked, this.flowWaitingOn, this.flowLost];
   }
 
   /** Lock of a unique job: holds the jid of the job that owns it, with the lock's TTL. */

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history-options';
+import { redactRedisUrl } from './redact';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -125,18 +126,20 @@ export function validateConcurrency(value: unknown, field: string): number {
 function validateRedis(value: unknown): string | RedisOptions {
   if (value === undefined) return DEFAULT_REDIS_URL;
   if (typeof value === 'string') {
+    // Messages show the URL without its password (they end up in logs).
+    const shown = redactRedisUrl(value);
     let url: URL;
     try {
       url = new URL(value);
     } catch {
-      fail('redis', `"${value}" is not a valid URL (expected redis://host:port[/db])`);
+      fail('redis', `"${shown}" is not a valid URL (expected redis://host:port[/db])`);
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-      fail('redis', `"${value}" must start with redis:// or rediss://`);
+      fail('redis', `"${shown}" must start with redis:// or rediss://`);
     }
-    if (!url.hostname) fail('redis', `"${value}" has no host`);
+    if (!url.hostname) fail('redis', `"${shown}" has no host`);
     const db = url.pathname.replace(/^\//, '');
-    if (db !== '' && !/^\d+$/.test(db)) fail('redis', `"${value}" has a database "${db}" that is not a number`);
+    if (db !== '' && !/^\d+$/.test(db)) fail('redis', `"${shown}" has a database ${db.includes('@') ? '' : `"${db}" `}that is not a number`);
     return value;
   }
   if (isPlainObject(value)) return value as RedisOptions;

@@ -19,3 +19,4 @@ export type { FoundJob, JobPage, JobSet, JobSource, ListedJob, ListOptions } fro
 export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
 export type { CatchUpPolicy, RecurringJob, RecurringOptions, RecurringPatch } from './recurring-definition';
 export type { JobEvent, JobEventName, TaggedJobs, TrackedJobEvent } from './recorder';
+export { redactRedisUrl, redactSecrets } from './redact';

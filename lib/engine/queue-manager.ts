@@ -1,10 +1,10 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from './blocking-connection';
 import { UnknownWorkerError } from './errors';
-import { failJob, type FailureOutcome, invalidJob } from './failure';
+import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from './flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from './flow-completion';
-import { type JobPayload, parsePayload } from './job';
+import { type JobPayload, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import type { Interruption, JobRun, MiddlewareStack } from './middleware';
@@ -241,7 +241,7 @@ export class QueueManager {
     // Everything still in in-progress now is a job that did not finish in time.
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
-    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.queue).catch(() => -1), 2000, -1);
+    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.options.keys.dead, this.queue).catch(() => -1), 2000, -1);
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
@@ -322,7 +322,7 @@ export class QueueManager {
     this.needsReconcile = false;
     let moved: number;
     try {
-      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.queue, ...heldJobs);
+      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.options.keys.dead, this.queue, ...heldJobs);
     } catch (error) {
       this.needsReconcile = true;
       throw error;
@@ -441,8 +441,9 @@ export class QueueManager {
           break;
         }
         const day = statDay();
-        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), raw, JSON.stringify(outcome.payload), outcome.score, maxDeadJobs);
-        if (moved === 1) this.recordFailure(outcome, durationMs);
+        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), ...keys.flowLossKeys, raw, outcomeText(raw, outcome), outcome.score, maxDeadJobs, nowSeconds());
+        // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
+        if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
       } catch (error) {
         this.logRateLimited(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);

@@ -452,7 +452,8 @@ export class JobRecorder {
     for (;;) {
       const excess = (await redis.zcard(this.keys.historyIndex)) - maxJobs;
       if (excess <= 0) return;
-      const page = await redis.zrange(this.keys.historyIndex, 0, Math.min(excess, TRIM_CHUNK) - 1, 'WITHSCORES');
+      // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+      const page = await redis.zrange(this.keys.historyIndex, 0, String(Math.min(excess, TRIM_CHUNK) - 1), 'WITHSCORES');
       const jids = page.filter((_, index) => index % 2 === 0);
       if (jids.length === 0 || (await this.trim(Number(page[page.length - 1]), jids)) === 0) return;
     }

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { isFlowJob } from './flow';
 import { failFlowJob } from './flow-completion';
-import { type JobPayload, nowSeconds, parsePayload } from './job';
+import { type JobPayload, jobText, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import type { JobEvent, JobRecorder } from './recorder';
@@ -45,7 +45,7 @@ export class Recovery {
     if (jobs.length === 0) return { requeued: 0, dead: 0 };
     const now = nowSeconds();
     const triples: string[] = [];
-    const poisonFlowJobs: [string, JobPayload][] = [];
+    const poisonFlowJobs: [string, JobPayload, Record<string, unknown>][] = [];
     const events: JobEvent[] = [];
     const eventOf = (target: 'queue' | 'dead', payload: JobPayload): JobEvent | undefined => {
       if (!recorder?.wants(queue)) return undefined;
@@ -60,11 +60,13 @@ export class Recovery {
         triples.push(raw, 'queue', raw);
         continue;
       }
-      const [target, payload] = this.decide(parsed.payload, nodeId, now);
+      const [target, fields] = this.decide(parsed.payload, nodeId, now);
+      const payload: JobPayload = { ...parsed.payload, ...fields };
       if (target === 'dead') logger.error(`Job ${payload.jid} (${payload.class}) was recovered from dead nodes ${this.options.maxRecoveries} times; moved to dead as a poison job`);
-      if (target === 'dead' && isFlowJob(payload)) poisonFlowJobs.push([raw, payload]);
+      if (target === 'dead' && isFlowJob(payload)) poisonFlowJobs.push([raw, payload, fields]);
       else {
-        triples.push(raw, target, JSON.stringify(payload));
+        // Spliced into the stored text, never re-encoded (it may be another system's job).
+        triples.push(raw, target, jobText(raw, payload, fields));
         const event = eventOf(target, payload);
         if (event) events.push(event);
       }
@@ -73,7 +75,7 @@ export class Recovery {
     let dead = 0;
     if (triples.length > 0) {
       const day = statDay();
-      const [movedBack, movedDead, alive] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, keys.node(nodeId), maxDeadJobs, now, queue, own ? 1 : 0, ...triples);
+      const [movedBack, movedDead, alive] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, ...keys.flowLossKeys, keys.node(nodeId), maxDeadJobs, now, queue, own ? 1 : 0, ...triples);
       if (alive === 1) return { requeued: 0, dead: 0 };
       // Counts, not which: when another node recovered some of these at once, none are recorded.
       if (events.length > 0 && movedBack + movedDead === triples.length / 3) recorder?.record(events);
@@ -85,10 +87,10 @@ export class Recovery {
     // right before each: what remains is a window of one round trip, against the several
     // since recoverDeadNodes judged the node.
     let poisoned = 0;
-    for (const [raw, payload] of poisonFlowJobs) {
+    for (const [raw, payload, fields] of poisonFlowJobs) {
       if (!own && (await redis.exists(keys.node(nodeId))) === 1) break;
       const context = { redis, keys, queue, inProgressKey: inProgress, retentionSeconds: this.options.flowRetentionSeconds };
-      const moved = await failFlowJob(context, raw, { target: 'dead', score: now, payload }, maxDeadJobs);
+      const moved = await failFlowJob(context, raw, { target: 'dead', score: now, payload, fields }, maxDeadJobs);
       if (moved >= 0) poisoned++;
       const event = moved >= 0 ? eventOf('dead', payload) : undefined;
       if (event) recorder?.record([event]);
@@ -97,18 +99,19 @@ export class Recovery {
     return { requeued, dead: dead + poisoned };
   }
 
-  private decide(job: JobPayload, nodeId: string, now: number): ['queue' | 'dead', JobPayload] {
+  /** Where a recovered job goes, and the fields that change in its payload. */
+  private decide(job: JobPayload, nodeId: string, now: number): ['queue' | 'dead', Record<string, unknown>] {
     const previous = Number.isInteger(job[RECOVERY_COUNT_FIELD]) ? (job[RECOVERY_COUNT_FIELD] as number) : 0;
     const count = previous + 1;
-    if (count <= this.options.maxRecoveries) return ['queue', { ...job, [RECOVERY_COUNT_FIELD]: count }];
+    if (count <= this.options.maxRecoveries) return ['queue', { [RECOVERY_COUNT_FIELD]: count }];
     return [
       'dead',
       {
-        ...job,
         [RECOVERY_COUNT_FIELD]: count,
         error_class: 'PoisonJobError',
         error_message: `Job was in progress on a node that died ${count} times (last: node ${nodeId}); it is presumed to crash its worker and was not run again (maxRecoveries ${this.options.maxRecoveries})`,
-        failed_at: typeof job.failed_at === 'number' ? job.failed_at : now,
+        // An earlier failure time stays as written (not in the changes: kept byte for byte).
+        ...(typeof job.failed_at === 'number' ? {} : { failed_at: now }),
         retried_at: now,
       },
     ];

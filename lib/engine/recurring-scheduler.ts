@@ -60,7 +60,8 @@ export class RecurringScheduler {
 
   private async msUntilNextTick(): Promise<number> {
     const { redis, keys, pollInterval } = this.options;
-    const head = await redis.zrange(keys.recurringDue, 0, 0, 'WITHSCORES');
+    // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+    const head = await redis.zrange(keys.recurringDue, 0, '0', 'WITHSCORES');
     return head.length === 2 ? Math.max(0, Number(head[1]) - Date.now()) : pollInterval;
   }
 

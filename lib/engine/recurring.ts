@@ -66,7 +66,8 @@ export class VerkRecurring {
   /** Every recurring job, by name, with its next run. */
   async listRecurring(): Promise<RecurringJob[]> {
     const { keys } = this.options;
-    const [definitions, due] = (await this.redis.multi().hgetall(keys.recurring).zrange(keys.recurringDue, 0, -1, 'WITHSCORES').exec().then(results)) as [Record<string, string>, string[]];
+    // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+    const [definitions, due] = (await this.redis.multi().hgetall(keys.recurring).zrange(keys.recurringDue, 0, '-1', 'WITHSCORES').exec().then(results)) as [Record<string, string>, string[]];
     const next = new Map<string, number>();
     for (let i = 0; i < due.length; i += 2) next.set(due[i], Number(due[i + 1]));
     const jobs: RecurringJob[] = [];

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
-import { invalidJob } from './failure';
-import { nowSeconds, parsePayload } from './job';
+import { invalidJob, outcomeText } from './failure';
+import { settleLostJobs } from './flow-lost';
+import { jobText, nowSeconds, parsePayload } from './job';
 import { type Keys, statDay } from './keys';
 import type { VerkLogger } from './logger';
 import type { JobEvent, JobRecorder } from './recorder';
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   logger: VerkLogger;
   pollInterval: number;
   maxDeadJobs: number;
+  /** How long finished dependable jobs and completed batches are remembered, seconds (settling lost jobs). */
+  flowRetentionSeconds: number;
   /** Job history and tracking: `enqueued` (from schedule) and `retried` (from retry) events. */
   recorder?: JobRecorder;
 }
@@ -47,13 +50,16 @@ export class Scheduler {
   }
 
   private async round(): Promise<number> {
+    // First, so a batch callback this schedules moves in the same round.
+    await settleLostJobs(this.options.redis, this.options.keys, this.options.flowRetentionSeconds);
     for (const set of [this.options.keys.schedule, this.options.keys.retry]) await this.enqueueDue(set);
     return this.msUntilNextDue();
   }
 
   private async msUntilNextDue(): Promise<number> {
     const { redis, keys, pollInterval } = this.options;
-    const heads = await Promise.all([keys.schedule, keys.retry].map((set) => redis.zrange(set, 0, 0, 'WITHSCORES')));
+    // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+    const heads = await Promise.all([keys.schedule, keys.retry].map((set) => redis.zrange(set, 0, '0', 'WITHSCORES')));
     let next = Infinity;
     for (const head of heads) if (head.length === 2) next = Math.min(next, Number(head[1]) * 1000);
     return next === Infinity ? pollInterval : Math.max(0, Math.ceil(next - Date.now()));
@@ -77,7 +83,7 @@ export class Scheduler {
           const reason = parsed.ok ? 'it names no queue' : parsed.reason;
           const outcome = invalidJob(member, 'unknown', reason, parsed.ok ? parsed.payload : parsed.partial, nowMs);
           this.options.logger.error(`Scheduler: a member of ${set} is not a runnable job (${reason}); moved to dead`);
-          triples.push(member, 3, JSON.stringify(outcome.payload));
+          triples.push(member, 3, outcomeText(member, outcome));
           continue;
         }
         const job = parsed.payload;
@@ -87,10 +93,12 @@ export class Scheduler {
           // The list and, for jobs with a priority, the sorted set and its counter.
           queueKeys.push(keys.queue(job.queue), keys.prioritized(job.queue), keys.prioritySeq(job.queue));
         }
-        triples.push(member, 7 + 3 * index, JSON.stringify({ ...job, enqueued_at: nowSeconds(nowMs) }));
+        // Spliced, never re-encoded: the member may be another system's (a Ruby job's 1.0 stays 1.0).
+        triples.push(member, 7 + 3 * index, jobText(member, job, { enqueued_at: nowSeconds(nowMs) }));
         if (recorder?.wants(job.queue)) events.push({ jid: job.jid, event: set === keys.retry ? 'retried' : 'enqueued', at: nowMs, node: recorder.nodeId, queue: job.queue });
       }
-      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys];
+      // The flow keys last: a trim of dead may lose dependable jobs (lua/includes/trimDead).
+      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys, ...keys.flowLossKeys];
       const moved = await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
       total += moved;
       // The script says how many, not which: when another node moved some of them at the

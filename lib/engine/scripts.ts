@@ -13,9 +13,10 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, paused: string, prioritized: string, count: number, nodeId: string, queueName: string): Result<string[] | null, Context>;
     verkFinishJobs(inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string, ...jobs: string[]): Result<number, Context>;
-    verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, raw: string, payload: string, score: number, maxDeadJobs: number): Result<number, Context>;
+    /** `flowLossKeys`: Keys.flowLossKeys (dead is trimmed). Returns 1 moved, 2 sent to dead because `retry` refused it, 0 not in in-progress. */
+    verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, ...flowLossKeysAndArgs: (string | number)[]): Result<number, Context>;
     verkEnqueueDue(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-    verkRequeueInProgress(inProgress: string, queue: string, prioritized: string, wake: string, queueName: string): Result<number, Context>;
+    verkRequeueInProgress(inProgress: string, queue: string, prioritized: string, wake: string, dead: string, queueName: string): Result<number, Context>;
   }
 }
 
@@ -93,8 +94,9 @@ export function defineScripts(redis: Redis): void {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    verkReconcileInProgress(inProgress: string, queue: string, prioritized: string, wake: string, queueName: string, ...held: string[]): Result<number, Context>;
-    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, prioritized: string, wake: string, node: string, maxDeadJobs: number, now: number, queueName: string, own: 0 | 1, ...triples: string[]): Result<[number, number, number], Context>;
+    verkReconcileInProgress(inProgress: string, queue: string, prioritized: string, wake: string, dead: string, queueName: string, ...held: string[]): Result<number, Context>;
+    /** `rest`: Keys.flowLossKeys, the node's heartbeat key, then maxDeadJobs, now, queue name, own (0 | 1) and the triples. */
+    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, prioritized: string, wake: string, ...rest: (string | number)[]): Result<[number, number, number], Context>;
     verkEnqueueJob(queues: string, queue: string, queueName: string, payload: string): Result<number, Context>;
     verkForgetNode(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     verkConfirmBlockedFetch(inProgress: string, queue: string, paused: string, nodes: string, nodeQueues: string, raw: string, queueName: string, nodeId: string): Result<number, Context>;
@@ -126,7 +128,7 @@ declare module 'ioredis' {
     ): Result<number, Context>;
     verkFailFlowJob(
       inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string,
-      schedule: string, pending: string, lock: string, batch: string,
+      schedule: string, pending: string, lock: string, batch: string, dependents: string, blocked: string, waitingOn: string, lost: string,
       raw: string, payload: string, score: number, maxDeadJobs: number, jid: string, now: number, hasLock: number, hasBatch: number, retentionSeconds: number, dependable: number,
     ): Result<number, Context>;
   }
@@ -137,6 +139,12 @@ declare module 'ioredis' {
     verkCancelBlockedJobs(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string[], Context>;
     verkRemoveBlockedJob(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string | null, Context>;
     verkReleaseLock(lock: string, jid: string): Result<number, Context>;
+    /** Admin delete and clear: see lua/removeJobs-7.lua (dead, then Keys.flowLossKeys). */
+    verkRemoveJobs(
+      from: string, dead: string, pending: string, dependents: string, blocked: string, waitingOn: string, lost: string,
+      kind: 'list' | 'zset', mode: 'members' | 'oldest', maxDeadJobs: number, now: number, where: string, fromDead: 0 | 1, dependentsMode: 'lose' | 'keep', ...membersOrCount: (string | number)[]
+    ): Result<number, Context>;
+    verkSettleLostJobs(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
   }
 }
 

@@ -2,6 +2,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { clientName } from './blocking-connection';
 import { Keys } from './keys';
 import type { VerkLogger } from './logger';
+import { describeRedis, redactSecrets } from './redact';
 import type { TrackedJobEvent } from './recorder';
 
 export type TrackedJobListener = (event: TrackedJobEvent) => unknown;
@@ -110,7 +111,7 @@ export class TrackedJobSubscriptions {
       const now = Date.now();
       if (now - lastLogged > 5000) {
         lastLogged = now;
-        this.logger.warn(`Redis connection ${this.name}: ${error.message} (reconnecting)`);
+        this.logger.warn(`Redis connection ${this.name} to ${describeRedis(this.redis)}: ${redactSecrets(error.message)} (reconnecting)`);
       }
     });
     subscriber.on('message', (from: string, message: string) => {

@@ -108,7 +108,11 @@ export class VerkEngine {
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
-    this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder);
+    this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder, {
+      maxDeadJobs: this.options.maxDeadJobs,
+      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      onScheduledNow: this.pollNow,
+    });
     const recordEvent = (event: Pick<JobEvent, 'jid' | 'event' | 'queue' | 'from' | 'to'>): void => this.recorder.record([{ ...event, at: Date.now(), node: this.nodeId }]);
     this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow, recordEvent);
     this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control, recordEvent);
@@ -118,6 +122,7 @@ export class VerkEngine {
       logger: this.logger,
       pollInterval: this.options.pollInterval,
       maxDeadJobs: this.options.maxDeadJobs,
+      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       recorder: this.recorder,
     });
     this.recurringScheduler = new RecurringScheduler({ keys: this.keys, redis: this.redis, logger: this.logger, pollInterval: this.options.pollInterval, middleware: this.middleware });

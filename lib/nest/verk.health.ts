@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { VerkValidationError } from '../engine/errors';
+import { redactSecrets } from '../engine/redact';
 import { VerkEngine, type VerkHealthFacts } from '../engine/verk-engine';
 
 /*
@@ -100,7 +101,8 @@ export class VerkHealthIndicator {
       const pingMs = await this.engine.ping(timeout);
       return { problems: [], details: { pingMs } };
     } catch (error) {
-      return { problems: [(error as Error).message], details: {} };
+      // The text may come from ioredis or a socket: never let a credential into a health report.
+      return { problems: [redactSecrets((error as Error).message)], details: {} };
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Perform, Worker } from 'nestjs-verk';
 import { GreetingService } from '../greeting.service';
+import { describe } from './describe';
 
 /**
  * Runs jobs of class `SendPasswordReset`, args `[email]`. A user waits for this mail, so it
@@ -17,7 +18,8 @@ export class SendPasswordReset {
 
   @Perform()
   async perform(email: string): Promise<void> {
-    if (typeof email !== 'string') throw new TypeError(`SendPasswordReset expects (email: string), got ${JSON.stringify(email)}`);
+    // The type, not the value: the message is logged and stored with the job.
+    if (typeof email !== 'string') throw new TypeError(`SendPasswordReset expects (email: string), got (${describe(email)})`);
     this.greetings.send(email, 'Reset your password', 'Follow this link within 30 minutes: https://example.com/reset');
   }
 }

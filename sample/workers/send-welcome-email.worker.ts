@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Perform, Worker } from 'nestjs-verk';
 import { GreetingService } from '../greeting.service';
+import { describe } from './describe';
 
 /**
  * Runs jobs of class `SendWelcomeEmail`, args `[userId, email]`. The job class name is the
@@ -20,7 +21,8 @@ export class SendWelcomeEmail {
     // Args come from Redis as JSON and anyone can push a job: check them. Throwing sends
     // the job to the retry set with Sidekiq's backoff, and to `dead` after the last retry.
     if (!Number.isInteger(userId) || typeof email !== 'string') {
-      throw new TypeError(`SendWelcomeEmail expects (userId: integer, email: string), got ${JSON.stringify([userId, email])}`);
+      // The types, not the values: the message is logged and stored with the job.
+      throw new TypeError(`SendWelcomeEmail expects (userId: integer, email: string), got (${describe(userId)}, ${describe(email)})`);
     }
     this.greetings.send(email, 'Welcome!', this.greetings.welcomeText(userId));
   }

@@ -34,7 +34,7 @@ export function connect(url: string): Redis {
 
 /** Parses every member of a sorted set. */
 export async function zsetJobs(redis: Redis, key: string): Promise<Record<string, unknown>[]> {
-  return (await redis.zrange(key, 0, -1)).map((member) => JSON.parse(member) as Record<string, unknown>);
+  return (await redis.zrange(key, 0, '-1')).map((member) => JSON.parse(member) as Record<string, unknown>);
 }
 
 /**

@@ -4,16 +4,20 @@
   depend on it (they keep waiting while it is in retry or dead). When it dies it releases
   its unique lock and counts as dead in its batch, whose callback goes to `schedule`
   once, when the batch's last job is done. Nothing happens when the job is no longer in
-  in-progress.
+  in-progress. As failJob: `dead` is trimmed (a trimmed dependable job takes its
+  dependents to dead), and when `retry` cannot take the job it goes to `dead` with
+  RedisWriteError; when `dead` cannot either, it stays in in-progress and the script
+  returns the error.
 
   KEYS[1]  inprogress:<q>:<node>
   KEYS[2]  retry or dead (the target)     KEYS[3] dead
   KEYS[4]  stat:failed   KEYS[5] stat:failed:<day>
-  KEYS[6]  verk:stat:failed:queue:<q>     KEYS[7] ...:<day>
+  KEYS[6]  verk:stat:failed:queue:<q>     KEYS[7] verk:stat:failed:daily:<day>:<q>
   KEYS[8]  schedule
   KEYS[9]  verk:flow:pending
   KEYS[10] the job's unique lock (or any key when it has none)
   KEYS[11] the job's batch hash (or any key when it has none)
+  KEYS[12..15] verk:flow:dependents, blocked, waiting_on, lost (see trimDead)
   ARGV[1] the job exactly as fetched   ARGV[2] the job with its failure fields
   ARGV[3] score   ARGV[4] maxDeadJobs   ARGV[5] jid   ARGV[6] now (epoch seconds)
   ARGV[7] 1 when it has a unique lock   ARGV[8] 1 when it belongs to a batch
@@ -24,19 +28,35 @@
   not in in-progress.
 ]]
 --- @include "includes/countInBatch"
+--- @include "includes/redisError"
+--- @include "includes/setJsonFields"
+--- @include "includes/withError"
+--- @include "includes/loseDependable"
+--- @include "includes/trimDead"
+--- @include "includes/incrDaily"
 
-if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if not redis.call('LPOS', KEYS[1], ARGV[1]) then return -1 end
 local died = KEYS[2] == KEYS[3]
-if died then
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]) - 1)
+local err = redisError(redis.pcall('ZADD', KEYS[2], ARGV[3], ARGV[2]))
+if err and not died then
+  local payload = withError(ARGV[2], 'RedisWriteError', 'Could not write the failed job to ' .. KEYS[2] .. ' (' .. err .. '); it had failed with ' .. failureOf(ARGV[2]), ARGV[6])
+  err = redisError(redis.pcall('ZADD', KEYS[3], ARGV[6], payload))
+  died = true
 end
-for k = 4, 7 do redis.call('INCR', KEYS[k]) end
-
+if err then return redis.error_reply('could not write the failed job to ' .. KEYS[3] .. ': ' .. err) end
+redis.call('LREM', KEYS[1], -1, ARGV[1])
 local jid = ARGV[5]
 if ARGV[10] == '1' then
   redis.call('HSET', KEYS[9], jid, died and 'dead' or 'retry')
 end
+if died then
+  local k = { dead = KEYS[3], pending = KEYS[9], dependents = KEYS[12], blocked = KEYS[13], waitingOn = KEYS[14], lost = KEYS[15] }
+  trimDead(k, tonumber(ARGV[4]), ARGV[6])
+end
+redis.call('INCR', KEYS[4])
+incrDaily(KEYS[5], 1)
+redis.call('INCR', KEYS[6])
+incrDaily(KEYS[7], 1)
 if not died then return 0 end
 
 if ARGV[7] == '1' and redis.call('GET', KEYS[10]) == jid then
