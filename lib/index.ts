@@ -1,9 +1,14 @@
+/**
+ * nestjs-verk: what a Nest application needs. The engine for use without Nest is the
+ * subpath `nestjs-verk/engine`; everything else is internal. test/api-surface.test.ts
+ * holds the list of names, so widening it is a deliberate act.
+ */
 export { VerkModule } from './nest/verk.module';
 export { VerkService } from './nest/verk.service';
 export { VerkHealthIndicator, type VerkHealthCheckOptions, type VerkHealthDetails, type VerkHealthIndicatorResult } from './nest/verk.health';
 export { Worker, Perform, OnVerkEvent, type WorkerOptions } from './nest/decorators';
-export { VERK_MODULE_OPTIONS } from './nest/constants';
 export type { VerkClientMiddleware, VerkMiddleware } from './nest/middleware';
 export type { JobLogLevel, JobLogLevels } from './nest/job-logger';
-export type { VerkModuleOptions, VerkModuleAsyncOptions } from './nest/verk-module-options';
-export * from './engine';
+export type { VerkModuleOptions, VerkModuleAsyncOptions, VerkOptionsFactory } from './nest/verk-module-options';
+export type { VerkModuleExtras } from './nest/verk-module-definition';
+export * from './engine/public-api';

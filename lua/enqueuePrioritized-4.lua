@@ -21,7 +21,7 @@ local empty = redis.call('EXISTS', KEYS[2]) == 0
 if empty then redis.call('SET', KEYS[3], 0) end
 for i = 2, #ARGV, 2 do
   local seq = redis.call('INCR', KEYS[3])
-  redis.call('ZADD', KEYS[2], -tonumber(ARGV[i]) * 4398046511104 + seq, ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], -tonumber(ARGV[i]) * PRIORITY_SCORE_STEP + seq, ARGV[i + 1])
 end
 redis.call('SADD', KEYS[1], ARGV[1])
 if empty then redis.call('PUBLISH', KEYS[4], ARGV[1]) end

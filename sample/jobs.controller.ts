@@ -69,14 +69,14 @@ export class JobsController {
    * may run it. This node would not, so say so where the user looks.
    */
   private caveat(queue: string): string {
-    if (!Object.hasOwn(this.verk.engine.queues(), queue)) return ` (this node does not run queue ${queue})`;
+    if (!Object.hasOwn(this.verk.queues(), queue)) return ` (this node does not run queue ${queue})`;
     return '';
   }
 
   @Get()
   @Header('content-type', 'text/plain; charset=utf-8')
   help(@Headers('host') host = 'localhost:3000'): string {
-    const queues = Object.entries(this.verk.engine.queues()).map(([name, concurrency]) => `${name} (${concurrency})`);
+    const queues = Object.entries(this.verk.queues()).map(([name, concurrency]) => `${name} (${concurrency})`);
     const curl = `curl -X POST http://${host}/jobs -H 'content-type: application/json' -d`;
     return [
       `nestjs-verk sample: node ${this.verk.nodeId}, queues ${queues.join(', ')}`,

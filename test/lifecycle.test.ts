@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { currentJob, Keys, type JobPayload, VerkEngine } from '../lib/engine';
+import { currentJob, type JobPayload, VerkEngine } from '../lib/engine';
+import { Keys } from '../lib/engine/keys';
 import { Recovery } from '../lib/engine/recovery';
 import { defineScripts } from '../lib/engine/scripts';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';

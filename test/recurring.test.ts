@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { JobFinished, OnVerkEvent, Perform, type RecurringJob, VerkEngine, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
+import { JobFinished, OnVerkEvent, Perform, type RecurringJob, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
+import { VerkEngine } from 'nestjs-verk/engine';
 import { MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 

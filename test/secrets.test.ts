@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { VerkHealthIndicator, VerkModule } from 'nestjs-verk';
-import { redactRedisOptions, redactRedisUrl, redactSecrets, VerkConfigError, VerkEngine } from '../lib/engine';
-import { describeRedis } from '../lib/engine/redact';
+import { VerkConfigError, VerkEngine } from '../lib/engine';
+import { describeRedis, redactRedisOptions, redactRedisUrl, redactSecrets } from '../lib/engine/redact';
 import { MemoryLogger } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 

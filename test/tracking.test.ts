@@ -200,14 +200,15 @@ test('VerkService: history, tags, track and the subscribe() Observable', async (
   const seen: TrackedJobEvent[] = [];
   const subscription = verk.subscribe().subscribe((event) => seen.push(event));
   try {
-    await verk.engine.subscribed();
+    const engine = app.get(VerkEngine);
+    await engine.subscribed();
     const jid = await verk.enqueue({ queue: 'default', class: Shipment, tags: ['order-7'], track: true });
     await waitFor(() => seen.some((event) => event.event === 'finished'), 'tracked job finished');
     assert.deepEqual(seen.map((event) => event.event), ['enqueued', 'started', 'finished']);
     assert.deepEqual((await verk.jobsByTag('order-7')).jids, [jid]);
     await verk.tag(jid, 'shipped');
     assert.equal(await verk.untag(jid, 'order-7'), 1);
-    await verk.engine.recorder.flush();
+    await engine.recorder.flush();
     const status = await verk.job(jid);
     assert.equal(status.state, 'finished');
     assert.deepEqual(status.history?.map((event) => event.event), ['enqueued', 'started', 'finished', 'tagged', 'untagged']);

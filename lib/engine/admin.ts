@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
 import { VerkValidationError } from './errors';
-import { type JobPayload, nowSeconds } from './job';
+import { type JobPayload, nowSeconds, readJob } from './job';
 import type { Keys } from './keys';
 import { settleLostJobs } from './flow-lost';
 import { spliceFields } from './payload-text';
@@ -65,23 +65,6 @@ const ATTEMPTS = 3;
 /** Jobs clear() removes per script call (a short script: Redis serves others in between). */
 const CLEAR_CHUNK = 1000;
 
-/** Reads a stored member without changing it (no jid is invented, unlike the runner's parse). */
-export function readJob(raw: string): { job: JobPayload; error?: undefined } | { job: null; error: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    return { job: null, error: `not valid JSON (${(error as Error).message})` };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { job: null, error: `not a JSON object (${Array.isArray(value) ? 'an array' : JSON.stringify(value)})` };
-  }
-  const job = value as Record<string, unknown>;
-  if (typeof job.class !== 'string' || job.class.length === 0) return { job: null, error: `"class" must be a non-empty string, got ${JSON.stringify(job.class)}` };
-  if (!Array.isArray(job.args)) return { job: null, error: `"args" must be an array, got ${JSON.stringify(job.args)}` };
-  if (typeof job.jid !== 'string' || job.jid.length === 0) return { job: null, error: `"jid" must be a non-empty string, got ${JSON.stringify(job.jid)}` };
-  return { job: job as JobPayload };
-}
 
 /** Escapes a literal for a Redis glob (SCAN MATCH). */
 function globLiteral(text: string): string {

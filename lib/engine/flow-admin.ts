@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { JobSource, VerkAdmin } from './admin';
 import { checkJid } from './admin-input';
-import { readJob } from './admin';
+import { readJob } from './job';
 import type { VerkJobControl } from './job-control';
 import type { JobPayload } from './job';
 import type { Keys } from './keys';

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { readJob } from './admin';
+import { readJob } from './job';
 import { nowSeconds } from './job';
 import type { Keys } from './keys';
 

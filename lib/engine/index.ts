@@ -1,24 +1,9 @@
-export { VerkClient, type BatchOptions, type BatchResult, type EnqueueJob, type WorkerClassRef } from './client';
-export type { UniqueOptions } from './flow';
-export { VerkFlowAdmin, VerkFlowError, type BatchStatus, type CancelOptions, type JobState, type JobStatus } from './flow-admin';
-export { VerkConfigError, VerkValidationError, UnknownWorkerError, InvalidJobError } from './errors';
-export { defaultBackoffSeconds, type RetryAt } from './failure';
-export { type JobPayload, newJid } from './job';
-export { Keys } from './keys';
-export type { VerkLogger } from './logger';
-export { EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning, type VerkEvent, type VerkEventClass, type VerkEventListener } from './events';
-export { resolveOptions, type ResolvedVerkOptions, type VerkOptions } from './options';
+/**
+ * `nestjs-verk/engine`: the job system without Nest. A VerkEngine is one node (queue
+ * managers, scheduler, heartbeat, recovery) with its enqueue client and admin API; the
+ * Nest module is a thin shell around it. test/api-surface.test.ts holds the list of names.
+ */
 export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-engine';
-export { WorkerRegistry, type WorkerHandler } from './worker-registry';
-export { VerkAdmin, type FoundJob, type JobPage, type JobSet, type JobSource, type ListedJob, type ListOptions } from './admin';
-export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './stats';
-export { currentJob, MiddlewareStack, VerkMiddlewareError, type ClientMiddleware, type Interruption, type JobContext, type ServerMiddleware } from './middleware';
-export { VerkJobControl, type InterruptMessage } from './job-control';
-export { MAX_PRIORITY, MIN_PRIORITY } from './priority';
-export { VerkRecurring } from './recurring';
-export { MAX_CATCH_UP, MIN_EVERY, type CatchUpPolicy, type RecurringJob, type RecurringOptions, type RecurringPatch } from './recurring-definition';
-export { JobRecorder, MAX_EVENTS_PER_JOB, TRACK_GRACE_MS, type JobEvent, type JobEventName, type TaggedJobs, type TrackedJobEvent } from './recorder';
-export type { HistoryOptions, ResolvedHistoryOptions } from './history-options';
-export { subscribeToTrackedJobs, type TrackedJobListener } from './tracking';
-export { MAX_TAG_LENGTH, MAX_TAGS } from './tags';
-export { redactRedisOptions, redactRedisUrl, redactSecrets } from './redact';
+export type { WorkerHandler } from './worker-registry';
+export type { ClientMiddleware, ServerMiddleware } from './middleware';
+export * from './public-api';

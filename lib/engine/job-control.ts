@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { FoundJob, VerkAdmin } from './admin';
 import { checkJid, checkQueueName } from './admin-input';
-import { readJob } from './admin';
+import { readJob } from './job';
 import { type JobPayload, nowSeconds } from './job';
 import type { Keys } from './keys';
 import { spliceFields } from './payload-text';

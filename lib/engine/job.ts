@@ -115,3 +115,21 @@ export function jobText(raw: string, job: Pick<JobPayload, 'jid' | 'queue'>, cha
   }
   return spliceFields(raw, Object.assign(all, changes));
 }
+
+/** Reads a stored member without changing it (no jid is invented, unlike the runner's parse). */
+export function readJob(raw: string): { job: JobPayload; error?: undefined } | { job: null; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return { job: null, error: `not valid JSON (${(error as Error).message})` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { job: null, error: `not a JSON object (${Array.isArray(value) ? 'an array' : JSON.stringify(value)})` };
+  }
+  const job = value as Record<string, unknown>;
+  if (typeof job.class !== 'string' || job.class.length === 0) return { job: null, error: `"class" must be a non-empty string, got ${JSON.stringify(job.class)}` };
+  if (!Array.isArray(job.args)) return { job: null, error: `"args" must be an array, got ${JSON.stringify(job.args)}` };
+  if (typeof job.jid !== 'string' || job.jid.length === 0) return { job: null, error: `"jid" must be a non-empty string, got ${JSON.stringify(job.jid)}` };
+  return { job: job as JobPayload };
+}

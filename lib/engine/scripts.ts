@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
+import { MAX_PRIORITY, MIN_PRIORITY, PRIORITY_SCORE_STEP } from './priority';
 
 /**
  * The Lua scripts of lua/, one file each, named `<name>-<number of keys>.lua` (or
@@ -35,14 +36,32 @@ function luaDirectory(): string {
 
 /**
  * Replaces each `--- @include "includes/<name>"` line (BullMQ's convention) with the text
- * of lua/includes/<name>.lua, so helpers that several scripts need are written once.
+ * of lua/includes/<name>.lua, so helpers that several scripts need are written once. An
+ * include may include others; each file is pasted once per script, at its first mention
+ * (a Lua local function must be defined before the code that calls it), so two includes
+ * sharing a helper do not define it twice.
  */
-function withIncludes(lua: string, dir: string, file: string): string {
+export function withIncludes(lua: string, dir: string, file: string, pasted: Set<string> = new Set(), chain: string[] = [file]): string {
   return lua.replace(/^--- @include "([A-Za-z/]+)"$/gm, (_line, name: string) => {
+    if (chain.includes(name)) throw new Error(`nestjs-verk: lua/${file} includes itself through ${[...chain, name].join(' -> ')}`);
+    if (pasted.has(name)) return `-- (${name} is included above)`;
+    pasted.add(name);
     const path = join(dir, `${name}.lua`);
     if (!existsSync(path)) throw new Error(`nestjs-verk: lua/${file} includes ${name}, which does not exist`);
-    return readFileSync(path, 'utf8').trimEnd();
+    return withIncludes(readFileSync(path, 'utf8').trimEnd(), dir, file, pasted, [...chain, name]);
   });
+}
+
+/**
+ * Numbers the TypeScript and the Lua side must agree on, defined once here: a script that
+ * names one gets `local NAME = value` prepended (see withConstants).
+ */
+export const LUA_CONSTANTS: Readonly<Record<string, number>> = { PRIORITY_SCORE_STEP, MIN_PRIORITY, MAX_PRIORITY };
+
+/** Prepends a `local` for each shared constant the (expanded) script uses. */
+export function withConstants(lua: string): string {
+  const used = Object.entries(LUA_CONSTANTS).filter(([name]) => new RegExp(`\\b${name}\\b`).test(lua));
+  return used.map(([name, value]) => `local ${name} = ${value}\n`).join('') + lua;
 }
 
 let cache: ScriptSource[] | undefined;
@@ -60,7 +79,7 @@ export function loadScripts(): ScriptSource[] {
       return {
         command: `verk${name[0].toUpperCase()}${name.slice(1)}`,
         numberOfKeys: keys === undefined ? undefined : Number(keys),
-        lua: withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file),
+        lua: withConstants(withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file)),
       };
     });
   return cache;

@@ -11,9 +11,22 @@ export interface VerkModuleOptions extends VerkOptions, JobLogLevels {
   clientMiddleware?: Type<VerkClientMiddleware>[];
 }
 
-/** `VerkModule.forRootAsync({ imports, inject, useFactory })`. */
+/** A class that builds the options, for `forRootAsync({ useClass })` or `forRootAsync({ useExisting })`. */
+export interface VerkOptionsFactory {
+  createVerkOptions(): VerkModuleOptions | Promise<VerkModuleOptions>;
+}
+
+/**
+ * `VerkModule.forRootAsync(...)`: exactly one of `useFactory` (with `inject`), `useClass`
+ * (a VerkOptionsFactory the module instantiates) or `useExisting` (a VerkOptionsFactory
+ * provider from `imports`). `isGlobal` defaults to true.
+ */
 export interface VerkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Providers handed to useFactory, in order. */
   inject?: FactoryProvider['inject'];
-  useFactory: (...args: never[]) => VerkModuleOptions | Promise<VerkModuleOptions>;
+  useFactory?: (...args: never[]) => VerkModuleOptions | Promise<VerkModuleOptions>;
+  useClass?: Type<VerkOptionsFactory>;
+  useExisting?: Type<VerkOptionsFactory>;
+  /** See VerkModuleExtras.isGlobal; default true. */
+  isGlobal?: boolean;
 }

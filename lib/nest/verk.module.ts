@@ -1,9 +1,11 @@
 import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { VerkConfigError } from '../engine/errors';
 import { VerkEngine } from '../engine/verk-engine';
 import { VERK_MODULE_OPTIONS } from './constants';
 import { JobLogger } from './job-logger';
 import { checkMiddlewareClasses } from './middleware';
+import { ConfigurableVerkModule, type VerkModuleExtras } from './verk-module-definition';
 import type { VerkModuleAsyncOptions, VerkModuleOptions } from './verk-module-options';
 import { VerkExplorer } from './verk.explorer';
 import { VerkHealthIndicator } from './verk.health';
@@ -28,30 +30,24 @@ const engineProvider: Provider = {
 };
 
 /**
- * Registers the job system: `VerkModule.forRoot({...})` or
- * `VerkModule.forRootAsync({ imports, inject, useFactory })`. Global, so VerkService can
- * be injected anywhere; @Worker providers are found in every module.
+ * Registers the job system: `VerkModule.forRoot({...})` or `VerkModule.forRootAsync({
+ * useFactory | useClass | useExisting, imports, inject })`. Global unless `isGlobal:
+ * false`, so VerkService can be injected anywhere; @Worker providers are found in every
+ * module. Built with Nest's ConfigurableModuleBuilder (see verk-module-definition.ts).
  */
-@Module({})
-export class VerkModule {
-  static forRoot(options: VerkModuleOptions): DynamicModule {
-    return VerkModule.build({ provide: VERK_MODULE_OPTIONS, useValue: options });
+@Module({
+  imports: [DiscoveryModule],
+  providers: [engineProvider, VerkExplorer, VerkService, VerkHealthIndicator],
+  exports: [VerkService, VerkHealthIndicator],
+})
+export class VerkModule extends ConfigurableVerkModule {
+  static override forRoot(options: VerkModuleOptions & VerkModuleExtras): DynamicModule {
+    return super.forRoot(options);
   }
 
-  static forRootAsync(options: VerkModuleAsyncOptions): DynamicModule {
-    return VerkModule.build(
-      { provide: VERK_MODULE_OPTIONS, inject: options.inject ?? [], useFactory: options.useFactory as (...args: unknown[]) => VerkModuleOptions },
-      options.imports ?? [],
-    );
-  }
-
-  private static build(optionsProvider: Provider, imports: NonNullable<VerkModuleAsyncOptions['imports']> = []): DynamicModule {
-    return {
-      module: VerkModule,
-      global: true,
-      imports: [DiscoveryModule, ...imports],
-      providers: [optionsProvider, engineProvider, VerkExplorer, VerkService, VerkHealthIndicator],
-      exports: [VerkService, VerkEngine, VerkHealthIndicator],
-    };
+  static override forRootAsync(options: VerkModuleAsyncOptions): DynamicModule {
+    const ways = [options.useFactory, options.useClass, options.useExisting].filter((way) => way !== undefined).length;
+    if (ways !== 1) throw new VerkConfigError(`VerkModule.forRootAsync needs exactly one of useFactory, useClass or useExisting, got ${ways}`);
+    return super.forRootAsync(options as Parameters<typeof ConfigurableVerkModule.forRootAsync>[0]);
   }
 }

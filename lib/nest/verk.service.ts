@@ -29,13 +29,18 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
    */
   readonly events$: Observable<VerkEvent>;
 
-  constructor(readonly engine: VerkEngine) {
+  constructor(private readonly engine: VerkEngine) {
     this.events$ = new Observable<VerkEvent>((subscriber) => engine.events.subscribe((event) => subscriber.next(event)));
   }
 
   /** This node's id. */
   get nodeId(): string {
     return this.engine.nodeId;
+  }
+
+  /** The queues this node runs, with their concurrency. */
+  queues(): Record<string, number> {
+    return this.engine.queues();
   }
 
   /** Adds a job to the end of its queue; returns its jid. Throws VerkValidationError on bad input, writing nothing. */

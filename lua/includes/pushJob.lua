@@ -1,8 +1,9 @@
 -- Adds a job at the end of its queue, where consumers take it last: with a priority (from
 -- priorityOf), after the others of that priority in the prioritized set, waking idle
--- nodes when the set was empty; without one, Sidekiq's LPUSH on the list. Needs
--- redisError. Returns nil, or Redis's error text when a key is of the wrong type (the
+-- nodes when the set was empty; without one, Sidekiq's LPUSH on the list.
+-- Returns nil, or Redis's error text when a key is of the wrong type (the
 -- job was then not written).
+--- @include "includes/redisError"
 local function pushJob(listKey, zsetKey, seqKey, wakeChannel, queueName, payload, priority)
   if priority then
     local empty = redis.call('EXISTS', zsetKey) == 0
@@ -11,7 +12,7 @@ local function pushJob(listKey, zsetKey, seqKey, wakeChannel, queueName, payload
       if err then return err end
     end
     local seq = redis.pcall('INCR', seqKey)
-    local err = redisError(seq) or redisError(redis.pcall('ZADD', zsetKey, -priority * 4398046511104 + seq, payload))
+    local err = redisError(seq) or redisError(redis.pcall('ZADD', zsetKey, -priority * PRIORITY_SCORE_STEP + seq, payload))
     if err then return err end
     if empty then redis.call('PUBLISH', wakeChannel, queueName) end
   else
