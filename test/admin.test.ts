@@ -5,7 +5,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
 import { type JobPayload, type JobSet, newJid, VerkEngine, VerkValidationError } from '../lib/engine';
-import { statDay } from '../lib/engine/keys';
+import { statDay } from '../lib/engine/redis/keys';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WorkerHandler } from '../lib/engine';
-import { fieldText, scanObject } from '../lib/engine/payload-text';
+import { fieldText, scanObject } from '../lib/engine/core/payload-text';
 import { startEngine, useRedis } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 

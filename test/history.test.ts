@@ -206,7 +206,7 @@ test('history off for a queue: its jobs write nothing, and with history off ever
     await quiet.recorder.flush();
     assert.deepEqual(await ctx.redis.keys('verk:history*'), []);
     // Scripts are loaded on their first call (EVALSHA, then EVAL): never called, never loaded.
-    const sha = createHash('sha1').update(readFileSync(join(__dirname, '..', '..', 'lua', 'recordEvents.lua'))).digest('hex');
+    const sha = createHash('sha1').update(readFileSync(join(__dirname, '..', '..', 'lua', 'history', 'recordEvents.lua'))).digest('hex');
     assert.deepEqual(await ctx.redis.script('EXISTS', sha), [0], 'no event was sent to Redis');
   } finally {
     await quiet.stop();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { currentJob, type JobPayload, VerkEngine } from '../lib/engine';
-import { Keys } from '../lib/engine/keys';
-import { Recovery } from '../lib/engine/recovery';
-import { defineScripts } from '../lib/engine/scripts';
+import { Keys } from '../lib/engine/redis/keys';
+import { Recovery } from '../lib/engine/core/recovery';
+import { defineScripts } from '../lib/engine/redis/scripts';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 

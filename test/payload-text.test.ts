@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fieldText, isJsonObjectText, PayloadTextError, scanObject, spliceFields } from '../lib/engine/payload-text';
+import { fieldText, isJsonObjectText, PayloadTextError, scanObject, spliceFields } from '../lib/engine/core/payload-text';
 
 /** What JSON.parse says about a text: a plain object or not. */
 function parsesToObject(text: string): boolean {

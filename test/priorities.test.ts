@@ -5,7 +5,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
 import { type EnqueueJob, type JobPayload, newJid, VerkEngine, VerkValidationError } from '../lib/engine';
-import { defineScripts } from '../lib/engine/scripts';
+import { defineScripts } from '../lib/engine/redis/scripts';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ConnectionRole, closeConnection, createConnection } from '../lib/engine/redis';
+import { type ConnectionRole, closeConnection, createConnection } from '../lib/engine/redis/redis';
 import { silentLogger } from '../lib/engine/logger';
 import { RedisServer } from './helpers/redis-server';
 import { waitFor } from './helpers/wait';

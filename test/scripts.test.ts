@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LUA_CONSTANTS, loadScripts, withIncludes } from '../lib/engine/scripts';
+import { LUA_CONSTANTS, loadScripts, withIncludes } from '../lib/engine/redis/scripts';
 
 function luaDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'verk-lua-'));

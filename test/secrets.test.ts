@@ -8,7 +8,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { VerkHealthIndicator, VerkModule } from 'nestjs-verk';
 import { VerkConfigError, VerkEngine } from '../lib/engine';
-import { describeRedis, redactRedisOptions, redactRedisUrl, redactSecrets } from '../lib/engine/redact';
+import { describeRedis, redactRedisOptions, redactRedisUrl, redactSecrets } from '../lib/engine/redis/redact';
 import { MemoryLogger } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newJid } from '../lib/engine';
-import { Keys, statDay } from '../lib/engine/keys';
+import { Keys, statDay } from '../lib/engine/redis/keys';
 import { startEngine, useRedis } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type Redis from 'ioredis';
 import { newJid } from '../lib/engine';
-import { defineScripts } from '../lib/engine/scripts';
+import { defineScripts } from '../lib/engine/redis/scripts';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 

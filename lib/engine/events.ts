@@ -1,4 +1,4 @@
-import type { JobPayload } from './job';
+import type { JobPayload } from './core/job';
 import type { VerkLogger } from './logger';
 
 /** A job began running on this node. */

@@ -4,6 +4,6 @@
  * Nest module is a thin shell around it. test/api-surface.test.ts holds the list of names.
  */
 export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-engine';
-export type { WorkerHandler } from './worker-registry';
-export type { ClientMiddleware, ServerMiddleware } from './middleware';
+export type { WorkerHandler } from './core/worker-registry';
+export type { ClientMiddleware, ServerMiddleware } from './core/middleware';
 export * from './public-api';

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
-import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history-options';
-import { redactRedisUrl } from './redact';
+import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
+import { redactRedisUrl } from './redis/redact';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {

@@ -1,6 +1,6 @@
 import { SetMetadata, type Type } from '@nestjs/common';
 import type { VerkEventClass } from '../engine/events';
-import type { RecurringOptions } from '../engine/recurring-definition';
+import type { RecurringOptions } from '../engine/recurring/recurring-definition';
 import { VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_METADATA } from './constants';
 import type { VerkMiddleware } from './middleware';
 

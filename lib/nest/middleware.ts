@@ -4,8 +4,8 @@ import { InvalidClassScopeException } from '@nestjs/core/errors/exceptions/inval
 import { UnknownElementException } from '@nestjs/core/errors/exceptions/unknown-element.exception';
 import type { Module } from '@nestjs/core/injector/module';
 import { VerkConfigError } from '../engine/errors';
-import type { JobPayload } from '../engine/job';
-import type { ClientMiddleware, JobContext, ServerMiddleware } from '../engine/middleware';
+import type { JobPayload } from '../engine/core/job';
+import type { ClientMiddleware, JobContext, ServerMiddleware } from '../engine/core/middleware';
 
 /**
  * Server middleware: an injectable class whose `perform` wraps every run of a job.

@@ -1,5 +1,5 @@
 import { VerkConfigError, VerkValidationError } from '../engine/errors';
-import { RECURRING_OPTION_FIELDS, type RecurringOptions } from '../engine/recurring-definition';
+import { RECURRING_OPTION_FIELDS, type RecurringOptions } from '../engine/recurring/recurring-definition';
 import type { VerkEngine } from '../engine/verk-engine';
 import type { WorkerOptions } from './decorators';
 

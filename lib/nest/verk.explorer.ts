@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { VerkConfigError } from '../engine/errors';
-import type { RetryAt } from '../engine/failure';
+import type { RetryAt } from '../engine/core/failure';
 import { VerkEngine } from '../engine/verk-engine';
 import type { VerkEvent, VerkEventClass } from '../engine/events';
 import { VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA } from './constants';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { VerkValidationError } from '../engine/errors';
-import { redactSecrets } from '../engine/redact';
+import { redactSecrets } from '../engine/redis/redact';
 import { VerkEngine, type VerkHealthFacts } from '../engine/verk-engine';
 
 /*

@@ -1,12 +1,12 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import type { FoundJob, JobPage, JobSet, JobSource, ListOptions } from '../engine/admin';
-import type { BatchOptions, BatchResult, EnqueueJob } from '../engine/client';
-import type { BatchStatus, CancelOptions, JobStatus } from '../engine/flow-admin';
+import type { FoundJob, JobPage, JobSet, JobSource, ListOptions } from '../engine/admin/admin';
+import type { BatchOptions, BatchResult, EnqueueJob } from '../engine/client/client';
+import type { BatchStatus, CancelOptions, JobStatus } from '../engine/flow/flow-admin';
 import type { VerkEvent } from '../engine/events';
-import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/recurring-definition';
-import type { JobEvent, TaggedJobs, TrackedJobEvent } from '../engine/recorder';
-import type { QueueStats, StatsOptions, VerkStats } from '../engine/stats';
+import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/recurring/recurring-definition';
+import type { JobEvent, TaggedJobs, TrackedJobEvent } from '../engine/history/recorder';
+import type { QueueStats, StatsOptions, VerkStats } from '../engine/admin/stats';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**

@@ -1,5 +1,5 @@
 import { VerkValidationError } from '../engine/errors';
-import type { WorkerClassRef } from '../engine/client';
+import type { WorkerClassRef } from '../engine/client/client';
 import { VERK_WORKER_METADATA } from './constants';
 import type { WorkerOptions } from './decorators';
 

@@ -1,0 +1,352 @@
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
+import { VerkValidationError } from '../errors';
+import { type JobPayload, nowSeconds, readJob } from '../core/job';
+import type { Keys } from '../redis/keys';
+import { settleLostJobs } from '../flow/flow-lost';
+import { spliceFields } from '../core/payload-text';
+import { checkPriority, priorityOf } from '../core/priority';
+import type { JobRecorder } from '../history/recorder';
+import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
+
+/**
+ * One stored member as read by the management API. `job` is null when the text is not a
+ * job (not JSON, not an object, no class, args or jid); `error` then says why, and `raw`
+ * keeps the text as stored.
+ */
+export type ListedJob =
+  | { raw: string; job: JobPayload; error?: undefined; at?: number }
+  | { raw: string; job: null; error: string; at?: number };
+
+/** A page of jobs and the total size of what was listed. */
+export interface JobPage {
+  total: number;
+  offset: number;
+  limit: number;
+  /**
+   * Sorted sets: by score (the time, `at`, in epoch seconds), earliest first. A queue: in
+   * processing order, the job consumers take next first (prioritized jobs with priority
+   * > 0, the plain list, then priority < 0).
+   */
+  jobs: ListedJob[];
+}
+
+export interface ListOptions {
+  /** Jobs to skip. Default 0. */
+  offset?: number;
+  /** Jobs per page, 1 to 1000. Default 25. */
+  limit?: number;
+}
+
+/** How VerkAdmin removes jobs for good (deleteJob, clear); the engine passes its options. */
+export interface AdminRemovalOptions {
+  maxDeadJobs: number;
+  /** How long a completed batch is remembered, seconds. */
+  flowRetentionSeconds: number;
+  /** Called when a batch callback was put in `schedule` to run now. */
+  onScheduledNow?: () => void;
+}
+
+/** Where a job is now, with its payload exactly as stored (`raw`) and parsed (`job`). */
+export type FoundJob =
+  | { where: 'queue'; queue: string; job: JobPayload; raw: string }
+  | { where: 'inprogress'; queue: string; nodeId: string; job: JobPayload; raw: string }
+  | { where: JobSet; at: number; job: JobPayload; raw: string };
+
+export type { JobSet, JobSource } from './admin-input';
+
+const DEFAULT_LIMIT = 25;
+const MAX_LIMIT = 1000;
+/** Members read per round trip while scanning for a jid. */
+const SCAN_CHUNK = 500;
+/** Times a move or delete looks again when the member changed under it. */
+const ATTEMPTS = 3;
+/** Jobs clear() removes per script call (a short script: Redis serves others in between). */
+const CLEAR_CHUNK = 1000;
+
+
+/** Escapes a literal for a Redis glob (SCAN MATCH). */
+function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+}
+
+/**
+ * Sidekiq-web-like management: stats, listing, finding, moving and deleting jobs.
+ * Every move is atomic and guarded by the removal of the exact stored member, so a job
+ * that the scheduler or a worker moves at the same instant is moved once.
+ */
+export class VerkAdmin {
+  private readonly statsReader: VerkStatsReader;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    /** Job history and tracking: records what retryNow moves. */
+    private readonly recorder?: JobRecorder,
+    /** What deleting and clearing need: trimming dead, and settling the batches of removed jobs. */
+    private readonly removal: AdminRemovalOptions = { maxDeadJobs: 100, flowRetentionSeconds: 7 * 24 * 3600 },
+  ) {
+    this.statsReader = new VerkStatsReader(redis, keys);
+  }
+
+  /** Counters, sizes and live nodes. */
+  stats(options?: StatsOptions): Promise<VerkStats> {
+    return this.statsReader.stats(options);
+  }
+
+  /** The numbers of one queue. */
+  queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+    return this.statsReader.queueStats(name, options);
+  }
+
+  /** A page of `retry`, `schedule`, `dead` (by score) or a queue (in processing order). */
+  async listJobs(where: JobSource, options?: ListOptions): Promise<JobPage> {
+    const source = checkSource(where, 'where');
+    const input = checkOptions(options, 'options');
+    const offset = checkInteger(input.offset, 'options.offset', 0, Number.MAX_SAFE_INTEGER, 0);
+    const limit = checkInteger(input.limit, 'options.limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
+    if (source.set) {
+      const key = this.keyOf(source);
+      // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
+      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, String(offset + limit - 1), 'WITHSCORES'));
+      const jobs: ListedJob[] = [];
+      for (let i = 0; i + 1 < page.length; i += 2) jobs.push({ raw: page[i], ...readJob(page[i]), at: Number(page[i + 1]) });
+      return { total, offset, limit, jobs };
+    }
+    // The list and the queue's prioritized jobs, merged in processing order, in one script.
+    const [total, ...page] = await this.redis.verkListQueue(this.keyOf(source), this.keys.prioritized(source.queue), offset, limit);
+    const jobs: ListedJob[] = page.map((raw) => ({ raw, ...readJob(raw) }));
+    return { total, offset, limit, jobs };
+  }
+
+  /**
+   * Where a job is now: `schedule`, a queue, a node's in-progress list, `retry` or
+   * `dead`, looked for in that order (the order jobs flow). A linear scan in chunks, as
+   * Sidekiq's web UI does; a job that moves during the scan may be missed. Null when not
+   * found.
+   */
+  async findJob(jid: string): Promise<FoundJob | null> {
+    checkJid(jid);
+    const { keys } = this;
+    const inSet = async (set: JobSet): Promise<FoundJob | null> => {
+      const found = await this.findInSet(this.keyOf({ set }), jid);
+      return found ? { where: set, at: found.at, job: found.job, raw: found.raw } : null;
+    };
+    const scheduled = await inSet('schedule');
+    if (scheduled) return scheduled;
+
+    const [queueNames, nodeIds] = await Promise.all([this.redis.smembers(keys.queues), this.redis.smembers(keys.nodes)]);
+    const nodeQueues = await Promise.all(nodeIds.map((id) => this.redis.smembers(keys.nodeQueues(id))));
+    for (const queue of [...new Set([...queueNames.sort(), ...nodeQueues.flat().sort()])]) {
+      const found = (await this.findInSet(keys.prioritized(queue), jid)) ?? (await this.findInList(keys.queue(queue), jid));
+      if (found) return { where: 'queue', queue, job: found.job, raw: found.raw };
+    }
+    for (let n = 0; n < nodeIds.length; n++) {
+      for (const queue of nodeQueues[n]) {
+        const found = await this.findInList(keys.inProgress(queue, nodeIds[n]), jid);
+        if (found) return { where: 'inprogress', queue, nodeId: nodeIds[n], job: found.job, raw: found.raw };
+      }
+    }
+    return (await inSet('retry')) ?? (await inSet('dead'));
+  }
+
+  /**
+   * Enqueues a job of `retry`, `dead` or `schedule` now, as the scheduler does when it is
+   * due: to the end of its queue, with `enqueued_at` set, every other field unchanged.
+   * Returns false when the job is not (or no longer) in that set.
+   */
+  async retryNow(jid: string, from: JobSet): Promise<boolean> {
+    checkJid(jid);
+    const set = checkSet(from, 'from');
+    const key = this.keyOf({ set });
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const found = await this.findInSet(key, jid);
+      if (!found) return false;
+      const queue = found.job.queue;
+      if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
+      // Spliced into the stored text, never re-encoded (it may be another system's job).
+      const payload = spliceFields(found.raw, { enqueued_at: nowSeconds() });
+      const { keys } = this;
+      if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) {
+        const recorder = this.recorder;
+        if (recorder?.wants(queue)) recorder.record([{ jid, event: set === 'schedule' ? 'enqueued' : 'retried', at: Date.now(), node: recorder.nodeId, queue, from: set }]);
+        return true;
+      }
+      // Moved or changed under us: look again, it may be back with a new payload.
+    }
+    return false;
+  }
+
+  /** The job with this jid in one set or queue, or null. */
+  async findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
+    checkJid(jid);
+    const source = checkSource(where, 'from');
+    const key = this.keyOf(source);
+    if (source.set) {
+      const found = await this.findInSet(key, jid);
+      return found ? { where: source.set, at: found.at, job: found.job, raw: found.raw } : null;
+    }
+    const found = (await this.findInSet(this.keys.prioritized(source.queue), jid)) ?? (await this.findInList(key, jid));
+    return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
+  }
+
+  /**
+   * Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was
+   * not there. A dependable job takes the jobs waiting for it to dead (DependencyLostError);
+   * a job of a batch counts as dead in it.
+   */
+  deleteJob(jid: string, from: JobSource): Promise<boolean> {
+    return this.removeJob(jid, from, 'lose');
+  }
+
+  /**
+   * deleteJob, where `dependents: 'keep'` leaves the jobs waiting for it alone (the flow
+   * admin's cancel with cascade removes them itself). Internal.
+   */
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep'): Promise<boolean> {
+    checkJid(jid);
+    const source = checkSource(from, 'from');
+    const key = this.keyOf(source);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (source.set) {
+        const found = await this.findInSet(key, jid);
+        if (!found) return false;
+        if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
+      } else {
+        const prioritized = this.keys.prioritized(source.queue);
+        const inSet = await this.findInSet(prioritized, jid);
+        if (inSet) {
+          if ((await this.remove(prioritized, 'zset', source, { members: [inSet.raw] }, dependents)) === 1) return true;
+          continue;
+        }
+        const found = await this.findInList(key, jid);
+        if (!found) return false;
+        if ((await this.remove(key, 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Removes every job of a set or of a queue's waiting jobs (its list and its prioritized
+   * jobs), in chunks from the oldest, as many as there were when it began (jobs arriving
+   * meanwhile stay, and so do the dependents it sends to dead). Dependable jobs and jobs of
+   * batches are handled as deleteJob does. Returns how many were removed.
+   */
+  async clear(where: JobSource): Promise<number> {
+    const source = checkSource(where, 'where');
+    const key = this.keyOf(source);
+    if (source.set) return this.clearKey(key, 'zset', source, await this.redis.zcard(key));
+    const prioritized = this.keys.prioritized(source.queue);
+    const [plain, ranked] = await this.transaction<[number, number]>((multi) => multi.llen(key).zcard(prioritized));
+    return (await this.clearKey(key, 'list', source, plain)) + (await this.clearKey(prioritized, 'zset', source, ranked));
+  }
+
+  private async clearKey(key: string, kind: 'list' | 'zset', source: CheckedSource, total: number): Promise<number> {
+    let removed = 0;
+    while (removed < total) {
+      const count = await this.remove(key, kind, source, { oldest: Math.min(CLEAR_CHUNK, total - removed) }, 'lose');
+      if (count === 0) break;
+      removed += count;
+    }
+    return removed;
+  }
+
+  /** Runs removeJobs, then settles the batches and locks of what it removed (settleLostJobs). */
+  private async remove(key: string, kind: 'list' | 'zset', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
+    const { keys, removal } = this;
+    // Completes the dependents' error message: "dependency <jid> was deleted from dead".
+    const where = `${'members' in what ? 'deleted' : 'cleared'} from ${source.set ?? `queue ${source.queue}`}`;
+    const removed = await this.redis.verkRemoveJobs(
+      key,
+      keys.dead,
+      ...(keys.flowLossKeys as [string, string, string, string, string]),
+      kind,
+      'members' in what ? 'members' : 'oldest',
+      removal.maxDeadJobs,
+      nowSeconds(),
+      where,
+      source.set === 'dead' ? 1 : 0,
+      dependents,
+      ...('members' in what ? what.members : [what.oldest]),
+    );
+    if (removed > 0 && (await settleLostJobs(this.redis, keys, removal.flowRetentionSeconds)) > 0) removal.onScheduledNow?.();
+    return removed;
+  }
+
+  /**
+   * Changes the priority of a job waiting in a queue (integer from -1000 to 1000, 0 = a
+   * plain job): it moves to the end of its new priority, as if enqueued now with it
+   * (priority 0: to the end of the plain list). A job already at that priority stays
+   * where it is. Looks in `queue` only when given, else in every queue (a scan, like
+   * findJob). Returns false when no waiting job has that jid (a running job cannot be
+   * reprioritised).
+   */
+  async setPriority(jid: string, priority: number, queue?: string): Promise<boolean> {
+    checkJid(jid);
+    if (priority === undefined) throw new VerkValidationError('priority', 'must be an integer from -1000 to 1000, got undefined');
+    const value = checkPriority(priority, 'priority');
+    const { keys } = this;
+    const queues = queue === undefined ? (await this.redis.smembers(keys.queues)).sort() : [checkQueueName(queue, 'queue')];
+    for (const name of queues) {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const inSet = await this.findInSet(keys.prioritized(name), jid);
+        const found = inSet ?? (await this.findInList(keys.queue(name), jid));
+        if (!found) break;
+        if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
+        const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
+        const where = inSet ? 'zset' : 'list';
+        if ((await this.redis.verkReprioritize(keys.queue(name), keys.prioritized(name), keys.prioritySeq(name), keys.wake, found.raw, where, payload, value, name)) === 1) return true;
+        // Fetched, or changed under us: look again.
+      }
+    }
+    return false;
+  }
+
+  private keyOf(source: CheckedSource): string {
+    if (source.set) return source.set === 'retry' ? this.keys.retry : source.set === 'schedule' ? this.keys.schedule : this.keys.dead;
+    return this.keys.queue(source.queue);
+  }
+
+  private async transaction<T extends unknown[]>(build: (multi: ChainableCommander) => ChainableCommander): Promise<T> {
+    const results = await build(this.redis.multi()).exec();
+    if (results === null) throw new Error('Redis transaction was aborted');
+    return results.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    }) as T;
+  }
+
+  /** The first member of a sorted set whose jid is `jid`, scanned in chunks (ZSCAN MATCH). */
+  private async findInSet(key: string, jid: string): Promise<{ raw: string; job: JobPayload; at: number } | null> {
+    const pattern = `*${globLiteral(jid)}*`;
+    let cursor = '0';
+    do {
+      const [next, pairs] = await this.redis.zscan(key, cursor, 'MATCH', pattern, 'COUNT', SCAN_CHUNK);
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        const { job } = readJob(pairs[i]);
+        if (job && job.jid === jid) return { raw: pairs[i], job, at: Number(pairs[i + 1]) };
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return null;
+  }
+
+  /**
+   * The first element of a list whose jid is `jid`, read in pages from the producer end.
+   * Pages by index from the left: pushes there shift elements towards later pages (seen
+   * twice at worst) and consumers take from the right, so an element that stays is seen.
+   */
+  private async findInList(key: string, jid: string): Promise<{ raw: string; job: JobPayload } | null> {
+    for (let start = 0; ; start += SCAN_CHUNK) {
+      const page = await this.redis.lrange(key, start, start + SCAN_CHUNK - 1);
+      for (const raw of page) {
+        if (!raw.includes(jid)) continue;
+        const { job } = readJob(raw);
+        if (job && job.jid === jid) return { raw, job };
+      }
+      if (page.length < SCAN_CHUNK) return null;
+    }
+  }
+}

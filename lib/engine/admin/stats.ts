@@ -1,0 +1,249 @@
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { checkInteger, checkOptions, checkQueueName } from './admin-input';
+import { type Keys, statDay } from '../redis/keys';
+
+/** Counters of one UTC day. */
+export interface DayStats {
+  /** YYYY-MM-DD (UTC), as in Sidekiq's `stat:processed:<day>`. */
+  date: string;
+  processed: number;
+  failed: number;
+}
+
+/** Numbers of one queue. */
+export interface QueueStats {
+  name: string;
+  /** Jobs waiting: in `queue:<name>` and, with a priority, in `verk:queue:<name>:prioritized`. */
+  size: number;
+  /**
+   * Jobs taken by a node and not finished, summed over every node in `verk_nodes`: a
+   * node that died keeps its jobs here until a live node recovers them.
+   */
+  inProgress: number;
+  /** In-progress jobs per node id (only nodes that hold at least one). */
+  inProgressByNode: Record<string, number>;
+  /** Jobs of this queue that finished / failed, ever (`verk:stat:<kind>:queue:<name>`). */
+  processed: number;
+  failed: number;
+  /** Today's counters (UTC); the same as `days[0]`. */
+  today: DayStats;
+  /** One entry per day, newest first, today first. */
+  days: DayStats[];
+}
+
+/** A live node (its heartbeat key exists). */
+export interface NodeStats {
+  id: string;
+  /** Queues the node holds work for (`verk:node:<id>:queues`), sorted. */
+  queues: string[];
+  /** Jobs in progress on this node per queue (every queue of `queues`, 0 included). */
+  running: Record<string, number>;
+  /** Sum of `running`. */
+  busy: number;
+}
+
+/** The whole system at a glance, as Sidekiq's dashboard shows it. */
+export interface VerkStats {
+  /** `stat:processed` / `stat:failed`: jobs finished / failed, ever. */
+  processed: number;
+  failed: number;
+  /** Today's counters (UTC); the same as `days[0]`. */
+  today: DayStats;
+  /** One entry per day, newest first, today first. */
+  days: DayStats[];
+  /** Jobs waiting, summed over `queues`. */
+  enqueued: number;
+  /** Jobs in progress, summed over `queues`. */
+  inProgress: number;
+  /** Sizes of `schedule`, `retry` and `dead`. */
+  scheduled: number;
+  retries: number;
+  dead: number;
+  /**
+   * Every queue in the `queues` set and every queue a registered node holds work for,
+   * sorted by name.
+   */
+  queues: QueueStats[];
+  /** Live nodes, sorted by id. */
+  nodes: NodeStats[];
+}
+
+export interface StatsOptions {
+  /** How many days of daily counters, today included. Default 1 (today), at most 366. */
+  days?: number;
+}
+
+const MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+/** Collects commands into one MULTI and reads their replies by index. */
+class Batch {
+  private count = 0;
+  private replies: unknown[] = [];
+
+  constructor(readonly multi: ChainableCommander) {}
+
+  add(command: (multi: ChainableCommander) => unknown): number {
+    command(this.multi);
+    return this.count++;
+  }
+
+  async exec(): Promise<void> {
+    if (this.count === 0) return;
+    const results = await this.multi.exec();
+    if (results === null) throw new Error('Redis transaction was aborted');
+    this.replies = results.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+  }
+
+  number(index: number): number {
+    const reply = this.replies[index];
+    const value = typeof reply === 'number' ? reply : Number(reply ?? 0);
+    return Number.isFinite(value) ? value : 0;
+  }
+
+  strings(index: number): string[] {
+    const reply = this.replies[index];
+    return Array.isArray(reply) ? (reply as string[]) : [];
+  }
+}
+
+/** Reads counters and sizes in two round trips (a third only in a rare case, see below). */
+export class VerkStatsReader {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async stats(options?: StatsOptions): Promise<VerkStats> {
+    const days = statDays(checkOptions(options, 'options').days);
+    const { redis, keys } = this;
+    // Round trip 1: the names of everything else.
+    const [queueSet, nodeIds] = await Promise.all([redis.smembers(keys.queues), redis.smembers(keys.nodes)]);
+    nodeIds.sort();
+
+    // Round trip 2, one MULTI, so sizes are a consistent snapshot (a job moving between
+    // a queue and a node's in-progress list is counted once).
+    const batch = new Batch(redis.multi());
+    const global = {
+      processed: batch.add((m) => m.get(keys.stat('processed'))),
+      failed: batch.add((m) => m.get(keys.stat('failed'))),
+      days: days.map((day) => [batch.add((m) => m.get(keys.stat('processed', day))), batch.add((m) => m.get(keys.stat('failed', day)))]),
+      scheduled: batch.add((m) => m.zcard(keys.schedule)),
+      retries: batch.add((m) => m.zcard(keys.retry)),
+      dead: batch.add((m) => m.zcard(keys.dead)),
+    };
+    const nodes = nodeIds.map((id) => ({ id, alive: batch.add((m) => m.exists(keys.node(id))), queues: batch.add((m) => m.smembers(keys.nodeQueues(id))) }));
+    const queueReads = new Map(queueSet.map((queue) => [queue, this.addQueue(batch, queue, nodeIds, days)]));
+    await batch.exec();
+
+    // A node may hold work for a queue that is not in `queues` (a foreign client that
+    // does not register queues, or a set cleaned by hand): read those in a third trip.
+    const nodeQueues = new Map(nodes.map((node) => [node.id, batch.strings(node.queues).sort()]));
+    const missing = [...new Set([...nodeQueues.values()].flat())].filter((queue) => !queueReads.has(queue));
+    let extra: Batch | undefined;
+    const extraReads = new Map<string, QueueReads>();
+    if (missing.length > 0) {
+      extra = new Batch(redis.multi());
+      for (const queue of missing) extraReads.set(queue, this.addQueue(extra, queue, nodeIds, days));
+      await extra.exec();
+    }
+
+    const queues: QueueStats[] = [];
+    for (const [queue, reads] of queueReads) queues.push(readQueue(batch, queue, reads, nodeIds, days));
+    if (extra) for (const [queue, reads] of extraReads) queues.push(readQueue(extra, queue, reads, nodeIds, days));
+    queues.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const byName = new Map(queues.map((queue) => [queue.name, queue]));
+
+    const live: NodeStats[] = [];
+    for (const node of nodes) {
+      if (batch.number(node.alive) !== 1) continue;
+      const running: Record<string, number> = {};
+      let busy = 0;
+      for (const queue of nodeQueues.get(node.id) ?? []) {
+        const count = byName.get(queue)?.inProgressByNode[node.id] ?? 0;
+        running[queue] = count;
+        busy += count;
+      }
+      live.push({ id: node.id, queues: nodeQueues.get(node.id) ?? [], running, busy });
+    }
+
+    const dayStats = days.map((date, i) => ({ date, processed: batch.number(global.days[i][0]), failed: batch.number(global.days[i][1]) }));
+    return {
+      processed: batch.number(global.processed),
+      failed: batch.number(global.failed),
+      today: dayStats[0],
+      days: dayStats,
+      enqueued: queues.reduce((sum, queue) => sum + queue.size, 0),
+      inProgress: queues.reduce((sum, queue) => sum + queue.inProgress, 0),
+      scheduled: batch.number(global.scheduled),
+      retries: batch.number(global.retries),
+      dead: batch.number(global.dead),
+      queues,
+      nodes: live,
+    };
+  }
+
+  /** The numbers of one queue (zeros for a queue that does not exist). */
+  async queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+    const queue = checkQueueName(name, 'name');
+    const days = statDays(checkOptions(options, 'options').days);
+    const nodeIds = (await this.redis.smembers(this.keys.nodes)).sort();
+    const batch = new Batch(this.redis.multi());
+    const reads = this.addQueue(batch, queue, nodeIds, days);
+    await batch.exec();
+    return readQueue(batch, queue, reads, nodeIds, days);
+  }
+
+  private addQueue(batch: Batch, queue: string, nodeIds: string[], days: string[]): QueueReads {
+    const { keys } = this;
+    return {
+      size: batch.add((m) => m.llen(keys.queue(queue))),
+      prioritized: batch.add((m) => m.zcard(keys.prioritized(queue))),
+      processed: batch.add((m) => m.get(keys.queueStat('processed', queue))),
+      failed: batch.add((m) => m.get(keys.queueStat('failed', queue))),
+      days: days.map((day) => [batch.add((m) => m.get(keys.queueStat('processed', queue, day))), batch.add((m) => m.get(keys.queueStat('failed', queue, day)))]),
+      inProgress: nodeIds.map((id) => batch.add((m) => m.llen(keys.inProgress(queue, id)))),
+    };
+  }
+}
+
+interface QueueReads {
+  size: number;
+  prioritized: number;
+  processed: number;
+  failed: number;
+  days: number[][];
+  inProgress: number[];
+}
+
+function readQueue(batch: Batch, name: string, reads: QueueReads, nodeIds: string[], days: string[]): QueueStats {
+  const inProgressByNode: Record<string, number> = {};
+  let inProgress = 0;
+  nodeIds.forEach((id, i) => {
+    const count = batch.number(reads.inProgress[i]);
+    if (count > 0) inProgressByNode[id] = count;
+    inProgress += count;
+  });
+  const dayStats = days.map((date, i) => ({ date, processed: batch.number(reads.days[i][0]), failed: batch.number(reads.days[i][1]) }));
+  return {
+    name,
+    size: batch.number(reads.size) + batch.number(reads.prioritized),
+    inProgress,
+    inProgressByNode,
+    processed: batch.number(reads.processed),
+    failed: batch.number(reads.failed),
+    today: dayStats[0],
+    days: dayStats,
+  };
+}
+
+/** The UTC days asked for, today first. */
+function statDays(value: unknown): string[] {
+  const count = checkInteger(value, 'options.days', 1, MAX_DAYS, 1);
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) => statDay(new Date(now - i * DAY_MS)));
+}

@@ -1,0 +1,527 @@
+import type Redis from 'ioredis';
+import { BlockingConnectionId } from '../redis/blocking-connection';
+import { UnknownWorkerError } from '../errors';
+import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
+import { isFlowJob } from '../flow/flow';
+import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
+import { type JobPayload, nowSeconds, parsePayload } from './job';
+import { type Keys, statDay } from '../redis/keys';
+import type { VerkLogger } from '../logger';
+import type { Interruption, JobRun, MiddlewareStack } from './middleware';
+import type { JobEvent, JobRecorder } from '../history/recorder';
+import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
+import { backoffMs, Sleeper, withTimeout } from './timing';
+import type { WorkerRegistry } from './worker-registry';
+
+/** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
+const MAX_BATCH = 1000;
+
+export interface QueueManagerOptions {
+  queue: string;
+  concurrency: number;
+  nodeId: string;
+  keys: Keys;
+  /** Shared engine connection (fetch, acknowledge, fail). */
+  redis: Redis;
+  /** This queue's own connection, blocked in BLMOVE while the queue is empty. */
+  blocking: Redis;
+  workers: WorkerRegistry;
+  /** Server middleware around each job's perform. */
+  middleware: MiddlewareStack;
+  logger: VerkLogger;
+  events: EventBus;
+  maxRetryCount: number;
+  maxDeadJobs: number;
+  /** Server-side timeout of one BLMOVE, seconds. */
+  blockSeconds?: number;
+  /** Start paused (the queue is in `verk:paused_queues`). */
+  paused?: boolean;
+  /** How long finished dependable jobs and completed batches are remembered, seconds. */
+  flowRetentionSeconds: number;
+  /** Called when an acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
+  onScheduledNow: () => void;
+  /** Job history and tracking: started, finished, failed and dead events. */
+  recorder?: JobRecorder;
+}
+
+/**
+ * Runs one queue on this node: keeps up to `concurrency` jobs running, fetching them
+ * atomically into `inprogress:<q>:<node>` and removing them from there only once their
+ * outcome (finished, retry, dead) is written. A job is held, and counts against the
+ * concurrency, until that write has landed.
+ */
+export class QueueManager {
+  readonly queue: string;
+  readonly concurrency: number;
+  private readonly inProgressKey: string;
+  private readonly queueKey: string;
+  private readonly prioritizedKey: string;
+  /** Wake-ups received (a prioritized job arrived), and the id of the BLMOVE in flight (0: none). */
+  private wakes = 0;
+  private blockingFetch = 0;
+  private blockingFetches = 0;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private loop?: Promise<void>;
+  /** The runs going on now, by jid: what a cancel or move message can mark (see interrupt). */
+  private readonly runs = new Map<string, JobRun[]>();
+  /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
+  private readonly held = new Map<string, number>();
+  private heldCount = 0;
+  private executing = 0;
+  private slotWaiter?: () => void;
+  private idleWaiter?: () => void;
+  private pendingAcks: string[] = [];
+  /** `finished` events of jobs waiting in pendingAcks, recorded once their acknowledgement landed. */
+  private readonly ackEvents = new Map<string, JobEvent>();
+  private flushing?: Promise<void>;
+  private needsReconcile = false;
+  /** Set once the connections are going away: retries of writes stop. */
+  private closed = false;
+  private readonly sleeper = new Sleeper();
+  private lastErrorLog = 0;
+  private paused: boolean;
+  private pausedAnnounced = false;
+  private resumeWaiter?: () => void;
+  private wakeStopping?: () => void;
+  /** Resolves when stop() begins. */
+  private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
+  private readonly flowAck: FlowAckContext;
+  /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
+  private readonly blockingId: BlockingConnectionId;
+
+  constructor(private readonly options: QueueManagerOptions) {
+    this.queue = options.queue;
+    this.concurrency = options.concurrency;
+    this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
+    this.queueKey = options.keys.queue(options.queue);
+    this.prioritizedKey = options.keys.prioritized(options.queue);
+    this.paused = options.paused ?? false;
+    // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
+    this.blockingId = new BlockingConnectionId(options.blocking);
+    this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Stops fetching on this node (QueuePausing); jobs already taken run to the end, then
+   * QueuePaused. A BLMOVE waiting on the empty queue is interrupted, so it cannot take a
+   * job that arrives after the pause.
+   */
+  pause(): void {
+    if (this.paused || this.state !== 'running') return;
+    this.paused = true;
+    this.pausedAnnounced = false;
+    this.options.events.emit(new QueuePausing(this.queue));
+    const fetch = this.blockingFetch;
+    if (fetch !== 0) void this.interruptBlockingFetch(fetch, 'on pause');
+    this.announceIfPaused();
+  }
+
+  /**
+   * A prioritized job arrived in the queue (announced on the wake channel): BLMOVE waits on
+   * the list only, so a wait in progress is interrupted and the loop fetches again. A
+   * wake-up that comes between a fetch and its BLMOVE makes the loop skip that BLMOVE.
+   */
+  wake(): void {
+    this.wakes++;
+    const fetch = this.blockingFetch;
+    if (fetch === 0 || this.state !== 'running') return;
+    void this.interruptBlockingFetch(fetch, 'for a prioritized job');
+  }
+
+  /**
+   * A job running here was cancelled or moved (its outcome will find nothing to update):
+   * marks the runs of that jid going on now, so their worker can see it. Returns false
+   * when none is: the message came after its run ended, and a later run of the same jid
+   * must not be taken for the one it meant.
+   */
+  interrupt(jid: string, interruption: Interruption): boolean {
+    const runs = this.runs.get(jid);
+    if (!runs) return false;
+    for (const run of runs) run.interruption = interruption;
+    return true;
+  }
+
+  private beginRun(jid: string): JobRun {
+    const run: JobRun = {};
+    const runs = this.runs.get(jid);
+    if (runs) runs.push(run);
+    else this.runs.set(jid, [run]);
+    return run;
+  }
+
+  private endRun(jid: string, run: JobRun): void {
+    const runs = this.runs.get(jid);
+    if (!runs) return;
+    const index = runs.indexOf(run);
+    if (index >= 0) runs.splice(index, 1);
+    if (runs.length === 0) this.runs.delete(jid);
+  }
+
+  /** Fetches again (QueueRunning). */
+  resume(): void {
+    if (!this.paused || this.state !== 'running') return;
+    this.paused = false;
+    this.options.events.emit(new QueueRunning(this.queue));
+    this.resumeWaiter?.();
+  }
+
+  private announceIfPaused(): void {
+    if (this.paused && !this.pausedAnnounced && this.heldCount === 0) {
+      this.pausedAnnounced = true;
+      this.options.events.emit(new QueuePaused(this.queue));
+    }
+  }
+
+  /** Interrupts the BLMOVE numbered `fetch` while it is still the one in flight. */
+  private async interruptBlockingFetch(fetch: number, why: string): Promise<void> {
+    try {
+      await this.blockingId.unblock(this.options.redis, () => this.blockingFetch === fetch && this.state === 'running');
+    } catch (error) {
+      // At worst the BLMOVE runs to its timeout; on pause the confirm script refuses the job it takes.
+      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch ${why} (${(error as Error).message})`);
+    }
+  }
+
+  /** Number of jobs running or awaiting their final write. */
+  get busy(): number {
+    return this.heldCount;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  start(): void {
+    if (this.state !== 'new') throw new Error(`Queue manager for "${this.queue}" was already started`);
+    this.state = 'running';
+    this.options.blocking.on('close', this.connectionDropped);
+    this.options.redis.on('close', this.connectionDropped);
+    this.options.events.emit(this.paused ? new QueuePaused(this.queue) : new QueueRunning(this.queue));
+    this.pausedAnnounced = this.paused;
+    this.loop = this.run();
+  }
+
+  /**
+   * A fetch in flight when a connection drops is resent after reconnecting, so it may
+   * have run twice and left jobs in in-progress that this node never received. The next
+   * loop iteration, which starts only after that fetch settled, puts them back.
+   */
+  private readonly connectionDropped = (): void => {
+    this.needsReconcile = true;
+  };
+
+  /**
+   * Stops fetching, waits for running jobs until `deadline` (epoch ms), writes their
+   * outcomes, and puts every job still in this node's in-progress list back at the head of
+   * the queue. Returns how many jobs were put back.
+   */
+  async stop(deadline: number): Promise<number> {
+    if (this.state !== 'running') return 0;
+    this.state = 'stopping';
+    this.wakeStopping?.();
+    this.slotWaiter?.();
+    this.resumeWaiter?.();
+    this.sleeper.cancel();
+    // Interrupts a BLMOVE in flight. A job it moved in that instant stays in in-progress
+    // and is put back below.
+    this.options.blocking.disconnect(false);
+    // The loop may be waiting on the shared connection while Redis is away; the engine
+    // closes that connection after the deadline, which ends the wait.
+    await withTimeout(this.loop ?? Promise.resolve(), deadline - Date.now(), undefined);
+
+    if (this.executing > 0) {
+      await withTimeout(new Promise<void>((resolve) => (this.idleWaiter = resolve)), deadline - Date.now(), undefined);
+    }
+    const unfinished = this.executing;
+    await withTimeout(this.drainAcks(), deadline - Date.now() + 1000, undefined);
+    // Everything still in in-progress now is a job that did not finish in time.
+    // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
+    // and this node (same id) or the heartbeat recovery of another puts them back.
+    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.options.keys.dead, this.queue).catch(() => -1), 2000, -1);
+    this.closed = true;
+    this.sleeper.cancel();
+    this.state = 'stopped';
+    this.options.redis.off('close', this.connectionDropped);
+    this.blockingId.detach();
+    if (moved < 0) {
+      this.options.logger.error(
+        `Queue ${this.queue}: could not reach Redis to put back unfinished jobs; they stay in ${this.inProgressKey} and are put back when node ${this.options.nodeId} starts again`,
+      );
+      return 0;
+    }
+    if (unfinished > 0 || moved > 0) {
+      this.options.logger.warn(`Queue ${this.queue}: ${unfinished} job(s) did not finish within the shutdown timeout; ${moved} job(s) put back at the head of ${this.queueKey}`);
+    }
+    return moved;
+  }
+
+  private async run(): Promise<void> {
+    const { redis, blocking, keys, nodeId } = this.options;
+    const blockSeconds = this.options.blockSeconds ?? 5;
+    let failures = 0;
+    while (this.state === 'running') {
+      if (this.paused) {
+        await new Promise<void>((resolve) => (this.resumeWaiter = resolve));
+        this.resumeWaiter = undefined;
+        continue;
+      }
+      const free = this.concurrency - this.heldCount;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+        this.slotWaiter = undefined;
+        continue;
+      }
+      try {
+        if (this.needsReconcile) await this.reconcile();
+        const wakes = this.wakes;
+        let jobs = await redis.verkFetchJobs(this.queueKey, this.inProgressKey, keys.nodes, keys.nodeQueues(nodeId), keys.pausedQueues, this.prioritizedKey, Math.min(free, MAX_BATCH), nodeId, this.queue);
+        if (jobs === null) {
+          // Paused by another node; the announcement may still be on its way.
+          this.pause();
+          continue;
+        }
+        if (jobs.length === 0) {
+          // A prioritized job arrived since the fetch began: fetch again rather than wait.
+          if (this.wakes !== wakes) continue;
+          // Nothing waiting: block in Redis until a job arrives, moving it atomically.
+          // Raced with stop(): a BLMOVE that was in flight when the connection dropped waits
+          // in ioredis to be resent, and disconnecting before the connection is ready again
+          // never settles it (ioredis does not flush that queue). A job it still moves stays
+          // in in-progress and stop() puts it back.
+          this.blockingFetch = ++this.blockingFetches;
+          const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]).finally(() => (this.blockingFetch = 0));
+          if (job === null) continue;
+          const mine = await redis.verkConfirmBlockedFetch(this.inProgressKey, this.queueKey, keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId), job, this.queue, nodeId);
+          if (mine === 0) {
+            this.pause();
+            continue;
+          }
+          jobs = [job];
+        }
+        failures = 0;
+        // Stopping: what was just fetched stays in in-progress and stop() puts it back.
+        if (this.state !== 'running') break;
+        for (const raw of jobs) this.begin(raw);
+      } catch (error) {
+        if (this.state !== 'running') break;
+        this.logRateLimited(`Queue ${this.queue}: fetch failed (${(error as Error).message}); retrying`);
+        await this.sleeper.sleep(backoffMs(failures++));
+      }
+    }
+  }
+
+  /** Puts jobs that sit in our in-progress list but are not held here back in the queue. */
+  private async reconcile(): Promise<void> {
+    const heldJobs: string[] = [];
+    for (const [raw, count] of this.held) for (let i = 0; i < count; i++) heldJobs.push(raw);
+    // Cleared first: a drop during this call asks for another round.
+    this.needsReconcile = false;
+    let moved: number;
+    try {
+      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.options.keys.dead, this.queue, ...heldJobs);
+    } catch (error) {
+      this.needsReconcile = true;
+      throw error;
+    }
+    if (moved > 0) this.options.logger.warn(`Queue ${this.queue}: put back ${moved} job(s) fetched by a command that was resent after a dropped connection`);
+  }
+
+  private begin(raw: string): void {
+    this.held.set(raw, (this.held.get(raw) ?? 0) + 1);
+    this.heldCount++;
+    this.executing++;
+    void this.executeCounted(raw);
+  }
+
+  /** Runs a job and keeps the count shutdown waits on (no per-job closure on the hot path). */
+  private async executeCounted(raw: string): Promise<void> {
+    try {
+      await this.execute(raw);
+    } catch (error) {
+      // execute() handles every job failure itself; this is a bug guard, never a silent loss:
+      // the job stays in in-progress and is put back by shutdown or recovery.
+      this.options.logger.error(`Queue ${this.queue}: internal error running a job: ${(error as Error).message}`, (error as Error).stack);
+    } finally {
+      this.executing--;
+      if (this.executing === 0) this.idleWaiter?.();
+    }
+  }
+
+  private release(raw: string): void {
+    const count = this.held.get(raw) ?? 0;
+    if (count <= 1) this.held.delete(raw);
+    else this.held.set(raw, count - 1);
+    this.heldCount--;
+    this.slotWaiter?.();
+    this.announceIfPaused();
+  }
+
+  private async execute(raw: string): Promise<void> {
+    const parsed = parsePayload(raw, this.queue);
+    if (!parsed.ok) {
+      const outcome = invalidJob(raw, this.queue, parsed.reason, parsed.partial);
+      this.options.logger.error(`Queue ${this.queue}: ${outcome.payload.error_message}; moved to dead`);
+      await this.writeFailure(raw, outcome);
+      return;
+    }
+    const job = parsed.payload;
+    const run = this.beginRun(job.jid);
+    try {
+      await this.runJob(raw, job, run);
+    } finally {
+      // The run is over once its outcome is written or queued: a cancel or move arriving
+      // later finds nothing to mark.
+      this.endRun(job.jid, run);
+    }
+  }
+
+  private async runJob(raw: string, job: JobPayload, run: JobRun): Promise<void> {
+    const worker = this.options.workers.get(job.class);
+    const { events } = this.options;
+    const started = Date.now();
+    const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
+    recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
+    if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
+    try {
+      if (!worker) {
+        throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
+      }
+      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
+    } catch (error) {
+      const outcome = failJob(job, error, {
+        maxRetryCount: this.options.maxRetryCount,
+        retryAt: worker?.retryAt,
+        onBadRetryAt: (value) => this.options.logger.warn(`Worker ${job.class}: retryAt returned ${String(value)}, using the default backoff`),
+      });
+      if (events.active) {
+        const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
+        events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
+      }
+      await this.writeFailure(raw, outcome, Date.now() - started);
+      return;
+    }
+    const finished = Date.now();
+    if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
+    // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
+    const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
+    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
+    else this.acknowledge(raw, event);
+  }
+
+  /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
+  private async writeFlowCompletion(raw: string, job: JobPayload, event?: JobEvent): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const released = await completeFlowJob(this.flowAck, raw, job);
+        if (event && released >= 0) this.options.recorder?.record([event]);
+        if (released > 0) this.options.onScheduledNow();
+        break;
+      } catch (error) {
+        this.logRateLimited(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
+        await this.sleeper.sleep(backoffMs(attempt));
+      }
+    }
+    this.release(raw);
+  }
+
+  /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
+  private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number): Promise<void> {
+    const { redis, keys, maxDeadJobs } = this.options;
+    const target = outcome.target === 'retry' ? keys.retry : keys.dead;
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        if (isFlowJob(outcome.payload)) {
+          const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs);
+          if (released >= 0) this.recordFailure(outcome, durationMs);
+          if (released > 0) this.options.onScheduledNow();
+          break;
+        }
+        const day = statDay();
+        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), ...keys.flowLossKeys, raw, outcomeText(raw, outcome), outcome.score, maxDeadJobs, nowSeconds());
+        // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
+        if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
+        break;
+      } catch (error) {
+        this.logRateLimited(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
+        await this.sleeper.sleep(backoffMs(attempt));
+      }
+    }
+    this.release(raw);
+  }
+
+  /** A failure's event (`failed` with the retry time, or `dead`), once it landed. */
+  private recordFailure(outcome: FailureOutcome, durationMs?: number): void {
+    const { recorder, nodeId } = this.options;
+    if (!recorder?.wants(this.queue)) return;
+    const job = outcome.payload;
+    const event: JobEvent = {
+      jid: job.jid,
+      event: outcome.target === 'retry' ? 'failed' : 'dead',
+      at: Date.now(),
+      node: nodeId,
+      queue: this.queue,
+      error: { class: String(job.error_class ?? 'Error'), message: String(job.error_message ?? '') },
+      retryCount: job.retry_count,
+    };
+    if (outcome.target === 'retry') event.runAt = Math.round(outcome.score * 1000);
+    if (durationMs !== undefined) event.durationMs = durationMs;
+    recorder.record([event]);
+  }
+
+  /** Queues a finished job for the next batched acknowledgement. */
+  private acknowledge(raw: string, event?: JobEvent): void {
+    if (event) this.ackEvents.set(raw, event);
+    this.pendingAcks.push(raw);
+    if (!this.flushing) this.flushing = this.flushAcks();
+  }
+
+  /** Resolves when every acknowledgement queued so far has been written (or the manager closed). */
+  private async drainAcks(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flushAcks(): Promise<void> {
+    // Let the jobs finishing in this tick join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const { redis, keys } = this.options;
+    let attempt = 0;
+    while (this.pendingAcks.length > 0 && !this.closed) {
+      const batch = this.pendingAcks.splice(0, MAX_BATCH);
+      try {
+        const day = statDay();
+        await redis.verkFinishJobs(this.inProgressKey, keys.stat('processed'), keys.stat('processed', day), keys.queueStat('processed', this.queue), keys.queueStat('processed', this.queue, day), ...batch);
+        attempt = 0;
+        if (this.ackEvents.size > 0) this.recordAcks(batch);
+        for (const raw of batch) this.release(raw);
+      } catch (error) {
+        this.pendingAcks.unshift(...batch);
+        this.logRateLimited(`Queue ${this.queue}: could not acknowledge ${batch.length} finished job(s) (${(error as Error).message}); retrying`);
+        await this.sleeper.sleep(backoffMs(attempt++));
+      }
+    }
+    // Synchronously with the loop's last check, so an acknowledgement queued after it starts a new flush.
+    this.flushing = undefined;
+  }
+
+  private recordAcks(batch: string[]): void {
+    const events: JobEvent[] = [];
+    for (const raw of batch) {
+      const event = this.ackEvents.get(raw);
+      if (!event) continue;
+      events.push(event);
+      this.ackEvents.delete(raw);
+    }
+    this.options.recorder?.record(events);
+  }
+
+  private logRateLimited(message: string): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < 2000) return;
+    this.lastErrorLog = now;
+    this.options.logger.warn(message);
+  }
+}

@@ -1,0 +1,213 @@
+import type Redis from 'ioredis';
+import type { JobSource, VerkAdmin } from '../admin/admin';
+import { checkJid } from '../admin/admin-input';
+import { readJob } from '../core/job';
+import type { VerkJobControl } from '../admin/job-control';
+import type { JobPayload } from '../core/job';
+import type { Keys } from '../redis/keys';
+import { type JobEvent, readHistory } from '../history/recorder';
+
+/** Where a job stands, as `job(jid)` reports it. */
+export type JobState =
+  /** Waiting for dependencies (in no queue yet). */
+  | 'blocked'
+  | 'scheduled'
+  /** In its queue. */
+  | 'waiting'
+  | 'running'
+  | 'retry'
+  | 'dead'
+  /** Finished successfully: a dependable job (remembered for `flowRetention`), or a job whose history says so. */
+  | 'finished'
+  /** Not found: finished (and not dependable), deleted, or never enqueued. */
+  | 'unknown';
+
+export interface JobStatus {
+  jid: string;
+  state: JobState;
+  queue?: string;
+  /** The node running it (state `running`). */
+  nodeId?: string;
+  /** When it is due (scheduled, retry), died (dead) or finished (finished). */
+  at?: Date;
+  /** Its payload, when it is stored somewhere. */
+  job?: JobPayload;
+  /** State `blocked`: the dependencies it still waits for and where each stands. */
+  waitingFor?: { jid: string; state: JobState }[];
+  /** Jobs waiting for this one. */
+  dependents: string[];
+  /** What happened to it, oldest first, when its queue keeps a history (option `history`). */
+  history?: JobEvent[];
+}
+
+export interface BatchStatus {
+  bid: string;
+  total: number;
+  /** Jobs that have neither succeeded nor died yet. */
+  pending: number;
+  succeeded: number;
+  dead: number;
+  createdAt: Date;
+  /** When the last job finished and the callback was enqueued. */
+  completedAt?: Date;
+}
+
+export interface CancelOptions {
+  /** Also cancel every job waiting for this one, transitively. Without it, a job with dependents is refused. */
+  cascade?: boolean;
+  /** Only where it is now: a set or a queue (as deleteJob). Default: wherever it waits. */
+  from?: JobSource;
+}
+
+/** Refused operations of flow control: the message says why and what to do. */
+export class VerkFlowError extends Error {
+  override readonly name = 'VerkFlowError';
+}
+
+/** Job lookup with dependencies, batch status and cancelling (dependency-aware). */
+export class VerkFlowAdmin {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly admin: VerkAdmin,
+    private readonly control: VerkJobControl,
+    /** Records a cancel in the job's history / tracking (the engine adds node and time). */
+    private readonly recordEvent: (event: Pick<JobEvent, 'jid' | 'event' | 'queue'>) => void = () => undefined,
+  ) {}
+
+  /** Where a job is now, what it waits for and what waits for it. */
+  async job(jid: string): Promise<JobStatus> {
+    checkJid(jid);
+    const [status, history] = await Promise.all([this.locate(jid), readHistory(this.redis, this.keys, jid)]);
+    if (history.length > 0) {
+      status.history = history;
+      // Stored nowhere any more: the history says whether it finished (its last word on the job's fate).
+      const last = status.state === 'unknown' ? [...history].reverse().find((event) => event.event !== 'tagged' && event.event !== 'untagged') : undefined;
+      if (last?.event === 'finished') {
+        status.state = 'finished';
+        status.at = new Date(last.at);
+        status.queue ??= last.queue;
+      }
+    }
+    if (status.state === 'blocked') {
+      const waiting = await this.redis.hget(this.keys.flowWaitingOn, jid);
+      const deps = waiting ? (JSON.parse(waiting) as string[]) : [];
+      status.waitingFor = await Promise.all(deps.map(async (dep) => ({ jid: dep, state: (await this.locate(dep)).state })));
+    }
+    return status;
+  }
+
+  /** A batch's counters; null when there is no such batch (or it completed longer than flowRetention ago). */
+  async batchStatus(bid: string): Promise<BatchStatus | null> {
+    checkJid(bid, 'bid');
+    const fields = await this.redis.hgetall(this.keys.batch(bid));
+    if (!fields.total) return null;
+    const seconds = (value: string) => new Date(Number(value) * 1000);
+    return {
+      bid,
+      total: Number(fields.total),
+      pending: Number(fields.pending),
+      succeeded: Number(fields.succeeded),
+      dead: Number(fields.dead),
+      createdAt: seconds(fields.created_at),
+      ...(fields.completed_at ? { completedAt: seconds(fields.completed_at) } : {}),
+    };
+  }
+
+  /**
+   * Removes a job wherever it is: waiting for dependencies, in a queue, scheduled, in
+   * retry or dead, or running (taken from its worker, whose outcome is then ignored and
+   * which sees `currentJob().canceled`). Refused (VerkFlowError) when jobs depend on it,
+   * unless `cascade`, and when it belongs to a batch that still counts on it. False when
+   * it is not found.
+   */
+  async cancel(jid: string, options: CancelOptions = {}): Promise<boolean> {
+    checkJid(jid);
+    const cascade = options.cascade === true;
+    const dependents = await this.dependentsOf(jid);
+    if (dependents.length > 0 && !cascade) {
+      throw new VerkFlowError(
+        `Job ${jid} has ${dependents.length} job(s) waiting for it (${dependents.slice(0, 5).join(', ')}${dependents.length > 5 ? ', ...' : ''}); ` +
+          'cancel with { cascade: true } to remove them too',
+      );
+    }
+    let payload: JobPayload | undefined;
+    if (options.from === undefined && (await this.redis.hexists(this.keys.flowBlocked, jid))) {
+      if (cascade) await this.cancelDependents(jid);
+      let raw: string | null;
+      try {
+        raw = await this.redis.verkRemoveBlockedJob(this.keys.flowPending, this.keys.flowDependents, this.keys.flowBlocked, this.keys.flowWaitingOn, jid);
+      } catch (error) {
+        if ((error as Error).message.includes('dependents')) throw new VerkFlowError(`Job ${jid} got a dependent while being cancelled; try again`);
+        throw error;
+      }
+      if (raw === null) return false;
+      payload = readJob(raw).job ?? undefined;
+    } else {
+      const found = options.from === undefined ? await this.admin.findJob(jid) : await this.admin.findIn(jid, options.from);
+      if (!found) return false;
+      if (typeof found.job.bid === 'string' && found.where !== 'dead' && (await this.redis.exists(this.keys.batch(found.job.bid))) === 1) {
+        throw new VerkFlowError(`Job ${jid} belongs to batch ${found.job.bid}, which waits for it to succeed or die; it cannot be cancelled`);
+      }
+      if (found.where === 'inprogress') {
+        // Its worker is told; whatever it writes afterwards finds nothing and is ignored.
+        if (!(await this.control.interruptRunning(found))) return false;
+      } else {
+        const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
+        // With cascade the dependents are removed below, not sent to dead as lost.
+        if (!(await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose'))) return false;
+      }
+      payload = found.job;
+      if (cascade) await this.cancelDependents(jid);
+      else await this.redis.hdel(this.keys.flowPending, jid);
+    }
+    if (payload) {
+      await this.releaseLock(payload);
+      this.recordEvent({ jid, event: 'canceled', queue: payload.queue });
+    }
+    return true;
+  }
+
+  private async cancelDependents(jid: string): Promise<void> {
+    const removed = await this.redis.verkCancelBlockedJobs(this.keys.flowPending, this.keys.flowDependents, this.keys.flowBlocked, this.keys.flowWaitingOn, jid);
+    for (const raw of removed) {
+      const job = readJob(raw).job;
+      if (job) await this.releaseLock(job);
+    }
+  }
+
+  private async releaseLock(job: JobPayload): Promise<void> {
+    if (typeof job.unique_key === 'string') await this.redis.verkReleaseLock(this.keys.unique(job.unique_key), job.jid);
+  }
+
+  private async dependentsOf(jid: string): Promise<string[]> {
+    const list = await this.redis.hget(this.keys.flowDependents, jid);
+    return list ? (JSON.parse(list) as string[]) : [];
+  }
+
+  private async locate(jid: string): Promise<JobStatus> {
+    const { keys } = this;
+    const [blocked, dependents] = await Promise.all([this.redis.hget(keys.flowBlocked, jid), this.dependentsOf(jid)]);
+    if (blocked !== null) {
+      const job = readJob(blocked).job ?? undefined;
+      return { jid, state: 'blocked', queue: job?.queue, job, dependents };
+    }
+    const found = await this.admin.findJob(jid);
+    if (found) {
+      const base = { jid, job: found.job, queue: found.job.queue, dependents };
+      switch (found.where) {
+        case 'queue':
+          return { ...base, state: 'waiting', queue: found.queue };
+        case 'inprogress':
+          return { ...base, state: 'running', queue: found.queue, nodeId: found.nodeId };
+        case 'schedule':
+          return { ...base, state: 'scheduled', at: new Date(found.at * 1000) };
+        default:
+          return { ...base, state: found.where, at: new Date(found.at * 1000) };
+      }
+    }
+    const finished = await this.redis.zscore(keys.flowDone, jid);
+    if (finished !== null) return { jid, state: 'finished', at: new Date(Number(finished) * 1000), dependents };
+    return { jid, state: 'unknown', dependents };
+  }
+}

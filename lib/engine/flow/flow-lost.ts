@@ -1,0 +1,49 @@
+import type Redis from 'ioredis';
+import { readJob } from '../core/job';
+import { nowSeconds } from '../core/job';
+import type { Keys } from '../redis/keys';
+
+/** Entries of verk:flow:lost settled per call. */
+const CHUNK = 100;
+/** Calls per settleLostJobs. */
+const MAX_CHUNKS = 50;
+
+/**
+ * Settles jobs that left without finishing (deleted, cleared, or sent to dead because a
+ * dependency was lost): each counts as dead in its batch, whose callback is then
+ * scheduled, and frees its unique lock. The scripts that remove such jobs cannot name the
+ * batch's and lock's keys (every key reaches a script through KEYS), so they queue the
+ * payload in verk:flow:lost; this reads it, names the keys and settles it with
+ * settleLostJobs. Every node's scheduler runs it each round, and the admin right after a
+ * delete or clear. It also trims finished dependable jobs older than the retention, so
+ * verk:flow:done shrinks even while no dependable job finishes. Returns how many batch
+ * callbacks it scheduled.
+ */
+export async function settleLostJobs(redis: Redis, keys: Keys, retentionSeconds: number): Promise<number> {
+  let scheduled = 0;
+  // Bounded per call; what remains is settled by the next call (the next scheduler round).
+  for (let round = 0; round < MAX_CHUNKS; round++) {
+    const now = nowSeconds();
+    const multi = redis.multi().lrange(keys.flowLost, 0, CHUNK - 1);
+    if (round === 0) multi.zremrangebyscore(keys.flowDone, '-inf', now - retentionSeconds);
+    const [error, entries] = (await multi.exec())?.[0] ?? [null, []];
+    if (error) throw error;
+    if (!Array.isArray(entries) || entries.length === 0) break;
+    scheduled += await settle(redis, keys, entries as string[], now, retentionSeconds);
+    if (entries.length < CHUNK) break;
+  }
+  return scheduled;
+}
+
+async function settle(redis: Redis, keys: Keys, entries: string[], now: number, retentionSeconds: number): Promise<number> {
+  const keyList = [keys.flowLost, keys.schedule];
+  const args: (string | number)[] = [now, retentionSeconds];
+  for (const entry of entries) {
+    // Read only, to name its keys: the entry itself is removed as it is.
+    const job = readJob(entry).job;
+    const batch = typeof job?.bid === 'string' ? keyList.push(keys.batch(job.bid)) : 0;
+    const lock = typeof job?.unique_key === 'string' ? keyList.push(keys.unique(job.unique_key)) : 0;
+    args.push(entry, job?.jid ?? '', batch, lock);
+  }
+  return redis.verkSettleLostJobs(keyList.length, ...keyList, ...args);
+}

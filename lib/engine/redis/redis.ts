@@ -1,0 +1,80 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { clientName } from './blocking-connection';
+import type { VerkLogger } from '../logger';
+import { describeRedis, redactSecrets } from './redact';
+import { defineScripts } from './scripts';
+
+/**
+ * How a connection behaves while Redis is away.
+ * - `engine`: fetch, acknowledge, fail, schedule. Commands wait for Redis however long it
+ *   is gone (maxRetriesPerRequest: null). A command that was in flight when the
+ *   connection dropped is resent after reconnecting, so every script is written to be
+ *   harmless when run twice (acknowledge/fail check LREM, the scheduler checks ZREM), and
+ *   a fetch that may have run twice is reconciled by the queue manager (see 'close').
+ * - `blocking`: one per queue for BLMOVE, same rules.
+ * - `client`: the enqueue API; ioredis's maxRetriesPerRequest, so a caller gets an error
+ *   after a bounded number of reconnect attempts (about 10 s) instead of waiting forever.
+ * - `health`: PING for health checks. maxRetriesPerRequest: 0, so a PING sent while
+ *   Redis is away fails at the next failed reconnect attempt (within
+ *   MAX_RECONNECT_DELAY) instead of queueing until Redis returns: checks polled during an
+ *   outage never pile up. The caller bounds its own wait (VerkEngine.ping).
+ */
+export type ConnectionRole = 'engine' | 'blocking' | 'client' | 'health';
+
+/** The longest wait between two reconnect attempts of any engine connection. */
+export const MAX_RECONNECT_DELAY = 2000;
+
+/**
+ * Reconnects 50 ms × attempt apart, at most MAX_RECONNECT_DELAY (ioredis 5's default).
+ * Set explicitly because the heartbeat's grace after a reconnect (2 × heartbeat +
+ * MAX_RECONNECT_DELAY) assumes every node is back within that delay, and ioredis 6's
+ * default backs off up to 5 s plus jitter.
+ */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 50, MAX_RECONNECT_DELAY);
+}
+
+/**
+ * Connections connect on their first command, so an engine that never starts holds no socket.
+ * replyMapping is 'legacy' whatever the caller's options say: the engine reads RESP2-shaped
+ * replies (WITHSCORES as a flat list, scores as strings), which ioredis 6 gives on RESP3
+ * (its default protocol) as on RESP2 only with that mapping.
+ */
+export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
+  // Queue names and node ids may go beyond what CLIENT SETNAME accepts.
+  const common: RedisOptions = { connectionName: clientName(name), lazyConnect: true, retryStrategy: reconnectDelay, replyMapping: 'legacy' };
+  const overrides: RedisOptions =
+    role === 'client'
+      ? { ...common, enableAutoPipelining: true }
+      : role === 'health'
+        ? { ...common, maxRetriesPerRequest: 0 }
+        : { ...common, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
+  const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
+  defineScripts(connection);
+  let lastLogged = 0;
+  // Which Redis, without its password: the log line must say where, and logs are not secret.
+  const target = describeRedis(redis);
+  connection.on('error', (error: Error) => {
+    // ioredis reconnects by itself; say so once every few seconds rather than per attempt.
+    const now = Date.now();
+    if (now - lastLogged > 5000) {
+      lastLogged = now;
+      logger.warn(`Redis connection ${name} to ${target}: ${redactSecrets(error.message)} (reconnecting)`);
+    }
+  });
+  return connection;
+}
+
+/** Closes a connection without waiting for Redis when it is unreachable. */
+export async function closeConnection(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return;
+  if (connection.status === 'ready') {
+    try {
+      await connection.quit();
+      return;
+    } catch {
+      // fall through to a hard disconnect
+    }
+  }
+  connection.disconnect(false);
+}
