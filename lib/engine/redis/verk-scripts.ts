@@ -14,6 +14,9 @@ import { type Keys, statDay } from './keys';
 /** An ARGV value: ioredis sends a number as its decimal text. */
 type Arg = string | number;
 
+/** enqueueFlowJobs: each job's jid (or the unique job's holding its lock), or the first unknown dependency. */
+export type EnqueueFlowReply = ['ok', ...jids: string[]] | ['unknown', jobNumber: number, jid: string];
+
 /** The reply of each script (see its header in lua/), by the command name it is defined as. */
 interface ScriptReplies {
   verkFetchJobs: string[] | null;
@@ -29,7 +32,7 @@ interface ScriptReplies {
   verkEnqueueDue: number;
   verkCompleteFlowJob: number;
   verkFailFlowJob: number;
-  verkEnqueueFlowJobs: ['ok', ...jids: string[]] | ['unknown', jobNumber: number, jid: string];
+  verkEnqueueFlowJobs: EnqueueFlowReply;
   verkCancelBlockedJobs: string[];
   verkRemoveBlockedJob: string | null;
   verkReleaseLock: number;
@@ -257,7 +260,7 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
   enqueueFlowJobs(params: {
     jobs: readonly { job: FlowJob & Pick<JobPayload, 'unique_ttl' | 'depends_on'>; payload: string; score: number }[];
     batch?: { bid: string; /** With `placeholder` where the counts go. */ callback: string; placeholder: string; createdAt: number };
-  }): Result<ScriptReplies['verkEnqueueFlowJobs'], Context> {
+  }): Result<EnqueueFlowReply, Context> {
     const { keys } = this;
     const keyList = [keys.schedule, keys.flowPending, keys.flowDone, keys.flowDependents, keys.flowBlocked, keys.flowWaitingOn];
     // Locks and the batch hash follow, each once, referred to by its index in KEYS.
