@@ -342,13 +342,13 @@ test('deleteJob removes exactly one job from each set and from a queue; clear em
   await withAdmin(async (admin) => {
     for (const set of sets) {
       const [, middle] = seeded[set];
-      assert.equal(await admin.admin.deleteJob(middle.jid, set), true);
-      assert.equal(await admin.admin.deleteJob(middle.jid, set), false, 'already gone');
+      assert.equal(await admin.flow.cancel(middle.jid, { from: set }), true);
+      assert.equal(await admin.flow.cancel(middle.jid, { from: set }), false, 'already gone');
       assert.deepEqual((await ctx.redis.zrange(set, 0, '-1')).map((m) => JSON.parse(m).jid), [seeded[set][0].jid, seeded[set][2].jid]);
     }
-    assert.equal(await admin.admin.deleteJob(queued[1].jid, 'retry'), false, 'not in that set');
-    assert.equal(await admin.admin.deleteJob(queued[1].jid, { queue: 'x' }), true);
-    assert.equal(await admin.admin.deleteJob(queued[1].jid, { queue: 'x' }), false);
+    assert.equal(await admin.flow.cancel(queued[1].jid, { from: 'retry' }), false, 'not in that set');
+    assert.equal(await admin.flow.cancel(queued[1].jid, { from: { queue: 'x' } }), true);
+    assert.equal(await admin.flow.cancel(queued[1].jid, { from: { queue: 'x' } }), false);
     assert.deepEqual((await admin.admin.listJobs({ queue: 'x' })).jobs.map((entry) => entry.job?.jid), [queued[0].jid, queued[2].jid, queued[3].jid]);
 
     for (const set of sets) {
@@ -431,7 +431,7 @@ test('garbage members do not break listing, findJob, retryNow or deleteJob', asy
     assert.equal((await admin.admin.findJob(good.jid))?.where, 'retry');
     assert.equal(await admin.admin.findJob(hidden), null, 'text that only mentions a jid is not that job');
     assert.equal(await admin.admin.retryNow(hidden, 'retry'), false);
-    assert.equal(await admin.admin.deleteJob(hidden, 'retry'), false);
+    assert.equal(await admin.flow.cancel(hidden, { from: 'retry' }), false);
     assert.equal(await ctx.redis.zcard('retry'), 7, 'nothing removed');
     assert.ok((await admin.admin.stats()).retries === 7);
     assert.equal(await admin.admin.clear('retry'), 7);
@@ -460,9 +460,9 @@ test('bad input throws VerkValidationError naming the field and writes nothing',
       ['jid', () => admin.admin.retryNow('', 'retry')],
       ['from', () => admin.admin.retryNow(kept.jid, { queue: 'x' } as never)],
       ['from', () => admin.admin.retryNow(kept.jid, 'queue' as never)],
-      ['jid', () => admin.admin.deleteJob('', 'retry')],
-      ['from', () => admin.admin.deleteJob(kept.jid, 'everything' as never)],
-      ['from.queue', () => admin.admin.deleteJob(kept.jid, { queue: 7 } as never)],
+      ['jid', () => admin.flow.cancel('', { from: 'retry' })],
+      ['from', () => admin.flow.cancel(kept.jid, { from: 'everything' as never })],
+      ['from.queue', () => admin.flow.cancel(kept.jid, { from: { queue: 7 } as never })],
       ['options.days', () => admin.admin.stats({ days: 0 })],
       ['options.days', () => admin.admin.stats({ days: 367 })],
       ['name', () => admin.admin.queueStats('')],

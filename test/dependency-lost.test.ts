@@ -124,7 +124,7 @@ test('deleting a dead dependency, and clearing dead, send its dependents to dead
       children.push(await engine.client.enqueue({ queue: 'default', class: 'Child', dependsOn: [parents[n]] }));
       await waitDead(parents[n], `parent ${n} in dead`);
     }
-    assert.equal(await engine.admin.deleteJob(parents[0], 'dead'), true);
+    assert.equal(await engine.admin.removeJob(parents[0], 'dead', 'lose'), true);
     const first = await waitFor(() => deadJob(ctx.redis, children[0]), 'child 0 in dead', 5000);
     assert.equal(first.error_class, 'DependencyLostError');
     assert.match(first.error_message ?? '', new RegExp(parents[0]));
@@ -191,7 +191,7 @@ test('a batch whose jobs were deleted or cleared completes: the callback counts 
       { onComplete: { queue: 'cb', class: 'Done', args: ['album'] } },
     );
     await waitFor(async () => (await ctx.redis.llen('queue:work')) === 2 && (await ctx.redis.zcard('verk:queue:work:prioritized')) === 1, 'the batch in work');
-    assert.equal(await engine.admin.deleteJob(jids[0], { queue: 'work' }), true);
+    assert.equal(await engine.admin.removeJob(jids[0], { queue: 'work' }, 'lose'), true);
     assert.equal(await engine.admin.clear({ queue: 'work' }), 2);
     await waitFor(() => callbacks.length > 0, 'the callback', 5000);
     await sleep(200);

@@ -271,9 +271,9 @@ test('admin: listJobs pages across the three parts of a queue, findJob, deleteJo
 
     const found = await admin.findJob(jids[5]);
     assert.ok(found && found.where === 'queue' && found.queue === 'adm' && found.job.priority === 7);
-    assert.equal(await admin.deleteJob(jids[5], { queue: 'adm' }), true);
-    assert.equal(await admin.deleteJob(jids[5], { queue: 'adm' }), false);
-    assert.equal(await admin.deleteJob(jids[0], { queue: 'adm' }), true, 'a plain one');
+    assert.equal(await producer.flow.cancel(jids[5], { from: { queue: 'adm' } }), true);
+    assert.equal(await producer.flow.cancel(jids[5], { from: { queue: 'adm' } }), false);
+    assert.equal(await producer.flow.cancel(jids[0], { from: { queue: 'adm' } }), true, 'a plain one');
     assert.equal(await admin.findJob(jids[5]), null);
     assert.equal(await admin.clear({ queue: 'adm' }), spec.length - 2);
     assert.equal(await ctx.redis.exists('queue:adm', 'verk:queue:adm:prioritized'), 0);

@@ -194,17 +194,12 @@ export class VerkAdmin {
   }
 
   /**
-   * Deletes a job from a set or from the waiting jobs of a queue. Returns false when it was
-   * not there. A dependable job takes the jobs waiting for it to dead (DependencyLostError);
-   * a job of a batch counts as dead in it.
-   */
-  deleteJob(jid: string, from: JobSource): Promise<boolean> {
-    return this.removeJob(jid, from, 'lose');
-  }
-
-  /**
-   * deleteJob, where `dependents: 'keep'` leaves the jobs waiting for it alone (the flow
-   * admin's cancel with cascade removes them itself). Internal.
+   * Removes a job from a set or from the waiting jobs of a queue; false when it was not
+   * there. Internal: the public delete is the flow admin's cancel (VerkService.deleteJob /
+   * cancel, engine.flow.cancel), which first applies the flow rules (a job others depend on
+   * is refused unless cascading, a job a batch still waits for is refused). With
+   * `dependents: 'lose'` a dependable job takes the jobs waiting for it to dead
+   * (DependencyLostError), as clear() does; `'keep'` leaves them (cascade removes them).
    */
   async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep'): Promise<boolean> {
     checkJid(jid);
