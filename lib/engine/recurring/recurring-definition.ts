@@ -310,12 +310,12 @@ export function sameTimes(a: RecurringSpec, b: RecurringSpec): boolean {
 }
 
 /**
- * Reads a stored definition. Throws an Error saying what is wrong when it is not one
+ * Reads a stored definition. Throws a VerkValidationError saying what is wrong when it is not one
  * (someone wrote the hash by hand): the scheduler then stops ticking it.
  */
 export function parseStored(json: string): StoredRecurring {
   const value = JSON.parse(json) as unknown;
-  if (!isObject(value)) throw new Error('the definition is not a JSON object');
+  if (!isObject(value)) throw new VerkValidationError('definition', 'is not a JSON object');
   const spec = validateRecurring(value.name, optionsOf(value as unknown as RecurringSpec), () => String(value.class));
   const stored: StoredRecurring = { ...spec, runs: integerAtLeast(value.runs, 'runs', 0), createdAt: integerAtLeast(value.createdAt, 'createdAt', 0) };
   if (value.lastRunAt !== undefined) stored.lastRunAt = integerAtLeast(value.lastRunAt, 'lastRunAt', 0);
@@ -344,7 +344,7 @@ export interface TickRule {
 export function tickRule(def: Pick<StoredRecurring, 'every' | 'offset' | 'cron' | 'timezone' | 'createdAt'>): TickRule {
   if (def.every !== undefined) return everyRule(def.createdAt + (def.offset ?? 0), def.every);
   if (def.cron !== undefined) return cronRule(def.cron, def.timezone);
-  throw new Error('a recurring definition has neither every nor cron');
+  throw new VerkValidationError('every', 'a recurring definition needs every (an interval in ms) or cron (an expression); it has neither');
 }
 
 function everyRule(base: number, every: number): TickRule {
