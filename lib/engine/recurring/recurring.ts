@@ -6,7 +6,6 @@ import { checkExec } from '../redis/multi';
 import type { VerkLogger } from '../logger';
 import {
   checkRecurringName,
-  firstTick,
   parseStored,
   patchRecurring,
   type RecurringJob,
@@ -19,6 +18,7 @@ import {
   type StoredRecurring,
   validateRecurring,
 } from './recurring-definition';
+import { firstTick } from './recurring-ticks';
 
 /** Attempts of a read-compare-write before giving up (only reached under a storm of concurrent changes). */
 const MAX_ATTEMPTS = 50;
