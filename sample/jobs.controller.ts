@@ -16,6 +16,8 @@ const FIELDS = ['class', 'args', 'queue', 'in'];
 
 /** The job classes this app runs: the only ones POST /jobs accepts. */
 const CLASSES = WORKERS.map((worker) => worker.name);
+/** The longest delay `in` may ask for: 30 days, in seconds. */
+const MAX_DELAY_SECONDS = 30 * 24 * 3600;
 
 /**
  * Checks the JSON types of the body, so that it can be typed as a job, and that the class
@@ -36,7 +38,7 @@ function parseRequest(body: unknown = {}): JobRequest {
   if (typeof cls !== 'string' || !CLASSES.includes(cls)) throw new BadRequestException(`class must be one of ${CLASSES.join(', ')}`);
   if (!Array.isArray(args)) throw new BadRequestException('args must be an array');
   if (queue !== undefined && typeof queue !== 'string') throw new BadRequestException('queue must be a string');
-  if (delay !== undefined && (typeof delay !== 'number' || !(delay >= 0))) throw new BadRequestException('in must be a number of seconds >= 0');
+  if (delay !== undefined && (typeof delay !== 'number' || !(delay >= 0 && delay <= MAX_DELAY_SECONDS))) throw new BadRequestException(`in must be a number of seconds from 0 to ${MAX_DELAY_SECONDS}`);
   return { class: cls, args, queue, in: delay };
 }
 
@@ -52,25 +54,20 @@ export class JobsController {
     // The sample's workers run the job class named like the class itself (plain @Worker()).
     const worker = WORKERS.find((candidate) => candidate.name === request.class);
     const job: EnqueueJob = { class: request.class, args: request.args, queue: request.queue ?? worker?.queue ?? 'default' };
+    // Only the queues this node runs: an unauthenticated caller must not create queues that
+    // no worker reads (a job there would wait forever, and the names would pile up in Redis).
+    const queues = Object.keys(this.verk.queues());
+    if (!queues.includes(job.queue)) throw new BadRequestException(`queue must be one of ${queues.join(', ')}`);
     try {
       const jid = request.in === undefined ? await this.verk.enqueue(job) : await this.verk.schedule(job, Date.now() + request.in * 1000);
       // Never the args: they are the caller's data (emails, ids, tokens) and logs are not private.
-      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${request.class} on queue ${job.queue}, jid ${jid}${this.caveat(job.queue)}`);
+      this.logger.log(`${request.in === undefined ? 'Enqueued' : `Scheduled in ${request.in} s:`} ${request.class} on queue ${job.queue}, jid ${jid}`);
       return { jid };
     } catch (error) {
       // Bad input: the message names the field, e.g. `job.queue: must be a non-empty ...`.
       if (error instanceof VerkValidationError) throw new BadRequestException(error.message);
       throw error; // anything else (Redis unreachable, ...) is a 500
     }
-  }
-
-  /**
-   * nestjs-verk accepts any queue name, as Sidekiq does: another node, or a later deploy,
-   * may run it. This node would not, so say so where the user looks.
-   */
-  private caveat(queue: string): string {
-    if (!Object.hasOwn(this.verk.queues(), queue)) return ` (this node does not run queue ${queue})`;
-    return '';
   }
 
   @Get()
@@ -84,8 +81,8 @@ export class JobsController {
       'POST /jobs  {"class"?: string, "args"?: array, "queue"?: string, "in"?: seconds}  ->  {"jid": "..."}',
       `  class   one of this app's workers: ${WORKERS.map((worker) => `${worker.name} (queue ${worker.queue})`).join(', ')}`,
       '  args    arguments of the worker\'s @Perform() method',
-      '  queue   default: the queue of the worker named by class',
-      '  in      run after this many seconds instead of now',
+      `  queue   one of this node's queues (${queues.join(', ')}); default: the queue of the worker named by class`,
+      '  in      run after this many seconds (at most 30 days) instead of now',
       '  {}      enqueues a demo SendWelcomeEmail; invalid input gets a 400 naming the field, a body over 16 kB a 413',
       '',
       'GET /health  200 while Redis answers, this node\'s heartbeat is fresh and its queues run; else 503 saying what is wrong',

@@ -36,8 +36,8 @@ const SHARED = [
   'InvalidJobError', 'JobContext', 'JobEvent', 'JobEventName', 'JobFailed', 'JobFinished', 'JobPage', 'JobPayload', 'JobSet', 'JobSource',
   'JobStarted', 'JobState', 'JobStatus', 'ListOptions', 'ListedJob', 'NodeStats', 'QueuePaused', 'QueuePausing', 'QueueRunning', 'QueueStats',
   'RecurringJob', 'RecurringOptions', 'RecurringPatch', 'RetryAt', 'StatsOptions', 'TaggedJobs', 'TrackedJobEvent', 'TrackedJobListener',
-  'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
-  'VerkMiddlewareError', 'VerkOptions', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
+  'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
+  'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
   'subscribeToTrackedJobs',
 ];
 

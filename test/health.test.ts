@@ -2,14 +2,13 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Injectable, Module, ServiceUnavailableException, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type HealthCheckResult, HealthCheckService, type HealthIndicatorFunction, TerminusModule } from '@nestjs/terminus';
 import { Perform, VerkHealthIndicator, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
-import { RedisServer } from './helpers/redis-server';
+import { freePort, RedisServer } from './helpers/redis-server';
 import { waitFor } from './helpers/wait';
 
 const root = join(__dirname, '..', '..');
@@ -233,20 +232,6 @@ test("'nestjs-verk' loads and VerkHealthIndicator works in an app without @nestj
   });
   assert.deepEqual(JSON.parse(output.trim().split('\n').pop() ?? ''), { terminus: 'missing', status: 'up' });
 });
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const probe = createServer();
-      probe.once('error', reject);
-      probe.listen(0, '127.0.0.1', () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    if (port !== 6379 && port !== 0) return port;
-  }
-}
 
 interface HttpHealth {
   status: number;

@@ -53,7 +53,7 @@ test('addQueue starts a queue at runtime; removeQueue lets running jobs finish a
     await engine.addQueue('late', 1);
     await waitFor(async () => (await ctx.redis.llen('queue:late')) === 0 && g.finished.length === 5, 'the rest run after adding it again');
     await assert.rejects(engine.addQueue('late', 1), /already running/);
-    await assert.rejects(engine.addQueue('other', 0), /concurrency must be an integer >= 1/);
+    await assert.rejects(engine.addQueue('other', 0), /concurrency: must be an integer >= 1/);
   } finally {
     await engine.stop();
   }

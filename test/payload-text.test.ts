@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fieldText, isJsonObjectText, PayloadTextError, scanObject, spliceFields } from '../lib/engine/core/payload-text';
+import { fieldText, isJsonObjectText, scanObject, spliceFields } from '../lib/engine/core/payload-text';
+import { PayloadTextError } from '../lib/engine/errors';
 
 /** What JSON.parse says about a text: a plain object or not. */
 function parsesToObject(text: string): boolean {

@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RedisServer } from './helpers/redis-server';
+import { freePort, RedisServer } from './helpers/redis-server';
 import { connect } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 
 const root = join(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * The local addresses of the sockets listening on `port`, read from the kernel (Linux):
@@ -48,7 +36,7 @@ async function post(port: number, body: string, contentType = 'application/json'
   return { status: response.status, text: await response.text() };
 }
 
-test('sample app: listens on 127.0.0.1 only, refuses classes it has no worker for (400) and big bodies (413), never logs args', async (t) => {
+test('sample app: listens on 127.0.0.1 only, refuses classes and queues it has no worker for and unbounded delays (400) and big bodies (413), never logs args', async (t) => {
   const redis = await RedisServer.start();
   const inspect = connect(redis.url);
   const port = await freePort();
@@ -81,6 +69,16 @@ test('sample app: listens on 127.0.0.1 only, refuses classes it has no worker fo
     const other = await post(port, JSON.stringify({ class: 'SendWelcomeEmail2', args: [] }));
     assert.equal(other.status, 400, other.text);
     assert.deepEqual(await inspect.keys('queue:*'), [], 'nothing enqueued');
+    // Only the queues this app's node runs: a caller must not create queues nobody reads.
+    const queue = await post(port, JSON.stringify({ class: 'SendWelcomeEmail', args: [1, 'a@b.c'], queue: 'evil' }));
+    assert.equal(queue.status, 400, queue.text);
+    assert.match(queue.text, /queue must be one of default, priority/);
+    // A delay is bounded (30 days): 1e12 s would park a job for 31,700 years.
+    const far = await post(port, JSON.stringify({ class: 'SendWelcomeEmail', args: [1, 'a@b.c'], in: 1e12 }));
+    assert.equal(far.status, 400, far.text);
+    assert.match(far.text, /in must be a number of seconds from 0 to 2592000/);
+    assert.deepEqual(await inspect.keys('queue:*'), [], 'nothing enqueued');
+    assert.equal(await inspect.zcard('schedule'), 0, 'nothing scheduled');
 
     // Bodies over 16 kB: 413, as JSON and as a form.
     const big = await post(port, JSON.stringify({ class: 'SendWelcomeEmail', args: [1, 'x'.repeat(20_000)] }));

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Module } from '@nestjs/common';
@@ -10,22 +9,11 @@ import { VerkHealthIndicator, VerkModule } from 'nestjs-verk';
 import { VerkConfigError, VerkEngine } from '../lib/engine';
 import { describeRedis, redactRedisOptions, redactRedisUrl, redactSecrets } from '../lib/engine/redis/redact';
 import { MemoryLogger } from './helpers/engine';
+import { freePort } from './helpers/redis-server';
 import { waitFor } from './helpers/wait';
 
 const SECRET = 's3cr3t-Pa55';
 const root = join(__dirname, '..', '..');
-
-/** A loopback port nothing listens on (it was free a moment ago). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 test('redactRedisUrl hides the password (keeps the user), query secrets, and everything before @ of a URL that does not parse', () => {
   const cases: [string, string][] = [
@@ -94,7 +82,7 @@ test('a bad redis option with a password: the thrown message (engine and VerkMod
 });
 
 test('connection errors to Redis with a password URL: the engine\'s log lines and the health report say where, never the password', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const logger = new MemoryLogger();
   const engine = new VerkEngine({ redis: `redis://app:${SECRET}@127.0.0.1:${port}/1`, nodeId: 'secret' }, { logger });
   try {
@@ -117,7 +105,7 @@ test('connection errors to Redis with a password URL: the engine\'s log lines an
 });
 
 test('the sample never prints REDIS_URL\'s password, also when REDIS_URL does not parse or does not answer', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   for (const url of [`redis://:${SECRET}@127.0.0.1:port`, `redis://user:${SECRET}@127.0.0.1:${port}`]) {
     const app = spawn(process.execPath, [join(root, 'dist', 'sample', 'main.js')], {
       cwd: root,

@@ -165,3 +165,12 @@ test('putting in-progress jobs back into a queue key of the wrong type sends the
     redis.disconnect();
   }
 });
+
+test('a node whose in-progress key has the wrong type refuses to start with an error naming that key', async () => {
+  await ctx.redis.set('inprogress:g:W2', 'not a list');
+  await assert.rejects(
+    startEngine({ redis: ctx.server.url, nodeId: 'W2', queues: { g: 1 } }),
+    (error: Error) => error.name === 'VerkRedisError' && /inprogress:g:W2/.test(error.message) && /WRONGTYPE/.test(error.message),
+  );
+  assert.equal(await ctx.redis.get('inprogress:g:W2'), 'not a list', 'the key is left for the operator to inspect');
+});

@@ -1,11 +1,53 @@
-/** Thrown when module or engine options are wrong; the message names the field. */
-export class VerkConfigError extends Error {
-  override readonly name = 'VerkConfigError';
+/**
+ * Every error class of the package, in one place. Whatever nestjs-verk throws is a
+ * VerkError, so one `instanceof VerkError` tells the package's errors from the rest; the
+ * subclass says what kind of mistake it is:
+ *
+ * | class               | thrown when                                                        |
+ * | ------------------- | ------------------------------------------------------------------ |
+ * | VerkConfigError     | the setup is wrong: module/engine/`@Worker` options, workers or middleware registered, the Redis server's version, the package's own files |
+ * | VerkValidationError | an argument of a call is wrong (names the field); nothing was written |
+ * | VerkStateError      | a call does not fit the state of the node or of the data it changes: start twice, addQueue on a node that is not running, a recurring definition changed meanwhile |
+ * | VerkRedisError      | Redis is unreachable, did not answer PING in time, or aborted a transaction |
+ * | VerkFlowError       | flow control refuses an operation (a job others wait for, a batch member) |
+ * | VerkMiddlewareError | a middleware broke the chain's rules (next() twice, no next())     |
+ * | UnknownWorkerError  | a job names a class no worker on this node handles (the job fails)  |
+ * | InvalidJobError     | a stored payload is not a usable job                               |
+ *
+ * Errors Redis itself replies with (a ReplyError such as WRONGTYPE, ioredis's
+ * MaxRetriesPerRequestError while Redis is away) reach the caller as ioredis gives them.
+ *
+ * Some names are only ever recorded as a failed job's `error_class`, by the Lua scripts,
+ * never thrown in JavaScript, so they have no class: `DependencyLostError` (a job it
+ * depends on is gone), `RedisWriteError` (Redis refused to write the job where it had to
+ * go), `PoisonJobError` (recovered from crashed nodes too often).
+ */
+
+/** Base of every error the package throws. */
+export class VerkError extends Error {
+  // Written out per class (not taken from constructor.name): it survives minification.
+  override readonly name: string = 'VerkError';
 }
 
-/** Thrown by the enqueue API on bad input; nothing has been written when it is thrown. */
-export class VerkValidationError extends Error {
-  override readonly name = 'VerkValidationError';
+/**
+ * The setup is wrong: module or engine options, `@Worker()` options, a worker or
+ * middleware registered twice or not usable, a Redis server too old, the package's lua/
+ * files missing. Thrown while the application is being set up, before any job runs.
+ */
+export class VerkConfigError extends VerkError {
+  override readonly name: string = 'VerkConfigError';
+  /** The option at fault, e.g. `queues.default` or `history.maxAge`, when it is one option. */
+  readonly field?: string;
+
+  constructor(message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (options.field !== undefined) this.field = options.field;
+  }
+}
+
+/** An argument of a call is wrong (enqueue, admin, recurring, ping...); nothing has been written when it is thrown. */
+export class VerkValidationError extends VerkError {
+  override readonly name: string = 'VerkValidationError';
   constructor(
     /** The offending field, e.g. `queue` or `args[2].when`. */
     readonly field: string,
@@ -15,12 +57,62 @@ export class VerkValidationError extends Error {
   }
 }
 
-/** Recorded as `error_class` when a job names a class no worker on this node handles. */
-export class UnknownWorkerError extends Error {
-  override readonly name = 'UnknownWorkerError';
+/**
+ * The call does not fit the current state: of the node (start() twice, addQueue() on a
+ * node that is not running or of a queue it already runs, subscribe() after stop()) or of
+ * the data it changes (a recurring definition that changed under it too often, or whose
+ * stored form is not valid). The message says what to do.
+ */
+export class VerkStateError extends VerkError {
+  override readonly name: string = 'VerkStateError';
 }
 
-/** Recorded as `error_class` when a payload is not a usable job (bad JSON, no class, ...). */
-export class InvalidJobError extends Error {
-  override readonly name = 'InvalidJobError';
+/**
+ * Redis did not do what was asked as a whole: it is unreachable, did not answer PING
+ * within the timeout, or aborted a MULTI transaction. `cause` holds ioredis's error, if any.
+ */
+export class VerkRedisError extends VerkError {
+  override readonly name: string = 'VerkRedisError';
+}
+
+/** Flow control refuses an operation: the message says why and what to do. */
+export class VerkFlowError extends VerkError {
+  override readonly name: string = 'VerkFlowError';
+}
+
+/** A middleware broke the chain's rules: called next() twice, or a client middleware did not call it. */
+export class VerkMiddlewareError extends VerkError {
+  override readonly name: string = 'VerkMiddlewareError';
+  constructor(
+    /** The middleware's name (its class or function name). */
+    readonly middleware: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Recorded as `error_class` when a job names a class no worker on this node handles. */
+export class UnknownWorkerError extends VerkError {
+  override readonly name: string = 'UnknownWorkerError';
+}
+
+/**
+ * A payload is not a usable job (bad JSON, no class, no queue...): recorded as
+ * `error_class` when such a job is fetched, thrown when an operation needs a stored job
+ * that is not usable.
+ */
+export class InvalidJobError extends VerkError {
+  override readonly name: string = 'InvalidJobError';
+}
+
+/** Internal: the text is not a JSON object (or not JSON at all); see core/payload-text.ts. */
+export class PayloadTextError extends VerkError {
+  override readonly name: string = 'PayloadTextError';
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
+    super(`${message} at position ${position}`);
+  }
 }

@@ -18,3 +18,24 @@ export const silentLogger: VerkLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/**
+ * A warning that repeats while a fault lasts (Redis away, a write that keeps failing):
+ * logged at most once per `intervalMs`, the ones in between dropped, so an outage
+ * says what is wrong without flooding the log.
+ */
+export class RateLimitedLog {
+  private lastLoggedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly logger: VerkLogger,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  warn(message: string): void {
+    const now = Date.now();
+    if (now - this.lastLoggedAt < this.intervalMs) return;
+    this.lastLoggedAt = now;
+    this.logger.warn(message);
+  }
+}

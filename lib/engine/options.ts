@@ -89,7 +89,7 @@ const KNOWN = new Set<string>([
 ]);
 
 function fail(field: string, message: string): never {
-  throw new VerkConfigError(`Invalid Verk option "${field}": ${message}`);
+  throw new VerkConfigError(`Invalid Verk option "${field}": ${message}`, { field });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -108,7 +108,7 @@ function integer(options: Record<string, unknown>, field: string, min: number, f
 }
 
 /** Checks that a queue name is usable as a key part and readable in logs. */
-export function validateQueueName(name: unknown, field = 'queue'): string {
+function validateQueueName(name: unknown, field = 'queue'): string {
   if (typeof name !== 'string' || name.length === 0) {
     fail(field, `a queue name must be a non-empty string, got ${JSON.stringify(name)}`);
   }
@@ -116,7 +116,7 @@ export function validateQueueName(name: unknown, field = 'queue'): string {
   return name;
 }
 
-export function validateConcurrency(value: unknown, field: string): number {
+function validateConcurrency(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     fail(field, `concurrency must be an integer >= 1, got ${JSON.stringify(value)}`);
   }

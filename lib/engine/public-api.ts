@@ -3,9 +3,18 @@
  * job helpers and the option and result types of the operations both offer.
  */
 export { JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning, type VerkEvent, type VerkEventClass, type VerkEventListener } from './events';
-export { VerkConfigError, VerkValidationError, UnknownWorkerError, InvalidJobError } from './errors';
-export { VerkFlowError } from './flow/flow-admin';
-export { VerkMiddlewareError, currentJob, type JobContext } from './core/middleware';
+export {
+  VerkError,
+  VerkConfigError,
+  VerkValidationError,
+  VerkStateError,
+  VerkRedisError,
+  VerkFlowError,
+  VerkMiddlewareError,
+  UnknownWorkerError,
+  InvalidJobError,
+} from './errors';
+export { currentJob, type JobContext } from './core/middleware';
 export { newJid, type JobPayload } from './core/job';
 export { subscribeToTrackedJobs, type TrackedJobListener } from './history/tracking';
 export type { VerkOptions } from './options';

@@ -1,17 +1,20 @@
 import type Redis from 'ioredis';
 import { VerkAdmin } from './admin/admin';
 import { type ClientOptions, VerkClient } from './client/client';
-import { VerkConfigError } from './errors';
+import { VerkStateError } from './errors';
+import { checkConcurrency, checkQueueName } from './admin/admin-input';
 import { VerkFlowAdmin } from './flow/flow-admin';
 import { Keys } from './redis/keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
 import { type Interruption, MiddlewareStack } from './core/middleware';
 import { type InterruptMessage, VerkJobControl } from './admin/job-control';
-import { type ResolvedVerkOptions, resolveOptions, validateConcurrency, validateQueueName, type VerkOptions } from './options';
+import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
 import { QueueManager } from './core/queue-manager';
 import { type JobEvent, JobRecorder } from './history/recorder';
+import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
+import { checkPingTimeout, checkRedisVersion, HealthPing } from './redis/redis-health';
 import { Heartbeat } from './core/heartbeat';
 import { Recovery } from './core/recovery';
 import { VerkRecurring } from './recurring/recurring';
@@ -38,9 +41,6 @@ export interface VerkHealthFacts {
   /** Each queue this node runs, and whether its manager is fetching jobs. */
   queues: Record<string, { concurrency: number; running: boolean; busy: number }>;
 }
-
-/** Oldest Redis with LMOVE/BLMOVE, which reliable fetch and requeue use. */
-const MIN_REDIS = [6, 2];
 
 /**
  * One node of the job system, in plain TypeScript: a manager per queue, the scheduler,
@@ -73,7 +73,7 @@ export class VerkEngine {
   private readonly clientRedis: Redis;
   /** PING only (health checks): fails fast while Redis is away; see ConnectionRole 'health'. */
   private readonly healthRedis: Redis;
-  private healthRedisError?: string;
+  private readonly healthPing: HealthPing;
   private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
   private readonly scheduler: Scheduler;
   private readonly recurringScheduler: RecurringScheduler;
@@ -95,8 +95,7 @@ export class VerkEngine {
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
     // Not through this.logger: the other connections already report an outage.
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
-    this.healthRedis.on('error', (error: Error) => (this.healthRedisError = error.message));
-    this.healthRedis.on('ready', () => (this.healthRedisError = undefined));
+    this.healthPing = new HealthPing(this.healthRedis);
     this.recorder = new JobRecorder({
       keys: this.keys,
       nodeId: node,
@@ -176,37 +175,12 @@ export class VerkEngine {
 
   /**
    * Sends PING on a connection of its own and resolves with the round trip in ms, or
-   * rejects with an error saying what went wrong: no answer within `timeoutMs`, or the
-   * error Redis or the connection gave. Never waits longer than `timeoutMs`: the PING
-   * races a timer, the timer is cleared whichever wins, and a PING that settles after
-   * the timer (it fails at the next failed reconnect attempt, or succeeds once Redis
-   * is back) is absorbed. After stop() it rejects at once (the connection is closed).
+   * rejects with a VerkRedisError saying what went wrong (no answer within `timeoutMs`,
+   * or the error Redis or the connection gave); never waits longer than `timeoutMs`.
+   * After stop() it rejects at once (the connection is closed).
    */
   async ping(timeoutMs = 1000): Promise<number> {
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new VerkConfigError(`PING timeout must be a number of ms > 0, got ${String(timeoutMs)}`);
-    const started = performance.now();
-    const reply = this.healthRedis.ping();
-    reply.catch(() => undefined); // a PING that loses the race may still fail later
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    let outcome: string;
-    try {
-      outcome = await Promise.race([reply, timeout]);
-    } catch (error) {
-      // maxRetriesPerRequest: 0 drops a PING queued while disconnected with an error that
-      // names the option; the connection's own error says more.
-      const message = (error as Error).name === 'MaxRetriesPerRequestError' ? `Redis is unreachable (${this.healthRedisError ?? 'not connected'})` : `Redis PING failed: ${(error as Error).message}`;
-      throw new Error(message);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (outcome === 'timeout') {
-      const cause = this.healthRedisError ?? (this.healthRedis.status === 'ready' ? undefined : `connection ${this.healthRedis.status}`);
-      throw new Error(`Redis did not answer PING within ${timeoutMs} ms${cause ? ` (${cause})` : ''}`);
-    }
-    return Math.round(performance.now() - started);
+    return this.healthPing.ping(checkPingTimeout(timeoutMs, 'timeoutMs'));
   }
 
   /** Names of the queues this node is running, with their concurrency. */
@@ -235,7 +209,7 @@ export class VerkEngine {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`Verk node ${this.nodeId} was already started`);
+    if (this.state !== 'new') throw new VerkStateError(`Verk node ${this.nodeId} was already started; a stopped engine cannot start again (create a new one)`);
     this.state = 'starting';
     try {
       await this.startNode();
@@ -250,7 +224,7 @@ export class VerkEngine {
   }
 
   private async startNode(): Promise<void> {
-    await this.checkRedisVersion();
+    await checkRedisVersion(this.redis);
     // Schedules declared in code are stored before this node ticks any.
     await this.recurring.writeDeclared();
     // Before recovering: a tracked job put back now publishes `recovered`.
@@ -277,10 +251,10 @@ export class VerkEngine {
 
   /** Starts processing a queue on this node at runtime. */
   async addQueue(queue: string, concurrency: number): Promise<void> {
-    validateQueueName(queue);
-    validateConcurrency(concurrency, 'concurrency');
-    if (this.managers.has(queue)) throw new VerkConfigError(`Queue "${queue}" is already running on node ${this.nodeId}`);
-    if (this.state !== 'running') throw new Error(`Verk node ${this.nodeId} is not running`);
+    checkQueueName(queue, 'queue');
+    checkConcurrency(concurrency, 'concurrency');
+    if (this.managers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
+    if (this.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.state}): queues are added between start() and stop()`);
     this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1);
     await this.heartbeat.beat();
   }
@@ -288,7 +262,7 @@ export class VerkEngine {
   /** Stops processing a queue on this node: running jobs finish, waiting jobs stay in Redis. */
   async removeQueue(queue: string): Promise<void> {
     const entry = this.managers.get(queue);
-    if (!entry) throw new VerkConfigError(`Queue "${queue}" is not running on node ${this.nodeId}`);
+    if (!entry) throw new VerkStateError(`Queue "${queue}" is not running on node ${this.nodeId}`);
     this.managers.delete(queue);
     await entry.manager.stop(Date.now() + this.options.shutdownTimeout);
     await closeConnection(entry.blocking);
@@ -301,14 +275,14 @@ export class VerkEngine {
    * holds for nodes that start later and survives restarts; running jobs finish.
    */
   async pauseQueue(queue: string): Promise<void> {
-    validateQueueName(queue);
-    await this.clientRedis.multi().sadd(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'pause', queue })).exec();
+    checkQueueName(queue, 'queue');
+    checkExec(await this.clientRedis.multi().sadd(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'pause', queue })).exec());
   }
 
   /** Lets every node fetch from a paused queue again. */
   async resumeQueue(queue: string): Promise<void> {
-    validateQueueName(queue);
-    await this.clientRedis.multi().srem(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'resume', queue })).exec();
+    checkQueueName(queue, 'queue');
+    checkExec(await this.clientRedis.multi().srem(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
   }
 
   /** True when the queue is paused (for every node). */
@@ -430,14 +404,5 @@ export class VerkEngine {
   private async closeConnections(): Promise<void> {
     await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.subscriber), closeConnection(this.healthRedis)]);
     this.managers.clear();
-  }
-
-  private async checkRedisVersion(): Promise<void> {
-    const info = await this.redis.info('server');
-    const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '0';
-    const [major, minor] = version.split('.').map(Number);
-    if (major < MIN_REDIS[0] || (major === MIN_REDIS[0] && minor < MIN_REDIS[1])) {
-      throw new VerkConfigError(`nestjs-verk needs Redis ${MIN_REDIS.join('.')} or newer (for LMOVE/BLMOVE); the server runs ${version}`);
-    }
   }
 }

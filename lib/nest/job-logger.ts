@@ -19,7 +19,7 @@ const LEVELS = new Set<unknown>(['log', 'debug', 'verbose', 'warn', 'error', fal
 
 function level(value: unknown, field: keyof JobLogLevels, fallback: JobLogLevel): JobLogLevel {
   if (value === undefined) return fallback;
-  if (!LEVELS.has(value)) throw new VerkConfigError(`Invalid Verk option "${field}": must be one of 'log', 'debug', 'verbose', 'warn', 'error' or false, got ${JSON.stringify(value)}`);
+  if (!LEVELS.has(value)) throw new VerkConfigError(`Invalid Verk option "${field}": must be one of 'log', 'debug', 'verbose', 'warn', 'error' or false, got ${JSON.stringify(value)}`, { field });
   return value as JobLogLevel;
 }
 

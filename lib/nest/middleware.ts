@@ -44,7 +44,7 @@ export function checkMiddlewareClasses(value: unknown, field: string, method: Ki
   const shape = method === 'perform' ? 'perform(job, next)' : 'enqueue(job, next)';
   const invalid = (at: string, got: unknown): never => {
     const what = at === field ? `an array of classes with a ${shape} method` : `a class with a ${shape} method`;
-    throw new VerkConfigError(worker ? `Invalid @Worker() option of ${worker}: "${at}" must be ${what}, got ${describe(got)}` : `Invalid Verk option "${at}": must be ${what}, got ${describe(got)}`);
+    throw new VerkConfigError(worker ? `Invalid @Worker() option of ${worker}: "${at}" must be ${what}, got ${describe(got)}` : `Invalid Verk option "${at}": must be ${what}, got ${describe(got)}`, { field: at });
   };
   if (!Array.isArray(value)) invalid(field, value);
   (value as unknown[]).forEach((item, index) => {

@@ -18,7 +18,7 @@ export function declareWorkerSchedule(engine: VerkEngine, name: string, target: 
   try {
     engine.recurring.declare(name, { ...schedule, class: name } as unknown as RecurringOptions);
   } catch (error) {
-    if (error instanceof VerkValidationError) throw new VerkConfigError(`@Worker() of ${target.name}: ${error.message}`);
+    if (error instanceof VerkValidationError) throw new VerkConfigError(`@Worker() of ${target.name}: ${error.message}`, { field: error.field, cause: error });
     throw error;
   }
 }

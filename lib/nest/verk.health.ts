@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { VerkValidationError } from '../engine/errors';
+import { checkPingTimeout } from '../engine/redis/redis-health';
 import { redactSecrets } from '../engine/redis/redact';
 import { VerkEngine, type VerkHealthFacts } from '../engine/verk-engine';
 
@@ -126,12 +126,9 @@ interface Finding {
   details: Record<string, unknown>;
 }
 
+/** The engine checks its own argument the same way: one bad value, one error class (VerkValidationError). */
 function pingTimeout(options: VerkHealthCheckOptions): number {
-  const timeout = options.timeout ?? DEFAULT_PING_TIMEOUT;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new VerkValidationError('options.timeout', `must be a number of ms > 0, got ${String(timeout)}`);
-  }
-  return timeout;
+  return checkPingTimeout(options.timeout ?? DEFAULT_PING_TIMEOUT, 'options.timeout');
 }
 
 /** The same object terminus's HealthIndicatorService.check(key).up(data) / .down(data) builds. */

@@ -10,7 +10,8 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
+/** A loopback port that was free a moment ago (never 6379): for a server a test starts, or a port nothing listens on. */
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = createServer();

@@ -19,6 +19,14 @@ export function checkQueueName(name: unknown, field: string): string {
   return name;
 }
 
+/** Checks how many jobs a queue runs at a time on a node: an integer >= 1. */
+export function checkConcurrency(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new VerkValidationError(field, `must be an integer >= 1 (jobs at a time), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** Checks one of 'retry' | 'schedule' | 'dead'. */
 export function checkSet(value: unknown, field: string): JobSet {
   if (typeof value !== 'string' || !SETS.includes(value)) {

@@ -1,10 +1,11 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
-import { VerkValidationError } from '../errors';
+import { InvalidJobError, VerkValidationError } from '../errors';
 import { type JobPayload, nowSeconds, readJob } from '../core/job';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
+import { checkExec } from '../redis/multi';
 import { settleLostJobs } from '../flow/flow-lost';
 import { spliceFields } from '../core/payload-text';
 import { checkPriority, priorityOf } from '../core/priority';
@@ -167,7 +168,7 @@ export class VerkAdmin {
       const found = await this.findInSet(key, jid);
       if (!found) return false;
       const queue = found.job.queue;
-      if (typeof queue !== 'string' || queue.length === 0) throw new Error(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
+      if (typeof queue !== 'string' || queue.length === 0) throw new InvalidJobError(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
       // Spliced into the stored text, never re-encoded (it may be another system's job).
       const payload = spliceFields(found.raw, { enqueued_at: nowSeconds() });
       if ((await this.scripts.retryNow({ from: set, queue, raw: found.raw, payload })) === 1) {
@@ -295,12 +296,7 @@ export class VerkAdmin {
   }
 
   private async transaction<T extends unknown[]>(build: (multi: ChainableCommander) => ChainableCommander): Promise<T> {
-    const results = await build(this.redis.multi()).exec();
-    if (results === null) throw new Error('Redis transaction was aborted');
-    return results.map(([error, reply]) => {
-      if (error) throw error;
-      return reply;
-    }) as T;
+    return checkExec(await build(this.redis.multi()).exec()) as T;
   }
 
   /** The first member of a sorted set whose jid is `jid`, scanned in chunks (ZSCAN MATCH). */

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { checkInteger, checkOptions, checkQueueName } from './admin-input';
 import { type Keys, statDay } from '../redis/keys';
+import { checkExec } from '../redis/multi';
 
 /** Counters of one UTC day. */
 export interface DayStats {
@@ -91,12 +92,7 @@ class Batch {
 
   async exec(): Promise<void> {
     if (this.count === 0) return;
-    const results = await this.multi.exec();
-    if (results === null) throw new Error('Redis transaction was aborted');
-    this.replies = results.map(([error, reply]) => {
-      if (error) throw error;
-      return reply;
-    });
+    this.replies = checkExec(await this.multi.exec());
   }
 
   number(index: number): number {

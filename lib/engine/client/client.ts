@@ -6,6 +6,7 @@ import { type JobPayload, newJid, nowSeconds } from '../core/job';
 import { assertJsonValue } from './json-args';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
+import { checkExec } from '../redis/multi';
 import type { MiddlewareStack } from '../core/middleware';
 import { checkPriority } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
@@ -306,10 +307,4 @@ export interface BatchResult {
   jids: string[];
   /** The jid the callback job will have. */
   callbackJid: string;
-}
-
-/** MULTI/EXEC reports command errors per command; surface the first one. */
-function checkExec(results: [Error | null, unknown][] | null): void {
-  if (results === null) throw new Error('Redis transaction was aborted');
-  for (const [error] of results) if (error) throw error;
 }

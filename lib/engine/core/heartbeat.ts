@@ -1,7 +1,8 @@
 import type Redis from 'ioredis';
 import type { Keys } from '../redis/keys';
-import type { VerkLogger } from '../logger';
+import { RateLimitedLog, type VerkLogger } from '../logger';
 import type { Recovery } from './recovery';
+import { checkExec } from '../redis/multi';
 import { MAX_RECONNECT_DELAY } from '../redis/redis';
 import { Sleeper, withTimeout } from './timing';
 
@@ -31,11 +32,13 @@ export class Heartbeat {
   private loop?: Promise<void>;
   private readonly sleeper = new Sleeper();
   private readySince = Date.now();
-  private lastErrorLog = 0;
+  private readonly warnings: RateLimitedLog;
   /** When this node's heartbeat last reached Redis (epoch ms), 0 if never. */
   lastBeatAt = 0;
 
-  constructor(private readonly options: HeartbeatOptions) {}
+  constructor(private readonly options: HeartbeatOptions) {
+    this.warnings = new RateLimitedLog(options.logger);
+  }
 
   private readonly onReady = (): void => {
     this.readySince = Date.now();
@@ -70,7 +73,7 @@ export class Heartbeat {
     const queues = this.options.queues();
     const multi = redis.multi().psetex(keys.node(nodeId), heartbeat * 2, 'alive').sadd(keys.nodes, nodeId);
     if (queues.length > 0) multi.sadd(keys.nodeQueues(nodeId), ...queues);
-    await multi.exec();
+    checkExec(await multi.exec());
     this.lastBeatAt = Date.now();
   }
 
@@ -83,11 +86,7 @@ export class Heartbeat {
         await this.beat();
         if (Date.now() - this.readySince >= 2 * heartbeat + MAX_RECONNECT_DELAY) await recovery.recoverDeadNodes(nodeId);
       } catch (error) {
-        const now = Date.now();
-        if (now - this.lastErrorLog > 5000) {
-          this.lastErrorLog = now;
-          this.options.logger.warn(`Heartbeat of node ${nodeId} failed: ${(error as Error).message}`);
-        }
+        this.warnings.warn(`Heartbeat of node ${nodeId} failed: ${(error as Error).message}`);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { VerkConfigError, VerkValidationError } from '../errors';
+import { VerkConfigError, VerkMiddlewareError, VerkValidationError } from '../errors';
 import { checkPriority } from './priority';
 import type { JobPayload } from './job';
 import { assertJsonValue } from '../client/json-args';
@@ -63,18 +63,6 @@ export type ServerMiddleware = (job: JobContext, next: () => Promise<void>) => P
  * also refuses it (VerkMiddlewareError).
  */
 export type ClientMiddleware = (job: JobPayload, next: () => Promise<void>) => Promise<void>;
-
-/** A middleware broke the chain's rules: called next() twice, or a client middleware did not call it. */
-export class VerkMiddlewareError extends Error {
-  override readonly name = 'VerkMiddlewareError';
-  constructor(
-    /** The middleware's name (its class or function name). */
-    readonly middleware: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const storage = new AsyncLocalStorage<JobContext>();
 
@@ -192,14 +180,14 @@ function checkFunctions(list: unknown[], field: string, worker?: string): void {
   list.forEach((middleware, index) => {
     if (typeof middleware === 'function') return;
     const where = worker ? `option "${field}[${index}]" of worker "${worker}"` : `Verk option "${field}[${index}]"`;
-    throw new VerkConfigError(`Invalid ${where}: a middleware must be a function (job, next) => Promise<void>, got ${middleware === null ? 'null' : typeof middleware}`);
+    throw new VerkConfigError(`Invalid ${where}: a middleware must be a function (job, next) => Promise<void>, got ${middleware === null ? 'null' : typeof middleware}`, { field: `${field}[${index}]` });
   });
 }
 
 /** Validates per-worker middleware at registration. */
 export function checkWorkerMiddleware(value: unknown, worker: string): void {
   if (value === undefined) return;
-  if (!Array.isArray(value)) throw new VerkConfigError(`Invalid option "middleware" of worker "${worker}": must be an array of functions (job, next) => Promise<void>`);
+  if (!Array.isArray(value)) throw new VerkConfigError(`Invalid option "middleware" of worker "${worker}": must be an array of functions (job, next) => Promise<void>`, { field: 'middleware' });
   checkFunctions(value, 'middleware', worker);
 }
 

@@ -4,14 +4,7 @@
  * `1.0`); JSON.parse + JSON.stringify would change those bytes, so a field that must
  * change is spliced into the original text and every other byte is left as it was.
  */
-
-/** The text is not a JSON object (or not JSON at all). */
-export class PayloadTextError extends Error {
-  constructor(message: string, readonly position: number) {
-    super(`${message} at position ${position}`);
-    this.name = 'PayloadTextError';
-  }
-}
+import { PayloadTextError } from '../errors';
 
 /** One member of the top-level object: its decoded name and where it sits in the text. */
 export interface TopLevelMember {

@@ -1,4 +1,4 @@
-import type { VerkLogger } from '../logger';
+import { RateLimitedLog, type VerkLogger } from '../logger';
 import { Sleeper, withTimeout } from './timing';
 
 export interface PollLoopOptions {
@@ -20,11 +20,13 @@ export class PollLoop {
   private active = false;
   private loop?: Promise<void>;
   private readonly sleeper = new Sleeper();
-  private lastErrorLog = 0;
+  private readonly warnings: RateLimitedLog;
   /** A round was asked for while one was running: run again instead of sleeping. */
   private pollAgain = false;
 
-  constructor(private readonly options: PollLoopOptions) {}
+  constructor(private readonly options: PollLoopOptions) {
+    this.warnings = new RateLimitedLog(options.logger);
+  }
 
   get running(): boolean {
     return this.active;
@@ -51,18 +53,14 @@ export class PollLoop {
   }
 
   private async run(): Promise<void> {
-    const { pollInterval, name, logger } = this.options;
+    const { pollInterval, name } = this.options;
     while (this.active) {
       let wait = pollInterval;
       this.pollAgain = false;
       try {
         wait = Math.min(pollInterval, await this.options.round());
       } catch (error) {
-        const now = Date.now();
-        if (now - this.lastErrorLog > 5000) {
-          this.lastErrorLog = now;
-          logger.warn(`${name}: ${(error as Error).message}; retrying in ${pollInterval} ms`);
-        }
+        this.warnings.warn(`${name}: ${(error as Error).message}; retrying in ${pollInterval} ms`);
       }
       if (this.active && !this.pollAgain) await this.sleeper.sleep(Math.max(0, wait));
     }

@@ -1,13 +1,13 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
-import { UnknownWorkerError } from '../errors';
+import { UnknownWorkerError, VerkStateError } from '../errors';
 import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
 import { type JobPayload, nowSeconds, parsePayload } from './job';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
-import type { VerkLogger } from '../logger';
+import { RateLimitedLog, type VerkLogger } from '../logger';
 import type { Interruption, JobRun, MiddlewareStack } from './middleware';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
@@ -78,7 +78,8 @@ export class QueueManager {
   /** Set once the connections are going away: retries of writes stop. */
   private closed = false;
   private readonly sleeper = new Sleeper();
-  private lastErrorLog = 0;
+  /** Failures that repeat while Redis is away: at most one line every 2 s. */
+  private readonly warnings: RateLimitedLog;
   private paused: boolean;
   private pausedAnnounced = false;
   private resumeWaiter?: () => void;
@@ -96,6 +97,7 @@ export class QueueManager {
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
     this.paused = options.paused ?? false;
+    this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
     this.blockingId = new BlockingConnectionId(options.blocking);
     this.scripts = new VerkScripts(options.redis, options.keys);
@@ -183,7 +185,7 @@ export class QueueManager {
       await this.blockingId.unblock(this.options.redis, () => this.blockingFetch === fetch && this.state === 'running');
     } catch (error) {
       // At worst the BLMOVE runs to its timeout; on pause the confirm script refuses the job it takes.
-      this.logRateLimited(`Queue ${this.queue}: could not interrupt the blocking fetch ${why} (${(error as Error).message})`);
+      this.warnings.warn(`Queue ${this.queue}: could not interrupt the blocking fetch ${why} (${(error as Error).message})`);
     }
   }
 
@@ -197,7 +199,7 @@ export class QueueManager {
   }
 
   start(): void {
-    if (this.state !== 'new') throw new Error(`Queue manager for "${this.queue}" was already started`);
+    if (this.state !== 'new') throw new VerkStateError(`Queue manager for "${this.queue}" was already started`);
     this.state = 'running';
     this.options.blocking.on('close', this.connectionDropped);
     this.options.redis.on('close', this.connectionDropped);
@@ -310,7 +312,7 @@ export class QueueManager {
         for (const raw of jobs) this.begin(raw);
       } catch (error) {
         if (this.state !== 'running') break;
-        this.logRateLimited(`Queue ${this.queue}: fetch failed (${(error as Error).message}); retrying`);
+        this.warnings.warn(`Queue ${this.queue}: fetch failed (${(error as Error).message}); retrying`);
         await this.sleeper.sleep(backoffMs(failures++));
       }
     }
@@ -423,7 +425,7 @@ export class QueueManager {
         if (released > 0) this.options.onScheduledNow();
         break;
       } catch (error) {
-        this.logRateLimited(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
+        this.warnings.warn(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
         await this.sleeper.sleep(backoffMs(attempt));
       }
     }
@@ -447,7 +449,7 @@ export class QueueManager {
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
       } catch (error) {
-        this.logRateLimited(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
+        this.warnings.warn(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
         await this.sleeper.sleep(backoffMs(attempt));
       }
     }
@@ -499,7 +501,7 @@ export class QueueManager {
         for (const raw of batch) this.release(raw);
       } catch (error) {
         this.pendingAcks.unshift(...batch);
-        this.logRateLimited(`Queue ${this.queue}: could not acknowledge ${batch.length} finished job(s) (${(error as Error).message}); retrying`);
+        this.warnings.warn(`Queue ${this.queue}: could not acknowledge ${batch.length} finished job(s) (${(error as Error).message}); retrying`);
         await this.sleeper.sleep(backoffMs(attempt++));
       }
     }
@@ -516,12 +518,5 @@ export class QueueManager {
       this.ackEvents.delete(raw);
     }
     this.options.recorder?.record(events);
-  }
-
-  private logRateLimited(message: string): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 2000) return;
-    this.lastErrorLog = now;
-    this.options.logger.warn(message);
   }
 }

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { isFlowJob } from '../flow/flow';
 import { failFlowJob } from '../flow/flow-completion';
+import { VerkError, VerkRedisError } from '../errors';
 import { type JobPayload, jobText, nowSeconds, parsePayload } from './job';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
@@ -43,6 +44,17 @@ export class Recovery {
    * (see lua/core/recoverJobs-15.lua for why that key is ignored then).
    */
   async recoverInProgress(nodeId: string, queue: string, own = false): Promise<{ requeued: number; dead: number }> {
+    try {
+      return await this.recover(nodeId, queue, own);
+    } catch (error) {
+      // Redis's own errors (WRONGTYPE...) name no key: say which list could not be recovered.
+      if (error instanceof VerkError) throw error;
+      const key = this.options.keys.inProgress(queue, nodeId);
+      throw new VerkRedisError(`Could not recover the in-progress jobs of node ${nodeId} in queue ${queue} (key ${key}): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private async recover(nodeId: string, queue: string, own: boolean): Promise<{ requeued: number; dead: number }> {
     const { redis, keys, maxDeadJobs, logger, recorder } = this.options;
     const inProgress = keys.inProgress(queue, nodeId);
     // Index 0 is the newest; the script pushes in this order so the oldest runs first.

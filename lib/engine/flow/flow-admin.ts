@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { JobSource, VerkAdmin } from '../admin/admin';
 import { checkJid } from '../admin/admin-input';
 import { readJob } from '../core/job';
+import { VerkFlowError } from '../errors';
 import type { VerkJobControl } from '../admin/job-control';
 import type { JobPayload } from '../core/job';
 import type { Keys } from '../redis/keys';
@@ -58,11 +59,6 @@ export interface CancelOptions {
   cascade?: boolean;
   /** Only where it is now: a set or a queue (as deleteJob). Default: wherever it waits. */
   from?: JobSource;
-}
-
-/** Refused operations of flow control: the message says why and what to do. */
-export class VerkFlowError extends Error {
-  override readonly name = 'VerkFlowError';
 }
 
 /** Job lookup with dependencies, batch status and cancelling (dependency-aware). */

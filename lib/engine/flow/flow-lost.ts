@@ -3,6 +3,7 @@ import { readJob } from '../core/job';
 import { nowSeconds } from '../core/job';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
+import { checkExec } from '../redis/multi';
 
 /** Entries of verk:flow:lost settled per call. */
 const CHUNK = 100;
@@ -27,8 +28,7 @@ export async function settleLostJobs(redis: Redis, keys: Keys, retentionSeconds:
     const now = nowSeconds();
     const multi = redis.multi().lrange(keys.flowLost, 0, CHUNK - 1);
     if (round === 0) multi.zremrangebyscore(keys.flowDone, '-inf', now - retentionSeconds);
-    const [error, entries] = (await multi.exec())?.[0] ?? [null, []];
-    if (error) throw error;
+    const [entries] = checkExec(await multi.exec());
     if (!Array.isArray(entries) || entries.length === 0) break;
     scheduled += await settle(redis, keys, entries as string[], now, retentionSeconds);
     if (entries.length < CHUNK) break;

@@ -24,7 +24,7 @@ export interface ResolvedHistoryOptions {
 export const HISTORY_DEFAULTS = { maxAge: 30 * 24 * 3600 * 1000, maxJobs: 50_000 };
 
 function fail(field: string, message: string): never {
-  throw new VerkConfigError(`Invalid Verk option "${field}": ${message}`);
+  throw new VerkConfigError(`Invalid Verk option "${field}": ${message}`, { field });
 }
 
 /** Validates `history`: false/undefined (off), true (every queue, defaults) or HistoryOptions. */

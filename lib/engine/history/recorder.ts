@@ -5,7 +5,8 @@ import type { ResolvedHistoryOptions } from './history-options';
 import type { JobPayload } from '../core/job';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
-import type { VerkLogger } from '../logger';
+import { checkExec } from '../redis/multi';
+import { RateLimitedLog, type VerkLogger } from '../logger';
 import { checkTag, checkTags, payloadTags } from './tags';
 import { withTimeout } from '../core/timing';
 
@@ -149,12 +150,13 @@ export class JobRecorder {
   private flushing?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
-  private lastErrorLog = 0;
+  private readonly warnings: RateLimitedLog;
   private closed = false;
 
   constructor(private readonly options: RecorderOptions) {
     this.nodeId = options.nodeId;
     this.keys = options.keys;
+    this.warnings = new RateLimitedLog(options.logger);
     const { history } = options;
     if (history.enabled && history.queues) this.queues = new Set(history.queues);
   }
@@ -200,7 +202,7 @@ export class JobRecorder {
       try {
         await this.write(batch);
       } catch (error) {
-        this.logRateLimited(`Could not record ${batch.length} job event(s) (${(error as Error).message}); they are lost`);
+        this.warnings.warn(`Could not record ${batch.length} job event(s) (${(error as Error).message}); they are lost`);
       }
     }
     this.flushing = undefined;
@@ -326,7 +328,7 @@ export class JobRecorder {
       if (count > 0) this.tracking = true;
       else if (this.trackSignals === signals) this.tracking = false;
     } catch (error) {
-      this.logRateLimited(`Could not read tracked jobs (${(error as Error).message})`);
+      this.warnings.warn(`Could not read tracked jobs (${(error as Error).message})`);
     }
   }
 
@@ -420,7 +422,7 @@ export class JobRecorder {
    */
   sweep(now = Date.now()): Promise<void> {
     this.sweeping ??= this.runSweep(now)
-      .catch((error: Error) => this.logRateLimited(`Job history retention failed (${error.message}); trying again later`))
+      .catch((error: Error) => this.warnings.warn(`Job history retention failed (${error.message}); trying again later`))
       .finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
@@ -472,20 +474,4 @@ export class JobRecorder {
       await new VerkScripts(redis, this.keys).trimTags({ cutoff, tags: names });
     } while (cursor !== '0');
   }
-
-  private logRateLimited(message: string): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 5000) return;
-    this.lastErrorLog = now;
-    this.options.logger.warn(message);
-  }
-}
-
-/** MULTI/EXEC reports command errors per command; surface the first one, else the replies. */
-function checkExec(results: [Error | null, unknown][] | null): unknown[] {
-  if (results === null) throw new Error('Redis transaction was aborted');
-  return results.map(([error, reply]) => {
-    if (error) throw error;
-    return reply;
-  });
 }

@@ -1,8 +1,9 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { clientName } from '../redis/blocking-connection';
+import { VerkStateError } from '../errors';
 import { Keys } from '../redis/keys';
 import type { VerkLogger } from '../logger';
-import { describeRedis, redactSecrets } from '../redis/redact';
+import { closeConnection, warnOnErrors } from '../redis/redis';
 import type { TrackedJobEvent } from './recorder';
 
 export type TrackedJobListener = (event: TrackedJobEvent) => unknown;
@@ -88,7 +89,7 @@ export class TrackedJobSubscriptions {
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: TrackedJobListener): () => void {
-    if (this.closed) throw new Error('This Verk engine is stopped: it cannot subscribe to tracked jobs any more');
+    if (this.closed) throw new VerkStateError('This Verk engine is stopped: it cannot subscribe to tracked jobs any more');
     this.listeners.add(listener);
     this.open();
     return () => {
@@ -106,14 +107,7 @@ export class TrackedJobSubscriptions {
     const channel = this.keys.trackChannel;
     const subscriber = connection(this.redis, this.name);
     this.subscriber = subscriber;
-    let lastLogged = 0;
-    subscriber.on('error', (error: Error) => {
-      const now = Date.now();
-      if (now - lastLogged > 5000) {
-        lastLogged = now;
-        this.logger.warn(`Redis connection ${this.name} to ${describeRedis(this.redis)}: ${redactSecrets(error.message)} (reconnecting)`);
-      }
-    });
+    warnOnErrors(subscriber, this.name, this.redis, this.logger);
     subscriber.on('message', (from: string, message: string) => {
       if (from !== channel) return;
       deliver(this.listeners, message, (error) => this.logger.error(`A tracked-job listener failed: ${error instanceof Error ? error.message : String(error)}`));
@@ -129,15 +123,6 @@ export class TrackedJobSubscriptions {
     this.listeners.clear();
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    if (!subscriber) return;
-    if (subscriber.status === 'ready') {
-      try {
-        await subscriber.quit();
-        return;
-      } catch {
-        // fall through
-      }
-    }
-    subscriber.disconnect(false);
+    if (subscriber) await closeConnection(subscriber);
   }
 }

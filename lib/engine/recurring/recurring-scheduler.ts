@@ -5,7 +5,8 @@ import { VerkScripts } from '../redis/verk-scripts';
 import type { VerkLogger } from '../logger';
 import type { MiddlewareStack } from '../core/middleware';
 import { priorityOf } from '../core/priority';
-import { parseStored, planTicks, serializeStored, type StoredRecurring } from './recurring-definition';
+import { parseStored, serializeStored, type StoredRecurring } from './recurring-definition';
+import { planTicks } from './recurring-ticks';
 import { PollLoop } from '../core/poll-loop';
 
 /** Due names looked at per round trip. */

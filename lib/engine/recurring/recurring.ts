@@ -1,12 +1,12 @@
 import type Redis from 'ioredis';
 import type { WorkerClassRef } from '../client/client';
-import { VerkValidationError } from '../errors';
+import { VerkStateError, VerkValidationError } from '../errors';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
+import { checkExec } from '../redis/multi';
 import type { VerkLogger } from '../logger';
 import {
   checkRecurringName,
-  firstTick,
   parseStored,
   patchRecurring,
   type RecurringJob,
@@ -19,6 +19,7 @@ import {
   type StoredRecurring,
   validateRecurring,
 } from './recurring-definition';
+import { firstTick } from './recurring-ticks';
 
 /** Attempts of a read-compare-write before giving up (only reached under a storm of concurrent changes). */
 const MAX_ATTEMPTS = 50;
@@ -72,7 +73,7 @@ export class VerkRecurring {
   async listRecurring(): Promise<RecurringJob[]> {
     const { keys } = this.options;
     // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
-    const [definitions, due] = (await this.redis.multi().hgetall(keys.recurring).zrange(keys.recurringDue, 0, '-1', 'WITHSCORES').exec().then(results)) as [Record<string, string>, string[]];
+    const [definitions, due] = (await this.redis.multi().hgetall(keys.recurring).zrange(keys.recurringDue, 0, '-1', 'WITHSCORES').exec().then(checkExec)) as [Record<string, string>, string[]];
     const next = new Map<string, number>();
     for (let i = 0; i < due.length; i += 2) next.set(due[i], Number(due[i + 1]));
     const jobs: RecurringJob[] = [];
@@ -103,7 +104,7 @@ export class VerkRecurring {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.read(name);
       if (current.json === null) return null;
-      if (!current.stored) throw new Error(`Recurring job "${name}" has a stored definition that is not valid; replace it with recur() or remove it`);
+      if (!current.stored) throw new VerkStateError(`Recurring job "${name}" has a stored definition that is not valid; replace it with recur() or remove it`);
       const spec = patchRecurring(current.stored, patch);
       const stored: StoredRecurring = { ...spec, runs: current.stored.runs, createdAt: current.stored.createdAt };
       if (current.stored.lastRunAt !== undefined) stored.lastRunAt = current.stored.lastRunAt;
@@ -111,14 +112,14 @@ export class VerkRecurring {
       if (next !== null && ((stored.maxRuns !== undefined && stored.runs >= stored.maxRuns) || (stored.endAt !== undefined && next > stored.endAt))) next = null;
       if (await this.put(name, current, stored, next)) return { ...stored, nextRunAt: next };
     }
-    throw new Error(`Recurring job "${name}" changed ${MAX_ATTEMPTS} times while it was being updated; try again`);
+    throw new VerkStateError(`Recurring job "${name}" changed ${MAX_ATTEMPTS} times while it was being updated; try again`);
   }
 
   /** Removes a recurring job (jobs it already enqueued stay). False when there was none by that name. */
   async removeRecurring(name: string): Promise<boolean> {
     checkRecurringName(name);
     const { keys } = this.options;
-    const [removed] = (await this.redis.multi().hdel(keys.recurring, name).zrem(keys.recurringDue, name).exec().then(results)) as [number, number];
+    const [removed] = (await this.redis.multi().hdel(keys.recurring, name).zrem(keys.recurringDue, name).exec().then(checkExec)) as [number, number];
     return removed === 1;
   }
 
@@ -150,12 +151,12 @@ export class VerkRecurring {
         return { ...stored, nextRunAt: next };
       }
     }
-    throw new Error(`Recurring job "${spec.name}" changed ${MAX_ATTEMPTS} times while it was being written; try again`);
+    throw new VerkStateError(`Recurring job "${spec.name}" changed ${MAX_ATTEMPTS} times while it was being written; try again`);
   }
 
   private async read(name: string): Promise<Current> {
     const { keys } = this.options;
-    const [json, score] = (await this.redis.multi().hget(keys.recurring, name).zscore(keys.recurringDue, name).exec().then(results)) as [string | null, string | null];
+    const [json, score] = (await this.redis.multi().hget(keys.recurring, name).zscore(keys.recurringDue, name).exec().then(checkExec)) as [string | null, string | null];
     return { json, due: score === null ? null : Number(score), stored: json === null ? null : this.parse(name, json) };
   }
 
@@ -173,13 +174,4 @@ export class VerkRecurring {
     if (written === 1) this.options.onChange();
     return written === 1;
   }
-}
-
-/** MULTI/EXEC replies without their error slots; the first error is thrown. */
-function results(replies: [Error | null, unknown][] | null): unknown[] {
-  if (replies === null) throw new Error('Redis transaction was aborted');
-  return replies.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
 }

@@ -1,6 +1,6 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { clientName } from './blocking-connection';
-import type { VerkLogger } from '../logger';
+import { RateLimitedLog, type VerkLogger } from '../logger';
 import { describeRedis, redactSecrets } from './redact';
 import { defineScripts } from './scripts';
 
@@ -51,18 +51,16 @@ export function createConnection(redis: string | RedisOptions, role: ConnectionR
         : { ...common, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
   const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
   defineScripts(connection);
-  let lastLogged = 0;
+  warnOnErrors(connection, name, redis, logger);
+  return connection;
+}
+
+/** Logs a connection's errors. ioredis reconnects by itself; say so once every few seconds rather than per attempt. */
+export function warnOnErrors(connection: Redis, name: string, redis: string | RedisOptions, logger: VerkLogger): void {
+  const warnings = new RateLimitedLog(logger);
   // Which Redis, without its password: the log line must say where, and logs are not secret.
   const target = describeRedis(redis);
-  connection.on('error', (error: Error) => {
-    // ioredis reconnects by itself; say so once every few seconds rather than per attempt.
-    const now = Date.now();
-    if (now - lastLogged > 5000) {
-      lastLogged = now;
-      logger.warn(`Redis connection ${name} to ${target}: ${redactSecrets(error.message)} (reconnecting)`);
-    }
-  });
-  return connection;
+  connection.on('error', (error: Error) => warnings.warn(`Redis connection ${name} to ${target}: ${redactSecrets(error.message)} (reconnecting)`));
 }
 
 /** Closes a connection without waiting for Redis when it is unreachable. */

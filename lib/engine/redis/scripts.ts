@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { MAX_PRIORITY, MIN_PRIORITY, PRIORITY_SCORE_STEP } from '../core/priority';
+import { VerkConfigError } from '../errors';
 
 /**
  * The Lua scripts of lua/, one file each, named `<name>-<number of keys>.lua` (or
@@ -21,7 +22,7 @@ function luaDirectory(): string {
   for (const candidate of [resolve(__dirname, '../../../lua'), resolve(__dirname, '../../../../lua')]) {
     if (existsSync(join(candidate, 'includes'))) return candidate;
   }
-  throw new Error(`nestjs-verk: cannot find its lua/ scripts next to ${__dirname}; is the package installed completely?`);
+  throw new VerkConfigError(`nestjs-verk: cannot find its lua/ scripts next to ${__dirname}; is the package installed completely?`);
 }
 
 /**
@@ -33,11 +34,11 @@ function luaDirectory(): string {
  */
 export function withIncludes(lua: string, dir: string, file: string, pasted: Set<string> = new Set(), chain: string[] = [file]): string {
   return lua.replace(/^--- @include "([A-Za-z/]+)"$/gm, (_line, name: string) => {
-    if (chain.includes(name)) throw new Error(`nestjs-verk: lua/${file} includes itself through ${[...chain, name].join(' -> ')}`);
+    if (chain.includes(name)) throw new VerkConfigError(`nestjs-verk: lua/${file} includes itself through ${[...chain, name].join(' -> ')}`);
     if (pasted.has(name)) return `-- (${name} is included above)`;
     pasted.add(name);
     const path = join(dir, `${name}.lua`);
-    if (!existsSync(path)) throw new Error(`nestjs-verk: lua/${file} includes ${name}, which does not exist`);
+    if (!existsSync(path)) throw new VerkConfigError(`nestjs-verk: lua/${file} includes ${name}, which does not exist`);
     return withIncludes(readFileSync(path, 'utf8').trimEnd(), dir, file, pasted, [...chain, name]);
   });
 }
@@ -66,7 +67,7 @@ export function loadScripts(): ScriptSource[] {
     .flatMap((folder) => readdirSync(join(dir, folder.name)).filter((file) => file.endsWith('.lua')).map((file) => `${folder.name}/${file}`));
   cache = files.map((file) => {
     const match = /^[a-z]+\/([A-Za-z]+)(?:-(\d+))?\.lua$/.exec(file);
-    if (!match) throw new Error(`nestjs-verk: unexpected script name lua/${file}`);
+    if (!match) throw new VerkConfigError(`nestjs-verk: unexpected script name lua/${file}`);
     const [, name, keys] = match;
     return {
       command: `verk${name[0].toUpperCase()}${name.slice(1)}`,
@@ -76,7 +77,7 @@ export function loadScripts(): ScriptSource[] {
   });
   const commands = cache.map((script) => script.command);
   const twice = commands.find((command, index) => commands.indexOf(command) !== index);
-  if (twice) throw new Error(`nestjs-verk: two scripts in lua/ define ${twice}`);
+  if (twice) throw new VerkConfigError(`nestjs-verk: two scripts in lua/ define ${twice}`);
   return cache;
 }
 
