@@ -5,7 +5,9 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
 import { type EnqueueJob, type JobPayload, newJid, VerkEngine, VerkValidationError } from '../lib/engine';
+import { Keys } from '../lib/engine/redis/keys';
 import { defineScripts } from '../lib/engine/redis/scripts';
+import { VerkScripts } from '../lib/engine/redis/verk-scripts';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 
@@ -174,7 +176,7 @@ test('the fetch script takes priority > 0, then the list (FIFO), then priority <
   const redis = connect(ctx.server.url);
   defineScripts(redis);
   try {
-    const fetch = (count: number) => redis.verkFetchJobs('queue:f', 'inprogress:f:n1', 'verk_nodes', 'verk:node:n1:queues', 'verk:paused_queues', 'verk:queue:f:prioritized', count, 'n1', 'f');
+    const fetch = (count: number) => new VerkScripts(redis, new Keys()).fetchJobs({ queue: 'f', nodeId: 'n1', count });
     const names = (jobs: string[] | null) => (jobs ?? []).map((raw) => (JSON.parse(raw) as JobPayload).args[0]);
     assert.deepEqual(names(await fetch(2)), ['high-9', 'high-1']);
     assert.deepEqual(names(await fetch(4)), ['high-1b', 'plain-1', 'plain-2', 'low-1']);

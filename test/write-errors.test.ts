@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type Redis from 'ioredis';
 import { newJid } from '../lib/engine';
+import { Keys } from '../lib/engine/redis/keys';
 import { defineScripts } from '../lib/engine/redis/scripts';
+import { VerkScripts } from '../lib/engine/redis/verk-scripts';
 import { connect, MemoryLogger, startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
 
@@ -134,7 +136,7 @@ test('fetch into an in-progress key of the wrong type takes nothing from the que
     await ctx.redis.lpush('queue:q', plain.text);
     await ctx.redis.zadd('verk:queue:q:prioritized', -5 * 2 ** 42 + 1, ranked.text);
     await ctx.redis.set('inprogress:q:n1', 'not a list');
-    await assert.rejects(redis.verkFetchJobs('queue:q', 'inprogress:q:n1', 'verk_nodes', 'verk:node:n1:queues', 'verk:paused_queues', 'verk:queue:q:prioritized', 10, 'n1', 'q'), /WRONGTYPE/);
+    await assert.rejects(new VerkScripts(redis, new Keys()).fetchJobs({ queue: 'q', nodeId: 'n1', count: 10 }), /WRONGTYPE/);
     assert.deepEqual(await ctx.redis.lrange('queue:q', 0, -1), [plain.text]);
     assert.deepEqual(await ctx.redis.zrange('verk:queue:q:prioritized', 0, '-1'), [ranked.text]);
   } finally {
@@ -149,11 +151,12 @@ test('putting in-progress jobs back into a queue key of the wrong type sends the
     await ctx.redis.set('queue:q', 'not a list');
     await ctx.redis.set('dead', 'not a zset');
     await ctx.redis.rpush('inprogress:q:n1', ...jobs.map((job) => job.text));
-    await assert.rejects(redis.verkRequeueInProgress('inprogress:q:n1', 'queue:q', 'verk:queue:q:prioritized', 'verk:wake', 'dead', 'q'), /WRONGTYPE/);
+    const scripts = new VerkScripts(redis, new Keys());
+    await assert.rejects(scripts.requeueInProgress({ queue: 'q', nodeId: 'n1' }), /WRONGTYPE/);
     assert.deepEqual(await ctx.redis.lrange('inprogress:q:n1', 0, -1), jobs.map((job) => job.text), 'nothing removed');
 
     await ctx.redis.del('dead');
-    assert.equal(await redis.verkRequeueInProgress('inprogress:q:n1', 'queue:q', 'verk:queue:q:prioritized', 'verk:wake', 'dead', 'q'), 0);
+    assert.equal(await scripts.requeueInProgress({ queue: 'q', nodeId: 'n1' }), 0);
     assert.equal(await ctx.redis.llen('inprogress:q:n1'), 0);
     const dead = await ctx.redis.zrange('dead', 0, '-1');
     assert.equal(dead.length, 2);

@@ -4,6 +4,7 @@ import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueNam
 import { InvalidJobError, VerkValidationError } from '../errors';
 import { type JobPayload, nowSeconds, readJob } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { checkExec } from '../redis/multi';
 import { settleLostJobs } from '../flow/flow-lost';
 import { spliceFields } from '../core/payload-text';
@@ -79,6 +80,7 @@ function globLiteral(text: string): string {
  */
 export class VerkAdmin {
   private readonly statsReader: VerkStatsReader;
+  private readonly scripts: VerkScripts;
 
   constructor(
     private readonly redis: Redis,
@@ -89,6 +91,7 @@ export class VerkAdmin {
     private readonly removal: AdminRemovalOptions = { maxDeadJobs: 100, flowRetentionSeconds: 7 * 24 * 3600 },
   ) {
     this.statsReader = new VerkStatsReader(redis, keys);
+    this.scripts = new VerkScripts(redis, keys);
   }
 
   /** Counters, sizes and live nodes. */
@@ -116,7 +119,7 @@ export class VerkAdmin {
       return { total, offset, limit, jobs };
     }
     // The list and the queue's prioritized jobs, merged in processing order, in one script.
-    const [total, ...page] = await this.redis.verkListQueue(this.keyOf(source), this.keys.prioritized(source.queue), offset, limit);
+    const [total, ...page] = await this.scripts.listQueue({ queue: source.queue, offset, limit });
     const jobs: ListedJob[] = page.map((raw) => ({ raw, ...readJob(raw) }));
     return { total, offset, limit, jobs };
   }
@@ -168,8 +171,7 @@ export class VerkAdmin {
       if (typeof queue !== 'string' || queue.length === 0) throw new InvalidJobError(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
       // Spliced into the stored text, never re-encoded (it may be another system's job).
       const payload = spliceFields(found.raw, { enqueued_at: nowSeconds() });
-      const { keys } = this;
-      if ((await this.redis.verkRetryNow(key, keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake, found.raw, payload, queue)) === 1) {
+      if ((await this.scripts.retryNow({ from: set, queue, raw: found.raw, payload })) === 1) {
         const recorder = this.recorder;
         if (recorder?.wants(queue)) recorder.record([{ jid, event: set === 'schedule' ? 'enqueued' : 'retried', at: Date.now(), node: recorder.nodeId, queue, from: set }]);
         return true;
@@ -254,19 +256,7 @@ export class VerkAdmin {
     const { keys, removal } = this;
     // Completes the dependents' error message: "dependency <jid> was deleted from dead".
     const where = `${'members' in what ? 'deleted' : 'cleared'} from ${source.set ?? `queue ${source.queue}`}`;
-    const removed = await this.redis.verkRemoveJobs(
-      key,
-      keys.dead,
-      ...(keys.flowLossKeys as [string, string, string, string, string]),
-      kind,
-      'members' in what ? 'members' : 'oldest',
-      removal.maxDeadJobs,
-      nowSeconds(),
-      where,
-      source.set === 'dead' ? 1 : 0,
-      dependents,
-      ...('members' in what ? what.members : [what.oldest]),
-    );
+    const removed = await this.scripts.removeJobs({ from: key, kind, what, removedFrom: where, dependents, maxDeadJobs: removal.maxDeadJobs, now: nowSeconds() });
     if (removed > 0 && (await settleLostJobs(this.redis, keys, removal.flowRetentionSeconds)) > 0) removal.onScheduledNow?.();
     return removed;
   }
@@ -293,7 +283,7 @@ export class VerkAdmin {
         if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
         const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
         const where = inSet ? 'zset' : 'list';
-        if ((await this.redis.verkReprioritize(keys.queue(name), keys.prioritized(name), keys.prioritySeq(name), keys.wake, found.raw, where, payload, value, name)) === 1) return true;
+        if ((await this.scripts.reprioritize({ queue: name, raw: found.raw, where, payload, priority: value })) === 1) return true;
         // Fetched, or changed under us: look again.
       }
     }

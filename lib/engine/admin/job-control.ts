@@ -4,6 +4,7 @@ import { checkJid, checkQueueName } from './admin-input';
 import { readJob } from '../core/job';
 import { type JobPayload, nowSeconds } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { spliceFields } from '../core/payload-text';
 import type { JobEvent } from '../history/recorder';
 
@@ -41,6 +42,8 @@ interface Place {
  * control channel so the worker can see `currentJob().canceled`.
  */
 export class VerkJobControl {
+  private readonly scripts: VerkScripts;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -49,7 +52,9 @@ export class VerkJobControl {
     private readonly onScheduledNow: () => void,
     /** Records a cancel or move in the job's history / tracking (the engine adds node and time). */
     private readonly recordEvent: (event: Pick<JobEvent, 'jid' | 'event' | 'queue' | 'from' | 'to'>) => void = () => undefined,
-  ) {}
+  ) {
+    this.scripts = new VerkScripts(redis, keys);
+  }
 
   /**
    * Moves a job to another queue: a waiting job to the end of the new queue; a scheduled,
@@ -67,13 +72,13 @@ export class VerkJobControl {
       const payload = spliceFields(place.raw, { queue });
       let moved: number;
       if (place.kind === 'hash') {
-        moved = await this.redis.verkRelocateJob(place.key, place.key, 'hash', place.raw, 'hash', payload, jid);
+        moved = await this.scripts.relocateJob({ from: place.key, kind: 'hash', raw: place.raw, to: { where: 'same', payload, scoreOrField: jid } });
       } else if (place.score !== undefined) {
         // schedule, retry, dead: same set, same time.
-        moved = await this.redis.verkRelocateJob(place.key, place.key, 'zset', place.raw, 'zset', payload, place.score);
+        moved = await this.scripts.relocateJob({ from: place.key, kind: 'zset', raw: place.raw, to: { where: 'same', payload, scoreOrField: place.score } });
       } else {
         // A queue or in-progress: through `schedule`, due now; this node moves it at once.
-        moved = await this.redis.verkRelocateJob(place.key, this.keys.schedule, place.kind, place.raw, 'zset', spliceFields(place.raw, { queue, enqueued_at: undefined }), nowSeconds());
+        moved = await this.scripts.relocateJob({ from: place.key, kind: place.kind, raw: place.raw, to: { where: 'schedule', payload: spliceFields(place.raw, { queue, enqueued_at: undefined }), at: nowSeconds() } });
         if (moved === 1) this.onScheduledNow();
       }
       if (moved === 1) {
@@ -92,7 +97,7 @@ export class VerkJobControl {
    */
   async interruptRunning(found: Extract<FoundJob, { where: 'inprogress' }>): Promise<boolean> {
     const key = this.keys.inProgress(found.queue, found.nodeId);
-    if ((await this.redis.verkRelocateJob(key, key, 'list', found.raw, 'none', '', 0)) === 0) return false;
+    if ((await this.scripts.relocateJob({ from: key, kind: 'list', raw: found.raw, to: { where: 'nowhere' } })) === 0) return false;
     await this.announce({ type: 'cancel', jid: found.job.jid, node: found.nodeId, from: found.queue });
     return true;
   }

@@ -5,6 +5,7 @@ import { FlowWriter } from '../flow/flow-writer';
 import { type JobPayload, newJid, nowSeconds } from '../core/job';
 import { assertJsonValue } from './json-args';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { checkExec } from '../redis/multi';
 import type { MiddlewareStack } from '../core/middleware';
 import { checkPriority } from '../core/priority';
@@ -140,6 +141,7 @@ export class VerkClient {
   private readonly className: (ref: WorkerClassRef) => string;
   private readonly middleware?: MiddlewareStack;
   private readonly flow: FlowWriter;
+  private readonly scripts: VerkScripts;
   private readonly onScheduledNow: () => void;
   private readonly recorder?: JobRecorder;
 
@@ -151,6 +153,7 @@ export class VerkClient {
     this.className = options.className ?? ((ref) => ref.name);
     this.middleware = options.middleware;
     this.flow = new FlowWriter(redis, options.keys);
+    this.scripts = new VerkScripts(redis, options.keys);
     this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
     this.recorder = options.recorder;
   }
@@ -176,9 +179,9 @@ export class VerkClient {
     await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job']))[0];
     if (payload.priority) {
-      await this.redis.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(payload.queue), this.keys.prioritySeq(payload.queue), this.keys.wake, payload.queue, payload.priority, JSON.stringify(payload));
+      await this.scripts.enqueuePrioritized({ queue: payload.queue, jobs: [{ priority: payload.priority, payload: JSON.stringify(payload) }] });
     } else {
-      await this.redis.verkEnqueueJob(this.keys.queues, this.keys.queue(payload.queue), payload.queue, JSON.stringify(payload));
+      await this.scripts.enqueueJob({ queue: payload.queue, payload: JSON.stringify(payload) });
     }
     this.recorder?.afterWrite([payload], 'enqueued');
     return payload.jid;
@@ -194,12 +197,12 @@ export class VerkClient {
     await this.recorder?.beforeWrite(payloads, jobs.map((job) => job.track === true), (index) => `jobs[${index}]`);
     if (payloads.some(isFlowJob)) return this.writeFlow(payloads, payloads.map((_, index) => `jobs[${index}]`));
     const byQueue = new Map<string, string[]>();
-    const prioritized = new Map<string, (string | number)[]>();
+    const prioritized = new Map<string, { priority: number; payload: string }[]>();
     for (const payload of payloads) {
       if (payload.priority) {
-        const pairs = prioritized.get(payload.queue) ?? [];
-        pairs.push(payload.priority, JSON.stringify(payload));
-        prioritized.set(payload.queue, pairs);
+        const ranked = prioritized.get(payload.queue) ?? [];
+        ranked.push({ priority: payload.priority, payload: JSON.stringify(payload) });
+        prioritized.set(payload.queue, ranked);
         continue;
       }
       const list = byQueue.get(payload.queue) ?? [];
@@ -209,7 +212,8 @@ export class VerkClient {
     const multi = this.redis.multi();
     if (byQueue.size > 0) multi.sadd(this.keys.queues, ...byQueue.keys());
     for (const [queue, list] of byQueue) multi.lpush(this.keys.queue(queue), ...list);
-    for (const [queue, pairs] of prioritized) multi.verkEnqueuePrioritized(this.keys.queues, this.keys.prioritized(queue), this.keys.prioritySeq(queue), this.keys.wake, queue, ...pairs);
+    const queued = VerkScripts.inPipeline(multi, this.keys);
+    for (const [queue, jobs] of prioritized) queued.enqueuePrioritized({ queue, jobs });
     await multi.exec().then(checkExec);
     this.recorder?.afterWrite(payloads, 'enqueued');
     return payloads.map((payload) => payload.jid);

@@ -5,7 +5,8 @@ import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
 import { type JobPayload, nowSeconds, parsePayload } from './job';
-import { type Keys, statDay } from '../redis/keys';
+import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { RateLimitedLog, type VerkLogger } from '../logger';
 import type { Interruption, JobRun, MiddlewareStack } from './middleware';
 import type { JobEvent, JobRecorder } from '../history/recorder';
@@ -55,7 +56,6 @@ export class QueueManager {
   readonly concurrency: number;
   private readonly inProgressKey: string;
   private readonly queueKey: string;
-  private readonly prioritizedKey: string;
   /** Wake-ups received (a prioritized job arrived), and the id of the BLMOVE in flight (0: none). */
   private wakes = 0;
   private blockingFetch = 0;
@@ -86,6 +86,7 @@ export class QueueManager {
   private wakeStopping?: () => void;
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
+  private readonly scripts: VerkScripts;
   private readonly flowAck: FlowAckContext;
   /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
   private readonly blockingId: BlockingConnectionId;
@@ -95,12 +96,12 @@ export class QueueManager {
     this.concurrency = options.concurrency;
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
-    this.prioritizedKey = options.keys.prioritized(options.queue);
     this.paused = options.paused ?? false;
     this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
     this.blockingId = new BlockingConnectionId(options.blocking);
-    this.flowAck = { redis: options.redis, keys: options.keys, queue: options.queue, inProgressKey: this.inProgressKey, retentionSeconds: options.flowRetentionSeconds };
+    this.scripts = new VerkScripts(options.redis, options.keys);
+    this.flowAck = { scripts: this.scripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
   }
 
   get isPaused(): boolean {
@@ -243,7 +244,7 @@ export class QueueManager {
     // Everything still in in-progress now is a job that did not finish in time.
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
-    const moved = await withTimeout(this.options.redis.verkRequeueInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.options.keys.dead, this.queue).catch(() => -1), 2000, -1);
+    const moved = await withTimeout(this.scripts.requeueInProgress({ queue: this.queue, nodeId: this.options.nodeId }).catch(() => -1), 2000, -1);
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
@@ -262,7 +263,8 @@ export class QueueManager {
   }
 
   private async run(): Promise<void> {
-    const { redis, blocking, keys, nodeId } = this.options;
+    const { blocking, nodeId } = this.options;
+    const { queue, scripts } = this;
     const blockSeconds = this.options.blockSeconds ?? 5;
     let failures = 0;
     while (this.state === 'running') {
@@ -280,7 +282,7 @@ export class QueueManager {
       try {
         if (this.needsReconcile) await this.reconcile();
         const wakes = this.wakes;
-        let jobs = await redis.verkFetchJobs(this.queueKey, this.inProgressKey, keys.nodes, keys.nodeQueues(nodeId), keys.pausedQueues, this.prioritizedKey, Math.min(free, MAX_BATCH), nodeId, this.queue);
+        let jobs = await scripts.fetchJobs({ queue, nodeId, count: Math.min(free, MAX_BATCH) });
         if (jobs === null) {
           // Paused by another node; the announcement may still be on its way.
           this.pause();
@@ -297,7 +299,7 @@ export class QueueManager {
           this.blockingFetch = ++this.blockingFetches;
           const job = await Promise.race([blocking.blmove(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', blockSeconds), this.stopping.then(() => null)]).finally(() => (this.blockingFetch = 0));
           if (job === null) continue;
-          const mine = await redis.verkConfirmBlockedFetch(this.inProgressKey, this.queueKey, keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId), job, this.queue, nodeId);
+          const mine = await scripts.confirmBlockedFetch({ queue, nodeId, raw: job });
           if (mine === 0) {
             this.pause();
             continue;
@@ -324,7 +326,7 @@ export class QueueManager {
     this.needsReconcile = false;
     let moved: number;
     try {
-      moved = await this.options.redis.verkReconcileInProgress(this.inProgressKey, this.queueKey, this.prioritizedKey, this.options.keys.wake, this.options.keys.dead, this.queue, ...heldJobs);
+      moved = await this.scripts.reconcileInProgress({ queue: this.queue, nodeId: this.options.nodeId, held: heldJobs });
     } catch (error) {
       this.needsReconcile = true;
       throw error;
@@ -432,8 +434,7 @@ export class QueueManager {
 
   /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
   private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number): Promise<void> {
-    const { redis, keys, maxDeadJobs } = this.options;
-    const target = outcome.target === 'retry' ? keys.retry : keys.dead;
+    const { maxDeadJobs, nodeId } = this.options;
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         if (isFlowJob(outcome.payload)) {
@@ -442,8 +443,8 @@ export class QueueManager {
           if (released > 0) this.options.onScheduledNow();
           break;
         }
-        const day = statDay();
-        const moved = await redis.verkFailJob(this.inProgressKey, target, keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', this.queue), keys.queueStat('failed', this.queue, day), ...keys.flowLossKeys, raw, outcomeText(raw, outcome), outcome.score, maxDeadJobs, nowSeconds());
+        const payload = outcomeText(raw, outcome);
+        const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds() });
         // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
@@ -489,13 +490,12 @@ export class QueueManager {
   private async flushAcks(): Promise<void> {
     // Let the jobs finishing in this tick join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const { redis, keys } = this.options;
+    const { nodeId } = this.options;
     let attempt = 0;
     while (this.pendingAcks.length > 0 && !this.closed) {
       const batch = this.pendingAcks.splice(0, MAX_BATCH);
       try {
-        const day = statDay();
-        await redis.verkFinishJobs(this.inProgressKey, keys.stat('processed'), keys.stat('processed', day), keys.queueStat('processed', this.queue), keys.queueStat('processed', this.queue, day), ...batch);
+        await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch });
         attempt = 0;
         if (this.ackEvents.size > 0) this.recordAcks(batch);
         for (const raw of batch) this.release(raw);

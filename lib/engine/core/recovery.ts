@@ -3,7 +3,8 @@ import { isFlowJob } from '../flow/flow';
 import { failFlowJob } from '../flow/flow-completion';
 import { VerkError, VerkRedisError } from '../errors';
 import { type JobPayload, jobText, nowSeconds, parsePayload } from './job';
-import { type Keys, statDay } from '../redis/keys';
+import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import type { VerkLogger } from '../logger';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 
@@ -30,13 +31,17 @@ export const RECOVERY_COUNT_FIELD = 'recovery_count';
  * down every node that runs it (Goose): it goes to `dead` with an error saying so.
  */
 export class Recovery {
-  constructor(private readonly options: RecoveryOptions) {}
+  private readonly scripts: VerkScripts;
+
+  constructor(private readonly options: RecoveryOptions) {
+    this.scripts = new VerkScripts(options.redis, options.keys);
+  }
 
   /**
    * Recovers one in-progress list. Returns how many jobs went back to the queue and to dead.
    * Moves nothing while the node's heartbeat key exists (it may have come back since it
    * was judged dead), unless `own`: a node taking back its own earlier run's jobs at start
-   * (see lua/recoverJobs-10.lua for why that key is ignored then).
+   * (see lua/core/recoverJobs-15.lua for why that key is ignored then).
    */
   async recoverInProgress(nodeId: string, queue: string, own = false): Promise<{ requeued: number; dead: number }> {
     try {
@@ -56,7 +61,7 @@ export class Recovery {
     const jobs = await redis.lrange(inProgress, 0, -1);
     if (jobs.length === 0) return { requeued: 0, dead: 0 };
     const now = nowSeconds();
-    const triples: string[] = [];
+    const moves: { raw: string; target: 'queue' | 'dead'; payload: string }[] = [];
     const poisonFlowJobs: [string, JobPayload, Record<string, unknown>][] = [];
     const events: JobEvent[] = [];
     const eventOf = (target: 'queue' | 'dead', payload: JobPayload): JobEvent | undefined => {
@@ -69,7 +74,7 @@ export class Recovery {
       const parsed = parsePayload(raw, queue);
       // Not a job: put back untouched, the manager sends it to dead with the reason.
       if (!parsed.ok) {
-        triples.push(raw, 'queue', raw);
+        moves.push({ raw, target: 'queue', payload: raw });
         continue;
       }
       const [target, fields] = this.decide(parsed.payload, nodeId, now);
@@ -78,19 +83,18 @@ export class Recovery {
       if (target === 'dead' && isFlowJob(payload)) poisonFlowJobs.push([raw, payload, fields]);
       else {
         // Spliced into the stored text, never re-encoded (it may be another system's job).
-        triples.push(raw, target, jobText(raw, payload, fields));
+        moves.push({ raw, target, payload: jobText(raw, payload, fields) });
         const event = eventOf(target, payload);
         if (event) events.push(event);
       }
     }
     let requeued = 0;
     let dead = 0;
-    if (triples.length > 0) {
-      const day = statDay();
-      const [movedBack, movedDead, alive] = await redis.verkRecoverJobs(inProgress, keys.queue(queue), keys.dead, keys.stat('failed'), keys.stat('failed', day), keys.queueStat('failed', queue), keys.queueStat('failed', queue, day), keys.prioritized(queue), keys.wake, ...keys.flowLossKeys, keys.node(nodeId), maxDeadJobs, now, queue, own ? 1 : 0, ...triples);
+    if (moves.length > 0) {
+      const [movedBack, movedDead, alive] = await this.scripts.recoverJobs({ queue, nodeId, maxDeadJobs, now, own, jobs: moves });
       if (alive === 1) return { requeued: 0, dead: 0 };
       // Counts, not which: when another node recovered some of these at once, none are recorded.
-      if (events.length > 0 && movedBack + movedDead === triples.length / 3) recorder?.record(events);
+      if (events.length > 0 && movedBack + movedDead === moves.length) recorder?.record(events);
       requeued = movedBack;
       dead = movedDead;
     }
@@ -101,7 +105,7 @@ export class Recovery {
     let poisoned = 0;
     for (const [raw, payload, fields] of poisonFlowJobs) {
       if (!own && (await redis.exists(keys.node(nodeId))) === 1) break;
-      const context = { redis, keys, queue, inProgressKey: inProgress, retentionSeconds: this.options.flowRetentionSeconds };
+      const context = { scripts: this.scripts, queue, nodeId, retentionSeconds: this.options.flowRetentionSeconds };
       const moved = await failFlowJob(context, raw, { target: 'dead', score: now, payload, fields }, maxDeadJobs);
       if (moved >= 0) poisoned++;
       const event = moved >= 0 ? eventOf('dead', payload) : undefined;
@@ -158,7 +162,6 @@ export class Recovery {
   async forget(nodeId: string, queues?: string[]): Promise<boolean> {
     const { redis, keys } = this.options;
     const names = queues ?? (await redis.smembers(keys.nodeQueues(nodeId)));
-    const keyList = [keys.nodes, keys.node(nodeId), keys.nodeQueues(nodeId), ...names.map((queue) => keys.inProgress(queue, nodeId))];
-    return (await redis.verkForgetNode(keyList.length, ...keyList, nodeId)) === 1;
+    return (await this.scripts.forgetNode({ nodeId, queues: names })) === 1;
   }
 }

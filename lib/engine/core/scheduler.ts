@@ -2,7 +2,8 @@ import type Redis from 'ioredis';
 import { invalidJob, outcomeText } from './failure';
 import { settleLostJobs } from '../flow/flow-lost';
 import { jobText, nowSeconds, parsePayload } from './job';
-import { type Keys, statDay } from '../redis/keys';
+import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import type { VerkLogger } from '../logger';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 import { PollLoop } from './poll-loop';
@@ -30,8 +31,10 @@ export interface SchedulerOptions {
  */
 export class Scheduler {
   private readonly loop: PollLoop;
+  private readonly scripts: VerkScripts;
 
   constructor(private readonly options: SchedulerOptions) {
+    this.scripts = new VerkScripts(options.redis, options.keys);
     this.loop = new PollLoop({ name: 'Scheduler', pollInterval: options.pollInterval, logger: options.logger, round: () => this.round() });
   }
 
@@ -52,7 +55,7 @@ export class Scheduler {
   private async round(): Promise<number> {
     // First, so a batch callback this schedules moves in the same round.
     await settleLostJobs(this.options.redis, this.options.keys, this.options.flowRetentionSeconds);
-    for (const set of [this.options.keys.schedule, this.options.keys.retry]) await this.enqueueDue(set);
+    for (const set of ['schedule', 'retry'] as const) await this.enqueueDue(set);
     return this.msUntilNextDue();
   }
 
@@ -66,16 +69,15 @@ export class Scheduler {
   }
 
   /** Moves every due job of one sorted set. Returns how many this node moved. */
-  async enqueueDue(set: string): Promise<number> {
+  async enqueueDue(from: 'schedule' | 'retry'): Promise<number> {
     const { redis, keys, maxDeadJobs, recorder } = this.options;
+    const set = keys[from];
     let total = 0;
     for (;;) {
       const nowMs = Date.now();
       const due = await redis.zrangebyscore(set, '-inf', String(nowMs / 1000), 'LIMIT', 0, BATCH);
       if (due.length === 0) return total;
-      const queueKeys: string[] = [];
-      const queueNames: string[] = [];
-      const triples: (string | number)[] = [];
+      const moves: { member: string; queue: string | null; payload: string }[] = [];
       const events: JobEvent[] = [];
       for (const member of due) {
         const parsed = parsePayload(member, '');
@@ -83,23 +85,15 @@ export class Scheduler {
           const reason = parsed.ok ? 'it names no queue' : parsed.reason;
           const outcome = invalidJob(member, 'unknown', reason, parsed.ok ? parsed.payload : parsed.partial, nowMs);
           this.options.logger.error(`Scheduler: a member of ${set} is not a runnable job (${reason}); moved to dead`);
-          triples.push(member, 3, outcomeText(member, outcome));
+          moves.push({ member, queue: null, payload: outcomeText(member, outcome) });
           continue;
         }
         const job = parsed.payload;
-        let index = queueNames.indexOf(job.queue);
-        if (index < 0) {
-          index = queueNames.push(job.queue) - 1;
-          // The list and, for jobs with a priority, the sorted set and its counter.
-          queueKeys.push(keys.queue(job.queue), keys.prioritized(job.queue), keys.prioritySeq(job.queue));
-        }
         // Spliced, never re-encoded: the member may be another system's (a Ruby job's 1.0 stays 1.0).
-        triples.push(member, 7 + 3 * index, jobText(member, job, { enqueued_at: nowSeconds(nowMs) }));
-        if (recorder?.wants(job.queue)) events.push({ jid: job.jid, event: set === keys.retry ? 'retried' : 'enqueued', at: nowMs, node: recorder.nodeId, queue: job.queue });
+        moves.push({ member, queue: job.queue, payload: jobText(member, job, { enqueued_at: nowSeconds(nowMs) }) });
+        if (recorder?.wants(job.queue)) events.push({ jid: job.jid, event: from === 'retry' ? 'retried' : 'enqueued', at: nowMs, node: recorder.nodeId, queue: job.queue });
       }
-      // The flow keys last: a trim of dead may lose dependable jobs (lua/includes/trimDead).
-      const keyList = [set, keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', statDay(new Date(nowMs))), keys.wake, ...queueKeys, ...keys.flowLossKeys];
-      const moved = await redis.verkEnqueueDue(keyList.length, ...keyList, maxDeadJobs, nowSeconds(nowMs), ...triples, ...queueNames);
+      const moved = await this.scripts.enqueueDue({ from, maxDeadJobs, now: nowSeconds(nowMs), jobs: moves });
       total += moved;
       // The script says how many, not which: when another node moved some of them at the
       // same instant, which events are ours is unknown, and none are recorded (see README).

@@ -6,6 +6,7 @@ import { VerkFlowError } from '../errors';
 import type { VerkJobControl } from '../admin/job-control';
 import type { JobPayload } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { type JobEvent, readHistory } from '../history/recorder';
 
 /** Where a job stands, as `job(jid)` reports it. */
@@ -62,6 +63,8 @@ export interface CancelOptions {
 
 /** Job lookup with dependencies, batch status and cancelling (dependency-aware). */
 export class VerkFlowAdmin {
+  private readonly scripts: VerkScripts;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -69,7 +72,9 @@ export class VerkFlowAdmin {
     private readonly control: VerkJobControl,
     /** Records a cancel in the job's history / tracking (the engine adds node and time). */
     private readonly recordEvent: (event: Pick<JobEvent, 'jid' | 'event' | 'queue'>) => void = () => undefined,
-  ) {}
+  ) {
+    this.scripts = new VerkScripts(redis, keys);
+  }
 
   /** Where a job is now, what it waits for and what waits for it. */
   async job(jid: string): Promise<JobStatus> {
@@ -132,7 +137,7 @@ export class VerkFlowAdmin {
       if (cascade) await this.cancelDependents(jid);
       let raw: string | null;
       try {
-        raw = await this.redis.verkRemoveBlockedJob(this.keys.flowPending, this.keys.flowDependents, this.keys.flowBlocked, this.keys.flowWaitingOn, jid);
+        raw = await this.scripts.removeBlockedJob({ jid });
       } catch (error) {
         if ((error as Error).message.includes('dependents')) throw new VerkFlowError(`Job ${jid} got a dependent while being cancelled; try again`);
         throw error;
@@ -165,7 +170,7 @@ export class VerkFlowAdmin {
   }
 
   private async cancelDependents(jid: string): Promise<void> {
-    const removed = await this.redis.verkCancelBlockedJobs(this.keys.flowPending, this.keys.flowDependents, this.keys.flowBlocked, this.keys.flowWaitingOn, jid);
+    const removed = await this.scripts.cancelBlockedJobs({ jid });
     for (const raw of removed) {
       const job = readJob(raw).job;
       if (job) await this.releaseLock(job);
@@ -173,7 +178,7 @@ export class VerkFlowAdmin {
   }
 
   private async releaseLock(job: JobPayload): Promise<void> {
-    if (typeof job.unique_key === 'string') await this.redis.verkReleaseLock(this.keys.unique(job.unique_key), job.jid);
+    if (typeof job.unique_key === 'string') await this.scripts.releaseLock({ uniqueKey: job.unique_key, jid: job.jid });
   }
 
   private async dependentsOf(jid: string): Promise<string[]> {

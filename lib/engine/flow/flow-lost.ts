@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { readJob } from '../core/job';
 import { nowSeconds } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { checkExec } from '../redis/multi';
 
 /** Entries of verk:flow:lost settled per call. */
@@ -35,15 +36,8 @@ export async function settleLostJobs(redis: Redis, keys: Keys, retentionSeconds:
   return scheduled;
 }
 
-async function settle(redis: Redis, keys: Keys, entries: string[], now: number, retentionSeconds: number): Promise<number> {
-  const keyList = [keys.flowLost, keys.schedule];
-  const args: (string | number)[] = [now, retentionSeconds];
-  for (const entry of entries) {
-    // Read only, to name its keys: the entry itself is removed as it is.
-    const job = readJob(entry).job;
-    const batch = typeof job?.bid === 'string' ? keyList.push(keys.batch(job.bid)) : 0;
-    const lock = typeof job?.unique_key === 'string' ? keyList.push(keys.unique(job.unique_key)) : 0;
-    args.push(entry, job?.jid ?? '', batch, lock);
-  }
-  return redis.verkSettleLostJobs(keyList.length, ...keyList, ...args);
+function settle(redis: Redis, keys: Keys, entries: string[], now: number, retentionSeconds: number): Promise<number> {
+  // Read only, to name its keys: the entry itself is removed as it is.
+  const parsed = entries.map((entry) => ({ entry, job: readJob(entry).job }));
+  return new VerkScripts(redis, keys).settleLostJobs({ now, retentionSeconds, entries: parsed });
 }

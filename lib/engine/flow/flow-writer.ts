@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { VerkValidationError } from '../errors';
 import type { JobPayload } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 
 /** A batch created together with its jobs. */
 export interface NewBatch {
@@ -17,10 +18,11 @@ export interface NewBatch {
  * dependencies registered, ready jobs into `schedule` at their score.
  */
 export class FlowWriter {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
-  ) {}
+  private readonly scripts: VerkScripts;
+
+  constructor(redis: Redis, keys: Keys) {
+    this.scripts = new VerkScripts(redis, keys);
+  }
 
   /**
    * Writes `payloads` (to run at `scores`, epoch seconds). `fields` names each payload in
@@ -28,26 +30,8 @@ export class FlowWriter {
    * already holds its lock.
    */
   async write(payloads: JobPayload[], scores: number[], fields: string[], batch?: NewBatch): Promise<string[]> {
-    const { keys } = this;
-    const keyList = [keys.schedule, keys.flowPending, keys.flowDone, keys.flowDependents, keys.flowBlocked, keys.flowWaitingOn];
-    const keyIndex = new Map<string, number>();
-    const indexOf = (key: string): number => {
-      let index = keyIndex.get(key);
-      if (index === undefined) {
-        index = keyList.push(key);
-        keyIndex.set(key, index);
-      }
-      return index;
-    };
-    const args: (string | number)[] = [payloads.length];
-    if (batch) args.push(indexOf(keys.batch(batch.bid)), batch.callback, batch.placeholder, batch.createdAt, batch.bid);
-    else args.push(0, '', '', 0, '');
-    payloads.forEach((payload, index) => {
-      const deps = payload.depends_on ?? [];
-      const lock = typeof payload.unique_key === 'string' ? indexOf(keys.unique(payload.unique_key)) : 0;
-      args.push(payload.jid, JSON.stringify(payload), scores[index], lock, payload.unique_ttl ?? 0, payload.dependable === true ? 1 : 0, deps.length, ...deps);
-    });
-    const reply = await this.redis.verkEnqueueFlowJobs(keyList.length, ...keyList, ...args);
+    const jobs = payloads.map((payload, index) => ({ job: payload, payload: JSON.stringify(payload), score: scores[index] }));
+    const reply = await this.scripts.enqueueFlowJobs({ jobs, batch });
     if (reply[0] === 'unknown') {
       const index = Number(reply[1]) - 1;
       const payload = payloads[index];

@@ -4,6 +4,7 @@ import { VerkValidationError } from '../errors';
 import type { ResolvedHistoryOptions } from './history-options';
 import type { JobPayload } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { checkExec } from '../redis/multi';
 import { RateLimitedLog, type VerkLogger } from '../logger';
 import { checkTag, checkTags, payloadTags } from './tags';
@@ -208,18 +209,16 @@ export class JobRecorder {
   }
 
   private async write(batch: JobEvent[]): Promise<void> {
-    const { keys } = this;
     const tracking = this.tracking;
-    const keyList = [keys.historyIndex, keys.tracked, keys.trackChannel];
-    const args: (string | number)[] = [Date.now(), this.options.history.maxAge, TRACK_GRACE_MS, tracking ? 1 : 0, MAX_EVENTS_PER_JOB];
+    const events: { jid: string; event: string; mode: 0 | 1 | 2; ends: boolean }[] = [];
     for (const event of batch) {
       const mode = event.queue === undefined ? (this.options.history.enabled ? 2 : 0) : this.historyFor(event.queue) ? 1 : 0;
       if (mode === 0 && !tracking) continue;
-      keyList.push(keys.history(event.jid));
-      args.push(event.jid, JSON.stringify(event), mode, ENDING.has(event.event) ? 1 : 0);
+      events.push({ jid: event.jid, event: JSON.stringify(event), mode, ends: ENDING.has(event.event) });
     }
-    if (keyList.length === 3) return;
-    await this.options.writer().verkRecordEvents(keyList.length, ...keyList, ...args);
+    if (events.length === 0) return;
+    const scripts = new VerkScripts(this.options.writer(), this.keys);
+    await scripts.recordEvents({ now: Date.now(), maxAge: this.options.history.maxAge, grace: TRACK_GRACE_MS, tracking, maxEventsPerJob: MAX_EVENTS_PER_JOB, events });
   }
 
   // ---- client hooks: jobs being written ----
@@ -462,8 +461,7 @@ export class JobRecorder {
   }
 
   private trim(bound: number, jids: string[]): Promise<number> {
-    const keyList = [this.keys.historyIndex, ...jids.map((jid) => this.keys.history(jid))];
-    return this.options.redis.verkTrimHistory(keyList.length, ...keyList, bound, ...jids);
+    return new VerkScripts(this.options.redis, this.keys).trimHistory({ bound, jids });
   }
 
   private async trimTags(cutoff: number): Promise<void> {
@@ -473,8 +471,7 @@ export class JobRecorder {
       const [next, names] = await redis.sscan(this.keys.tags, cursor, 'COUNT', 100);
       cursor = next;
       if (names.length === 0) continue;
-      const keyList = [this.keys.tags, ...names.map((name) => this.keys.tag(name))];
-      await redis.verkTrimTags(keyList.length, ...keyList, cutoff, ...names);
+      await new VerkScripts(redis, this.keys).trimTags({ cutoff, tags: names });
     } while (cursor !== '0');
   }
 }

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { type JobPayload, newJid, nowSeconds } from '../core/job';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import type { VerkLogger } from '../logger';
 import type { MiddlewareStack } from '../core/middleware';
 import { priorityOf } from '../core/priority';
@@ -31,8 +32,10 @@ export interface RecurringSchedulerOptions {
  */
 export class RecurringScheduler {
   private readonly loop: PollLoop;
+  private readonly scripts: VerkScripts;
 
   constructor(private readonly options: RecurringSchedulerOptions) {
+    this.scripts = new VerkScripts(options.redis, options.keys);
     this.loop = new PollLoop({ name: 'Recurring scheduler', pollInterval: options.pollInterval, logger: options.logger, round: () => this.round() });
   }
 
@@ -132,19 +135,7 @@ export class RecurringScheduler {
 
   /** Runs tickRecurring: the compare-and-set, the jobs, the new definition and next tick. */
   private commit(name: string, expected: string, due: number, definition: string, next: number | null, payloads: JobPayload[]): Promise<number> {
-    const { redis, keys } = this.options;
-    const queueKeys: string[] = [];
-    const queueNames: string[] = [];
-    const triples: (string | number)[] = [];
-    for (const payload of payloads) {
-      let index = queueNames.indexOf(payload.queue);
-      if (index < 0) {
-        index = queueNames.push(payload.queue) - 1;
-        queueKeys.push(keys.queue(payload.queue), keys.prioritized(payload.queue), keys.prioritySeq(payload.queue));
-      }
-      triples.push(5 + 3 * index, priorityOf(payload), JSON.stringify(payload));
-    }
-    const keyList = [keys.recurring, keys.recurringDue, keys.queues, keys.wake, ...queueKeys];
-    return redis.verkTickRecurring(keyList.length, ...keyList, name, expected, String(due), definition, next === null ? '' : String(next), ...triples, ...queueNames);
+    const jobs = payloads.map((payload) => ({ queue: payload.queue, priority: priorityOf(payload), payload: JSON.stringify(payload) }));
+    return this.scripts.tickRecurring({ name, expected, due, definition, next, jobs });
   }
 }

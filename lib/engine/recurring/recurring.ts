@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { WorkerClassRef } from '../client/client';
 import { VerkStateError, VerkValidationError } from '../errors';
 import type { Keys } from '../redis/keys';
+import { VerkScripts } from '../redis/verk-scripts';
 import { checkExec } from '../redis/multi';
 import type { VerkLogger } from '../logger';
 import {
@@ -48,10 +49,14 @@ interface Current {
 export class VerkRecurring {
   private readonly declared = new Map<string, RecurringSpec>();
 
+  private readonly scripts: VerkScripts;
+
   constructor(
     private readonly redis: Redis,
     private readonly options: VerkRecurringOptions,
-  ) {}
+  ) {
+    this.scripts = new VerkScripts(redis, options.keys);
+  }
 
   /**
    * Creates a recurring job, or replaces the one with that name (its run count starts
@@ -165,8 +170,7 @@ export class VerkRecurring {
   }
 
   private async put(name: string, current: Current, stored: StoredRecurring, next: number | null): Promise<boolean> {
-    const { keys } = this.options;
-    const written = await this.redis.verkPutRecurring(keys.recurring, keys.recurringDue, name, current.json ?? '', current.due === null ? '' : String(current.due), serializeStored(stored), next === null ? '' : String(next));
+    const written = await this.scripts.putRecurring({ name, expected: current.json, expectedTick: current.due, definition: serializeStored(stored), nextTick: next });
     if (written === 1) this.options.onChange();
     return written === 1;
   }

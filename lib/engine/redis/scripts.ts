@@ -1,26 +1,16 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Redis, Result } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { MAX_PRIORITY, MIN_PRIORITY, PRIORITY_SCORE_STEP } from '../core/priority';
 import { VerkConfigError } from '../errors';
 
 /**
  * The Lua scripts of lua/, one file each, named `<name>-<number of keys>.lua` (or
- * `<name>.lua` when the caller passes the key count). They are read once and
- * registered with ioredis's defineCommand, which calls them by SHA (EVALSHA) and
- * falls back to EVAL after a Redis restart has flushed the script cache.
+ * `<name>.lua` when the number of keys varies). They are read once and registered with
+ * ioredis's defineCommand, which calls them by SHA (EVALSHA) and falls back to EVAL after
+ * a Redis restart has flushed the script cache. They are called through VerkScripts
+ * (verk-scripts.ts) alone, which builds their KEYS and ARGV.
  */
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    verkFetchJobs(queue: string, inProgress: string, nodes: string, nodeQueues: string, paused: string, prioritized: string, count: number, nodeId: string, queueName: string): Result<string[] | null, Context>;
-    verkFinishJobs(inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string, ...jobs: string[]): Result<number, Context>;
-    /** `flowLossKeys`: Keys.flowLossKeys (dead is trimmed). Returns 1 moved, 2 sent to dead because `retry` refused it, 0 not in in-progress. */
-    verkFailJob(inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, ...flowLossKeysAndArgs: (string | number)[]): Result<number, Context>;
-    verkEnqueueDue(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-    verkRequeueInProgress(inProgress: string, queue: string, prioritized: string, wake: string, dead: string, queueName: string): Result<number, Context>;
-  }
-}
-
 export interface ScriptSource {
   command: string;
   numberOfKeys?: number;
@@ -91,77 +81,11 @@ export function loadScripts(): ScriptSource[] {
   return cache;
 }
 
-/** Registers the scripts as commands on a connection. */
+/**
+ * Registers the scripts as commands on a connection. Without their key count: VerkScripts
+ * passes it with every call (one typed helper calls every script), and
+ * test/script-facade.test.ts checks that it matches the count in the file name.
+ */
 export function defineScripts(redis: Redis): void {
-  for (const script of loadScripts()) {
-    redis.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    verkReconcileInProgress(inProgress: string, queue: string, prioritized: string, wake: string, dead: string, queueName: string, ...held: string[]): Result<number, Context>;
-    /** `rest`: Keys.flowLossKeys, the node's heartbeat key, then maxDeadJobs, now, queue name, own (0 | 1) and the triples. */
-    verkRecoverJobs(inProgress: string, queue: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string, prioritized: string, wake: string, ...rest: (string | number)[]): Result<[number, number, number], Context>;
-    verkEnqueueJob(queues: string, queue: string, queueName: string, payload: string): Result<number, Context>;
-    verkForgetNode(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
-    verkConfirmBlockedFetch(inProgress: string, queue: string, paused: string, nodes: string, nodeQueues: string, raw: string, queueName: string, nodeId: string): Result<number, Context>;
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    verkRetryNow(set: string, queues: string, queue: string, prioritized: string, prioritySeq: string, wake: string, member: string, payload: string, queueName: string): Result<number, Context>;
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    /** `pairs`: priority, payload, priority, payload, ... */
-    verkEnqueuePrioritized(queues: string, prioritized: string, prioritySeq: string, wake: string, queueName: string, ...pairs: (string | number)[]): Result<number, Context>;
-    verkReprioritize(queue: string, prioritized: string, prioritySeq: string, wake: string, member: string, where: 'list' | 'zset', payload: string, priority: number, queueName: string): Result<number, Context>;
-    verkListQueue(queue: string, prioritized: string, offset: number, limit: number): Result<[number, ...string[]], Context>;
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    verkEnqueueFlowJobs(numKeys: number, ...keysAndArgs: (string | number)[]): Result<(string | number)[], Context>;
-    verkCompleteFlowJob(
-      inProgress: string, processed: string, processedDay: string, queueProcessed: string, queueProcessedDay: string,
-      schedule: string, pending: string, done: string, dependents: string, blocked: string, waitingOn: string, lock: string, batch: string,
-      raw: string, jid: string, now: number, retentionSeconds: number, maxDone: number, hasLock: number, hasBatch: number, dependable: number,
-    ): Result<number, Context>;
-    verkFailFlowJob(
-      inProgress: string, target: string, dead: string, failed: string, failedDay: string, queueFailed: string, queueFailedDay: string,
-      schedule: string, pending: string, lock: string, batch: string, dependents: string, blocked: string, waitingOn: string, lost: string,
-      raw: string, payload: string, score: number, maxDeadJobs: number, jid: string, now: number, hasLock: number, hasBatch: number, retentionSeconds: number, dependable: number,
-    ): Result<number, Context>;
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    verkCancelBlockedJobs(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string[], Context>;
-    verkRemoveBlockedJob(pending: string, dependents: string, blocked: string, waitingOn: string, jid: string): Result<string | null, Context>;
-    verkReleaseLock(lock: string, jid: string): Result<number, Context>;
-    /** Admin delete and clear: see lua/removeJobs-7.lua (dead, then Keys.flowLossKeys). */
-    verkRemoveJobs(
-      from: string, dead: string, pending: string, dependents: string, blocked: string, waitingOn: string, lost: string,
-      kind: 'list' | 'zset', mode: 'members' | 'oldest', maxDeadJobs: number, now: number, where: string, fromDead: 0 | 1, dependentsMode: 'lose' | 'keep', ...membersOrCount: (string | number)[]
-    ): Result<number, Context>;
-    verkSettleLostJobs(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    /** Job history and tracking (recorder.ts): see lua/recordEvents.lua for the arguments. */
-    verkRecordEvents(numKeys: number, ...keysAndArgs: (string | number)[]): Result<[number, number], Context>;
-    verkTrimHistory(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-    verkTrimTags(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-    verkRelocateJob(from: string, to: string, fromKind: 'list' | 'zset' | 'hash', raw: string, toKind: 'zset' | 'hash' | 'none', payload: string, scoreOrField: string | number): Result<number, Context>;
-    verkPutRecurring(recurring: string, due: string, name: string, expected: string, expectedTick: string, definition: string, nextTick: string): Result<number, Context>;
-    verkTickRecurring(numKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-  }
+  for (const script of loadScripts()) redis.defineCommand(script.command, { lua: script.lua });
 }
