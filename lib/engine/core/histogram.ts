@@ -44,7 +44,7 @@ export function bucketIndex(ms: number): number {
 /** The durations of one batch, summed: what one script call adds to one histogram hash. */
 export class DurationSums {
   private readonly buckets = new Array<number>(HISTOGRAM_FIELDS.length).fill(0);
-  count = 0;
+  private count = 0;
   private sum = 0;
   private sumsq = 0;
   private min = Infinity;
