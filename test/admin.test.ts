@@ -119,9 +119,15 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
       const todayOnly = await admin.admin.stats();
       assert.deepEqual(todayOnly.days, [day(today, 9, 5)]);
       assert.deepEqual(todayOnly.queues.map((queue) => queue.days.length), [1, 1, 1]);
-      assert.deepEqual(await admin.admin.queueStats('a', { days: 2 }), queueA);
-      assert.deepEqual(await admin.admin.queueStats('idle'), { ...idle, days: [day(today, 0, 0)] });
-      assert.deepEqual(await admin.admin.queueStats('nothing-here'), {
+      // queueStats() adds the queue's histograms of the day: 5 finished and 3 failed runs of `a` (Block still runs).
+      const { histograms: histogramsA, ...statsA } = await admin.admin.queueStats('a', { days: 2 });
+      assert.deepEqual(statsA, queueA);
+      assert.deepEqual([histogramsA.date, histogramsA.run.count, histogramsA.wait.count], [today, 8, 8]);
+      const { histograms: idleHistograms, ...idleStats } = await admin.admin.queueStats('idle');
+      assert.deepEqual(idleStats, { ...idle, days: [day(today, 0, 0)] });
+      assert.deepEqual([idleHistograms.run.count, idleHistograms.wait.count], [0, 0]);
+      const { histograms: _none, ...nothing } = await admin.admin.queueStats('nothing-here');
+      assert.deepEqual(nothing, {
         name: 'nothing-here',
         size: 0,
         inProgress: 0,
@@ -495,6 +501,7 @@ test('VerkService exposes the management API', async () => {
     assert.equal(stats.days.length, 3);
     assert.deepEqual(stats.nodes.map((node) => node.id), ['nest-admin']);
     assert.equal((await verk.queueStats('default')).processed, 1);
+    assert.equal((await verk.queueStats('default', { date: new Date() })).histograms.run.count, 1);
     const dead = job({ queue: 'parked' });
     await ctx.redis.zadd('dead', '1', JSON.stringify(dead));
     assert.equal((await verk.listJobs('dead')).total, 1);

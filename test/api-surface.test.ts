@@ -39,6 +39,8 @@ const SHARED = [
   'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
   'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
   'subscribeToTrackedJobs',
+  // Run/wait histograms of queueStats() (issue 13).
+  'DurationHistogram', 'HistogramBucket', 'QueueDetails', 'QueueHistograms', 'QueueStatsOptions',
 ];
 
 const MAIN = [

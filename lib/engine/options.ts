@@ -39,6 +39,13 @@ export interface VerkOptions {
    * maxJobs }` chooses. Default false: plain jobs cost nothing. See README "Job history".
    */
   history?: boolean | HistoryOptions;
+  /**
+   * Run-time and wait-time histograms per queue and UTC day in Redis (qless's
+   * `stats(queue, date)`), written by the acknowledgement itself. Default true.
+   */
+  histograms?: boolean;
+  /** Days a day's histograms are kept after the day ends (1 to 3650). Default 30. */
+  histogramRetention?: number;
 }
 
 /** Options with every default filled in. */
@@ -56,6 +63,8 @@ export interface ResolvedVerkOptions {
   maxRecoveries: number;
   flowRetention: number;
   history: ResolvedHistoryOptions;
+  histograms: boolean;
+  histogramRetention: number;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -70,7 +79,12 @@ const DEFAULTS = {
   prefix: '',
   maxRecoveries: 3,
   flowRetention: 7 * 24 * 3600 * 1000,
+  histograms: true,
+  histogramRetention: 30,
 };
+
+/** Longest histogram retention, days (ten years). */
+const MAX_HISTOGRAM_RETENTION = 3650;
 
 const KNOWN = new Set<string>([
   'redis',
@@ -86,6 +100,8 @@ const KNOWN = new Set<string>([
   'maxRecoveries',
   'flowRetention',
   'history',
+  'histograms',
+  'histogramRetention',
 ]);
 
 function fail(field: string, message: string): never {
@@ -183,6 +199,11 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     fail('nodeId', `must be a non-empty string without white space or ':', got ${JSON.stringify(nodeId)}`);
   }
 
+  const histograms = options.histograms ?? DEFAULTS.histograms;
+  if (typeof histograms !== 'boolean') fail('histograms', `must be a boolean, got ${JSON.stringify(histograms)}`);
+  const histogramRetention = integer(options, 'histogramRetention', 1, DEFAULTS.histogramRetention);
+  if (histogramRetention > MAX_HISTOGRAM_RETENTION) fail('histogramRetention', `must be an integer from 1 to ${MAX_HISTOGRAM_RETENTION} (days), got ${histogramRetention}`);
+
   const prefix = options.prefix ?? DEFAULTS.prefix;
   if (typeof prefix !== 'string') fail('prefix', 'must be a string');
 
@@ -200,5 +221,7 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     maxRecoveries: integer(options, 'maxRecoveries', 0, DEFAULTS.maxRecoveries),
     flowRetention: integer(options, 'flowRetention', 1000, DEFAULTS.flowRetention),
     history: resolveHistoryOptions(options.history),
+    histograms,
+    histogramRetention,
   };
 }

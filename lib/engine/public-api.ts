@@ -25,7 +25,8 @@ export type { BatchOptions, BatchResult, EnqueueJob, WorkerClassRef } from './cl
 export type { UniqueOptions } from './flow/flow';
 export type { BatchStatus, CancelOptions, JobState, JobStatus } from './flow/flow-admin';
 export type { FoundJob, JobPage, JobSet, JobSource, ListedJob, ListOptions } from './admin/admin';
-export type { DayStats, NodeStats, QueueStats, StatsOptions, VerkStats } from './admin/stats';
+export type { DayStats, NodeStats, QueueDetails, QueueStats, QueueStatsOptions, StatsOptions, VerkStats } from './admin/stats';
+export type { DurationHistogram, HistogramBucket, QueueHistograms } from './admin/histograms';
 export type { CatchUpPolicy, RecurringJob, RecurringOptions, RecurringPatch } from './recurring/recurring-definition';
 export type { JobEvent, JobEventName, TaggedJobs, TrackedJobEvent } from './history/recorder';
 export { redactRedisUrl, redactSecrets } from './redis/redact';

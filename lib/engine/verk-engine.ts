@@ -27,6 +27,12 @@ import { WorkerRegistry } from './core/worker-registry';
 export interface VerkEngineHooks {
   logger?: VerkLogger;
   className?: ClientOptions['className'];
+  /**
+   * The clock (epoch ms) this node reads a job's start and end from: its run time, its
+   * wait since `enqueued_at`, the times of its events. Default Date.now; tests pass one
+   * they control.
+   */
+  clock?: () => number;
 }
 
 /** What a node knows about its own health, for health checks (see VerkEngine.health). */
@@ -358,6 +364,8 @@ export class VerkEngine {
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
       recorder: this.recorder,
+      histograms: this.options.histograms ? { retentionDays: this.options.histogramRetention } : undefined,
+      clock: this.hooks.clock,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();

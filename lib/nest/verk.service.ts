@@ -6,7 +6,7 @@ import type { BatchStatus, CancelOptions, JobStatus } from '../engine/flow/flow-
 import type { VerkEvent } from '../engine/events';
 import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/recurring/recurring-definition';
 import type { JobEvent, TaggedJobs, TrackedJobEvent } from '../engine/history/recorder';
-import type { QueueStats, StatsOptions, VerkStats } from '../engine/admin/stats';
+import type { QueueDetails, QueueStatsOptions, StatsOptions, VerkStats } from '../engine/admin/stats';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
@@ -92,8 +92,12 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
     return this.engine.admin.stats(options);
   }
 
-  /** The same numbers for one queue. */
-  queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+  /**
+   * The same numbers for one queue, with its run-time and wait-time histograms of one UTC
+   * day (`date`: a Date or 'YYYY-MM-DD', default today): count, mean, min, max, std and
+   * every bucket, in ms.
+   */
+  queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     return this.engine.admin.queueStats(name, options);
   }
 

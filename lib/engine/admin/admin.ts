@@ -10,7 +10,7 @@ import { settleLostJobs } from '../flow/flow-lost';
 import { spliceFields } from '../core/payload-text';
 import { checkPriority, priorityOf } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
-import { type QueueStats, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
+import { type QueueDetails, type QueueStatsOptions, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
 
 /**
  * One stored member as read by the management API. `job` is null when the text is not a
@@ -99,8 +99,8 @@ export class VerkAdmin {
     return this.statsReader.stats(options);
   }
 
-  /** The numbers of one queue. */
-  queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+  /** The numbers of one queue, with its run/wait histograms of one UTC day (default today). */
+  queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     return this.statsReader.queueStats(name, options);
   }
 

@@ -3,6 +3,7 @@ import type { ChainableCommander } from 'ioredis';
 import { checkInteger, checkOptions, checkQueueName } from './admin-input';
 import { type Keys, statDay } from '../redis/keys';
 import { checkExec } from '../redis/multi';
+import { checkDate, type QueueHistograms, readHistogram } from './histograms';
 
 /** Counters of one UTC day. */
 export interface DayStats {
@@ -31,6 +32,11 @@ export interface QueueStats {
   today: DayStats;
   /** One entry per day, newest first, today first. */
   days: DayStats[];
+}
+
+/** queueStats(): a queue's numbers and its run/wait histograms of one UTC day. */
+export interface QueueDetails extends QueueStats {
+  histograms: QueueHistograms;
 }
 
 /** A live node (its heartbeat key exists). */
@@ -75,6 +81,11 @@ export interface StatsOptions {
   days?: number;
 }
 
+export interface QueueStatsOptions extends StatsOptions {
+  /** The day of the histograms: a Date (its UTC day) or 'YYYY-MM-DD' (UTC). Default today. */
+  date?: Date | string;
+}
+
 const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 
@@ -99,6 +110,16 @@ class Batch {
     const reply = this.replies[index];
     const value = typeof reply === 'number' ? reply : Number(reply ?? 0);
     return Number.isFinite(value) ? value : 0;
+  }
+
+  hash(index: number): Record<string, string> {
+    const reply = this.replies[index];
+    if (reply !== null && typeof reply === 'object' && !Array.isArray(reply)) return reply as Record<string, string>;
+    if (!Array.isArray(reply)) return {};
+    // In case the connection hands HGETALL back as the flat field/value list.
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) hash[String(reply[i])] = String(reply[i + 1]);
+    return hash;
   }
 
   strings(index: number): string[] {
@@ -183,15 +204,22 @@ export class VerkStatsReader {
     };
   }
 
-  /** The numbers of one queue (zeros for a queue that does not exist). */
-  async queueStats(name: string, options?: StatsOptions): Promise<QueueStats> {
+  /**
+   * The numbers of one queue (zeros for a queue that does not exist), with its run and
+   * wait histograms of `options.date` (default today, UTC), read in the same MULTI.
+   */
+  async queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     const queue = checkQueueName(name, 'name');
-    const days = statDays(checkOptions(options, 'options').days);
+    const checked = checkOptions(options, 'options');
+    const days = statDays(checked.days);
+    const date = checkDate(checked.date, 'options.date');
     const nodeIds = (await this.redis.smembers(this.keys.nodes)).sort();
     const batch = new Batch(this.redis.multi());
     const reads = this.addQueue(batch, queue, nodeIds, days);
+    const run = batch.add((m) => m.hgetall(this.keys.histogram('run', queue, date)));
+    const wait = batch.add((m) => m.hgetall(this.keys.histogram('wait', queue, date)));
     await batch.exec();
-    return readQueue(batch, queue, reads, nodeIds, days);
+    return { ...readQueue(batch, queue, reads, nodeIds, days), histograms: { date, run: readHistogram(batch.hash(run)), wait: readHistogram(batch.hash(wait)) } };
   }
 
   private addQueue(batch: Batch, queue: string, nodeIds: string[], days: string[]): QueueReads {

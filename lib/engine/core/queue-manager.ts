@@ -5,6 +5,7 @@ import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
 import { type JobPayload, nowSeconds, parsePayload } from './job';
+import { DurationSums, type HistogramWrite, singleJobWrite, waitOf } from './histogram';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
 import { RateLimitedLog, type VerkLogger } from '../logger';
@@ -43,6 +44,10 @@ export interface QueueManagerOptions {
   onScheduledNow: () => void;
   /** Job history and tracking: started, finished, failed and dead events. */
   recorder?: JobRecorder;
+  /** Run/wait histograms per day, written with each acknowledgement; absent: off. */
+  histograms?: { retentionDays: number };
+  /** The clock (epoch ms) a job's start and end are read from; default Date.now. */
+  clock?: () => number;
 }
 
 /**
@@ -71,6 +76,10 @@ export class QueueManager {
   private slotWaiter?: () => void;
   private idleWaiter?: () => void;
   private pendingAcks: string[] = [];
+  /** With histograms on: run and wait ms of each job of pendingAcks, two per job (wait NaN: unknown). */
+  private pendingTimes: number[] = [];
+  private readonly histogramRetention?: number;
+  private readonly clock: () => number;
   /** `finished` events of jobs waiting in pendingAcks, recorded once their acknowledgement landed. */
   private readonly ackEvents = new Map<string, JobEvent>();
   private flushing?: Promise<void>;
@@ -97,6 +106,8 @@ export class QueueManager {
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
     this.paused = options.paused ?? false;
+    this.histogramRetention = options.histograms?.retentionDays;
+    this.clock = options.clock ?? Date.now;
     this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
     this.blockingId = new BlockingConnectionId(options.blocking);
@@ -386,7 +397,7 @@ export class QueueManager {
   private async runJob(raw: string, job: JobPayload, run: JobRun): Promise<void> {
     const worker = this.options.workers.get(job.class);
     const { events } = this.options;
-    const started = Date.now();
+    const started = this.clock();
     const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
     recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
     if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
@@ -396,6 +407,7 @@ export class QueueManager {
       }
       await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
     } catch (error) {
+      const durationMs = this.clock() - started;
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,
         retryAt: worker?.retryAt,
@@ -403,24 +415,30 @@ export class QueueManager {
       });
       if (events.active) {
         const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
-        events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), Date.now() - started, retryAt));
+        events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), durationMs, retryAt));
       }
-      await this.writeFailure(raw, outcome, Date.now() - started);
+      await this.writeFailure(raw, outcome, durationMs, this.histogramOf(durationMs, job, started));
       return;
     }
-    const finished = Date.now();
+    const finished = this.clock();
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
     const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
-    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
-    else this.acknowledge(raw, event);
+    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event, this.histogramOf(finished - started, job, started));
+    else this.acknowledge(raw, event, finished - started, waitOf(job.enqueued_at, started));
+  }
+
+  /** With histograms on, the histogram write of a job acknowledged alone (a failure, a flow-control job). */
+  private histogramOf(runMs: number, job: JobPayload, started: number): HistogramWrite | undefined {
+    if (this.histogramRetention === undefined) return undefined;
+    return singleJobWrite(runMs, waitOf(job.enqueued_at, started), this.histogramRetention);
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
-  private async writeFlowCompletion(raw: string, job: JobPayload, event?: JobEvent): Promise<void> {
+  private async writeFlowCompletion(raw: string, job: JobPayload, event?: JobEvent, histograms?: HistogramWrite): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        const released = await completeFlowJob(this.flowAck, raw, job);
+        const released = await completeFlowJob(this.flowAck, raw, job, histograms);
         if (event && released >= 0) this.options.recorder?.record([event]);
         if (released > 0) this.options.onScheduledNow();
         break;
@@ -433,18 +451,18 @@ export class QueueManager {
   }
 
   /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
-  private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number): Promise<void> {
+  private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number, histograms?: HistogramWrite): Promise<void> {
     const { maxDeadJobs, nodeId } = this.options;
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         if (isFlowJob(outcome.payload)) {
-          const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs);
+          const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs, histograms);
           if (released >= 0) this.recordFailure(outcome, durationMs);
           if (released > 0) this.options.onScheduledNow();
           break;
         }
         const payload = outcomeText(raw, outcome);
-        const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds() });
+        const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
         // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
@@ -475,10 +493,11 @@ export class QueueManager {
     recorder.record([event]);
   }
 
-  /** Queues a finished job for the next batched acknowledgement. */
-  private acknowledge(raw: string, event?: JobEvent): void {
+  /** Queues a finished job for the next batched acknowledgement, with its run and wait times (ms). */
+  private acknowledge(raw: string, event: JobEvent | undefined, runMs: number, waitMs: number | undefined): void {
     if (event) this.ackEvents.set(raw, event);
     this.pendingAcks.push(raw);
+    if (this.histogramRetention !== undefined) this.pendingTimes.push(runMs, waitMs ?? NaN);
     if (!this.flushing) this.flushing = this.flushAcks();
   }
 
@@ -494,19 +513,33 @@ export class QueueManager {
     let attempt = 0;
     while (this.pendingAcks.length > 0 && !this.closed) {
       const batch = this.pendingAcks.splice(0, MAX_BATCH);
+      const times = this.pendingTimes.splice(0, 2 * batch.length);
       try {
-        await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch });
+        await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
         attempt = 0;
         if (this.ackEvents.size > 0) this.recordAcks(batch);
         for (const raw of batch) this.release(raw);
       } catch (error) {
         this.pendingAcks.unshift(...batch);
+        this.pendingTimes.unshift(...times);
         this.warnings.warn(`Queue ${this.queue}: could not acknowledge ${batch.length} finished job(s) (${(error as Error).message}); retrying`);
         await this.sleeper.sleep(backoffMs(attempt++));
       }
     }
     // Synchronously with the loop's last check, so an acknowledgement queued after it starts a new flush.
     this.flushing = undefined;
+  }
+
+  /** The run and wait times of a batch (pendingTimes' pairs), summed for its acknowledgement. */
+  private batchHistograms(times: number[]): HistogramWrite | undefined {
+    if (this.histogramRetention === undefined) return undefined;
+    const run = new DurationSums();
+    const wait = new DurationSums();
+    for (let i = 0; i < times.length; i += 2) {
+      run.add(times[i]);
+      if (!Number.isNaN(times[i + 1])) wait.add(times[i + 1]);
+    }
+    return { run: run.encode(), wait: wait.encode(), retentionDays: this.histogramRetention };
   }
 
   private recordAcks(batch: string[]): void {

@@ -1,4 +1,5 @@
 import { type FailureOutcome, outcomeText } from '../core/failure';
+import type { HistogramWrite } from '../core/histogram';
 import { type JobPayload, nowSeconds } from '../core/job';
 import type { VerkScripts } from '../redis/verk-scripts';
 
@@ -18,16 +19,16 @@ export interface FlowAckContext {
 /**
  * Acknowledges a finished flow-control job (completeFlowJob). Returns how many jobs it
  * put in `schedule` to run now (released dependents, a batch callback), -1 when the job
- * was no longer in in-progress.
+ * was no longer in in-progress. `histograms`: its run and wait times for the day's histograms.
  */
-export function completeFlowJob(ctx: FlowAckContext, raw: string, job: JobPayload): Promise<number> {
+export function completeFlowJob(ctx: FlowAckContext, raw: string, job: JobPayload, histograms?: HistogramWrite): Promise<number> {
   const { queue, nodeId, retentionSeconds } = ctx;
-  return ctx.scripts.completeFlowJob({ queue, nodeId, raw, job, now: nowSeconds(), retentionSeconds, maxDone: MAX_FLOW_DONE });
+  return ctx.scripts.completeFlowJob({ queue, nodeId, raw, job, now: nowSeconds(), retentionSeconds, maxDone: MAX_FLOW_DONE, histograms });
 }
 
 /** failJob for a flow-control job (failFlowJob). Returns 1 when it scheduled a batch callback. */
-export function failFlowJob(ctx: FlowAckContext, raw: string, outcome: FailureOutcome, maxDeadJobs: number): Promise<number> {
+export function failFlowJob(ctx: FlowAckContext, raw: string, outcome: FailureOutcome, maxDeadJobs: number, histograms?: HistogramWrite): Promise<number> {
   const { queue, nodeId, retentionSeconds } = ctx;
   const payload = outcomeText(raw, outcome);
-  return ctx.scripts.failFlowJob({ queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), job: outcome.payload, retentionSeconds });
+  return ctx.scripts.failFlowJob({ queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), job: outcome.payload, retentionSeconds, histograms });
 }

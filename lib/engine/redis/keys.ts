@@ -54,6 +54,16 @@ export class Keys {
     return day ? `${this.prefix}verk:stat:${kind}:daily:${day}:${queue}` : `${this.prefix}verk:stat:${kind}:queue:${queue}`;
   }
 
+  /**
+   * Run-time or wait-time histogram of a queue for one UTC day (ours, qless's
+   * `stats(queue, date)`): a hash of bucket counts and sums (lib/engine/core/histogram.ts),
+   * kept `histogramRetention` days after the day. The kind and the fixed-length day come
+   * before the queue name, so no queue name (`x:2026-11-29`, `run:x`) makes one key mean two.
+   */
+  histogram(kind: 'run' | 'wait', queue: string, day: string): string {
+    return `${this.prefix}verk:hist:${kind}:${day}:${queue}`;
+  }
+
   /** Set of paused queue names; every node obeys it, and it survives restarts. */
   get pausedQueues(): string {
     return `${this.prefix}verk:paused_queues`;

@@ -1,4 +1,5 @@
 import type { ChainableCommander, ClientContext, RedisCommander, Result } from 'ioredis';
+import type { HistogramWrite } from '../core/histogram';
 import type { JobPayload } from '../core/job';
 import { type Keys, statDay } from './keys';
 
@@ -83,6 +84,8 @@ export interface FailedJobParams extends InProgressRef {
   maxDeadJobs: number;
   /** Epoch seconds. */
   now: number;
+  /** The run's and wait's times for the queue's histograms of the day; none: nothing added. */
+  histograms?: HistogramWrite;
 }
 
 /** The fields of a job that name its flow-control keys and flags. */
@@ -119,18 +122,23 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     return this.run('verkConfirmBlockedFetch', [keys.inProgress(queue, nodeId), keys.queue(queue), keys.pausedQueues, keys.nodes, keys.nodeQueues(nodeId)], [raw, queue, nodeId]);
   }
 
-  /** Acknowledges finished jobs (exactly as fetched). Returns how many were removed. */
-  finishJobs({ queue, nodeId, jobs }: InProgressRef & { jobs: readonly string[] }): Result<number, Context> {
-    return this.run('verkFinishJobs', [this.keys.inProgress(queue, nodeId), ...this.stats('processed', queue, statDay())], jobs);
+  /**
+   * Acknowledges finished jobs (exactly as fetched), adding their run and wait times to the
+   * queue's histograms of the day when `histograms` is given. Returns how many were removed.
+   */
+  finishJobs({ queue, nodeId, jobs, histograms }: InProgressRef & { jobs: readonly string[]; histograms?: HistogramWrite }): Result<number, Context> {
+    const day = statDay();
+    return this.run('verkFinishJobs', [this.keys.inProgress(queue, nodeId), ...this.stats('processed', queue, day), ...this.histogramKeys(queue, day)], [...histogramArgs(day, histograms), ...jobs]);
   }
 
   /** Moves a failed job to retry or dead: 1 moved, 2 sent to dead because `retry` refused it, 0 not in in-progress. */
-  failJob({ queue, nodeId, target, raw, payload, score, maxDeadJobs, now }: FailedJobParams): Result<number, Context> {
+  failJob({ queue, nodeId, target, raw, payload, score, maxDeadJobs, now, histograms }: FailedJobParams): Result<number, Context> {
     const { keys } = this;
+    const day = dayOf(now);
     return this.run(
       'verkFailJob',
-      [keys.inProgress(queue, nodeId), keys[target], keys.dead, ...this.stats('failed', queue, dayOf(now)), ...keys.flowLossKeys],
-      [raw, payload, score, maxDeadJobs, now],
+      [keys.inProgress(queue, nodeId), keys[target], keys.dead, ...this.stats('failed', queue, day), ...keys.flowLossKeys, ...this.histogramKeys(queue, day)],
+      [raw, payload, score, maxDeadJobs, now, ...histogramArgs(day, histograms)],
     );
   }
 
@@ -196,14 +204,15 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
    * Acknowledges a finished flow-control job. Returns how many jobs it put in `schedule`,
    * -1 when the job was no longer in in-progress.
    */
-  completeFlowJob(params: InProgressRef & { raw: string; job: FlowJob; now: number; retentionSeconds: number; maxDone: number }): Result<number, Context> {
+  completeFlowJob(params: InProgressRef & { raw: string; job: FlowJob; now: number; retentionSeconds: number; maxDone: number; histograms?: HistogramWrite }): Result<number, Context> {
     const { queue, nodeId, job, now } = params;
     const { keys } = this;
+    const day = dayOf(now);
     return this.run(
       'verkCompleteFlowJob',
       [
         keys.inProgress(queue, nodeId),
-        ...this.stats('processed', queue, dayOf(now)),
+        ...this.stats('processed', queue, day),
         keys.schedule,
         keys.flowPending,
         keys.flowDone,
@@ -212,8 +221,19 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
         keys.flowWaitingOn,
         this.lockKey(job),
         this.batchKey(job),
+        ...this.histogramKeys(queue, day),
       ],
-      [params.raw, job.jid, now, params.retentionSeconds, params.maxDone, flag(typeof job.unique_key === 'string'), flag(typeof job.bid === 'string'), flag(job.dependable === true)],
+      [
+        params.raw,
+        job.jid,
+        now,
+        params.retentionSeconds,
+        params.maxDone,
+        flag(typeof job.unique_key === 'string'),
+        flag(typeof job.bid === 'string'),
+        flag(job.dependable === true),
+        ...histogramArgs(day, params.histograms),
+      ],
     );
   }
 
@@ -221,13 +241,14 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
   failFlowJob(params: FailedJobParams & { job: FlowJob; retentionSeconds: number }): Result<number, Context> {
     const { queue, nodeId, job, now } = params;
     const { keys } = this;
+    const day = dayOf(now);
     return this.run(
       'verkFailFlowJob',
       [
         keys.inProgress(queue, nodeId),
         keys[params.target],
         keys.dead,
-        ...this.stats('failed', queue, dayOf(now)),
+        ...this.stats('failed', queue, day),
         keys.schedule,
         keys.flowPending,
         this.lockKey(job),
@@ -236,6 +257,7 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
         keys.flowBlocked,
         keys.flowWaitingOn,
         keys.flowLost,
+        ...this.histogramKeys(queue, day),
       ],
       [
         params.raw,
@@ -248,6 +270,7 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
         flag(typeof job.bid === 'string'),
         params.retentionSeconds,
         flag(job.dependable === true),
+        ...histogramArgs(day, params.histograms),
       ],
     );
   }
@@ -453,6 +476,11 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     return [keys.stat(kind), keys.stat(kind, day), keys.queueStat(kind, queue), keys.queueStat(kind, queue, day)];
   }
 
+  /** The run-time and wait-time histograms of a queue's day (passed even when nothing is added: scripts take a fixed number of keys). */
+  private histogramKeys(queue: string, day: string): string[] {
+    return [this.keys.histogram('run', queue, day), this.keys.histogram('wait', queue, day)];
+  }
+
   /** requeueInProgress and reconcileInProgress: in-progress, queue, prioritized, wake, dead. */
   private putBackKeys(queue: string, nodeId: string): string[] {
     const { keys } = this;
@@ -507,6 +535,19 @@ class QueueTargets {
 /** The UTC day (statDay) of an epoch-seconds time. */
 function dayOf(seconds: number): string {
   return statDay(new Date(seconds * 1000));
+}
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * The histogram arguments of an acknowledgement script: when the day's hashes expire (the
+ * end of `day`, UTC, plus the retention: the same for every node that writes them), the
+ * run times and the wait times ('' adds nothing).
+ */
+function histogramArgs(day: string, histograms: HistogramWrite | undefined): Arg[] {
+  if (!histograms) return [0, '', ''];
+  const expireAt = Date.parse(`${day}T00:00:00Z`) / 1000 + DAY_SECONDS * (1 + histograms.retentionDays);
+  return [expireAt, histograms.run, histograms.wait];
 }
 
 function flag(value: boolean): 0 | 1 {

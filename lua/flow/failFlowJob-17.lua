@@ -18,11 +18,15 @@
   KEYS[10] the job's unique lock (or any key when it has none)
   KEYS[11] the job's batch hash (or any key when it has none)
   KEYS[12..15] verk:flow:dependents, blocked, waiting_on, lost (see trimDead)
+  KEYS[16] verk:hist:run:<day>:<q>       KEYS[17] verk:hist:wait:<day>:<q>
   ARGV[1] the job exactly as fetched   ARGV[2] the job with its failure fields
   ARGV[3] score   ARGV[4] maxDeadJobs   ARGV[5] jid   ARGV[6] now (epoch seconds)
   ARGV[7] 1 when it has a unique lock   ARGV[8] 1 when it belongs to a batch
   ARGV[9] how long a completed batch is remembered (seconds)
   ARGV[10] 1 when it is dependable
+  ARGV[11] when the histograms of the day expire (epoch seconds)
+  ARGV[12] the run's time, ARGV[13] its wait time, as histogram sums ('' for none: a
+           poison job recovered from a dead node did not run here)
 
   Returns how many jobs it put in `schedule` (a batch callback), or -1 when the job was
   not in in-progress.
@@ -34,6 +38,7 @@
 --- @include "includes/loseDependable"
 --- @include "includes/trimDead"
 --- @include "includes/incrDaily"
+--- @include "includes/addHistogram"
 
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return -1 end
 local died = KEYS[2] == KEYS[3]
@@ -57,6 +62,8 @@ redis.call('INCR', KEYS[4])
 incrDaily(KEYS[5], 1)
 redis.call('INCR', KEYS[6])
 incrDaily(KEYS[7], 1)
+addHistogram(KEYS[16], ARGV[12], ARGV[11])
+addHistogram(KEYS[17], ARGV[13], ARGV[11])
 if not died then return 0 end
 
 if ARGV[7] == '1' and redis.call('GET', KEYS[10]) == jid then

@@ -17,11 +17,15 @@
   KEYS[6] verk:stat:failed:queue:<q>
   KEYS[7] verk:stat:failed:daily:<YYYY-MM-DD>:<q>
   KEYS[8..12] verk:flow:pending, dependents, blocked, waiting_on, lost (see trimDead)
+  KEYS[13] verk:hist:run:<YYYY-MM-DD>:<q>   KEYS[14] verk:hist:wait:<YYYY-MM-DD>:<q>
   ARGV[1] the job exactly as fetched
   ARGV[2] the job with its failure fields
   ARGV[3] score: when to retry, or when it died (epoch seconds)
   ARGV[4] maxDeadJobs
   ARGV[5] now (epoch seconds)
+  ARGV[6] when the histograms of the day expire (epoch seconds)
+  ARGV[7] the run's time, ARGV[8] its wait time, as histogram sums ('' for none); a failed
+          run counts in the run-time histogram like a finished one
 
   Returns 1 when moved, 2 when it went to dead because `retry` refused it, 0 when the job
   was not in in-progress.
@@ -32,6 +36,7 @@
 --- @include "includes/loseDependable"
 --- @include "includes/trimDead"
 --- @include "includes/incrDaily"
+--- @include "includes/addHistogram"
 
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
 local died = KEYS[2] == KEYS[3]
@@ -52,4 +57,6 @@ redis.call('INCR', KEYS[4])
 incrDaily(KEYS[5], 1)
 redis.call('INCR', KEYS[6])
 incrDaily(KEYS[7], 1)
+addHistogram(KEYS[13], ARGV[7], ARGV[6])
+addHistogram(KEYS[14], ARGV[8], ARGV[6])
 return moved

@@ -15,17 +15,21 @@
   KEYS[11] verk:flow:waiting_on
   KEYS[12] the job's unique lock (or any key when it has none)
   KEYS[13] the job's batch hash (or any key when it has none)
+  KEYS[14] verk:hist:run:<day>:<q>         KEYS[15] verk:hist:wait:<day>:<q>
   ARGV[1] the job exactly as fetched   ARGV[2] its jid   ARGV[3] now (epoch seconds)
   ARGV[4] how long finished jobs and batches are remembered (seconds)
   ARGV[5] most finished jobs remembered
   ARGV[6] 1 when it has a unique lock   ARGV[7] 1 when it belongs to a batch
   ARGV[8] 1 when it is dependable
+  ARGV[9] when the histograms of the day expire (epoch seconds)
+  ARGV[10] the run's time, ARGV[11] its wait time, as histogram sums ('' for none)
 
   Returns how many jobs it put in `schedule` (released dependents, a batch callback),
   or -1 when the job was not in in-progress.
 ]]
 --- @include "includes/countInBatch"
 --- @include "includes/incrDaily"
+--- @include "includes/addHistogram"
 
 -- A key of the wrong type would fail a write half way (Redis does not roll a script back)
 -- and strand the dependents already taken off the list: look first, and change nothing.
@@ -41,6 +45,8 @@ redis.call('INCR', KEYS[2])
 incrDaily(KEYS[3], 1)
 redis.call('INCR', KEYS[4])
 incrDaily(KEYS[5], 1)
+addHistogram(KEYS[14], ARGV[10], ARGV[9])
+addHistogram(KEYS[15], ARGV[11], ARGV[9])
 
 local jid, now, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local released = 0
