@@ -39,6 +39,9 @@ const SHARED = [
   'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
   'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
   'subscribeToTrackedJobs',
+  // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
+  'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
+  'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
 ];
 
 const MAIN = [
