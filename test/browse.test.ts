@@ -20,7 +20,7 @@ function reader(): VerkEngine {
   return new VerkEngine({ redis: ctx.server.url, nodeId: 'reader', queues: {}, heartbeat: 10_000 });
 }
 
-test('listJobs pages a sorted set by index, oldest or newest first, exactly at the edges', async () => {
+test('listJobs pages a sorted set by index, oldest or newest first, exactly at the edges; findAt finds a listed job by its score', async () => {
   const engine = reader();
   try {
     for (let n = 0; n < 7; n++) await ctx.redis.zadd('dead', 100 + n, `{"class":"W","args":[${n}],"jid":"${jidOf(n)}","queue":"q"}`);
@@ -36,6 +36,14 @@ test('listJobs pages a sorted set by index, oldest or newest first, exactly at t
     assert.deepEqual(await page(0, 'desc'), [106, 105, 104]);
     assert.deepEqual(await page(6, 'desc'), [100]);
     assert.deepEqual(await page(70, 'desc'), []);
+    // A listed job found again by its score, in one exact read.
+    const [listed] = (await engine.admin.listJobs('dead', { offset: 4, limit: 1 })).jobs;
+    const found = await engine.browse.findAt('dead', jidOf(4), listed.at as number);
+    assert.equal(found?.raw, listed.raw);
+    assert.equal(found?.where, 'dead');
+    assert.equal(await engine.browse.findAt('dead', jidOf(4), 105), null, 'another score');
+    assert.equal(await engine.browse.findAt('retry', jidOf(4), 104), null, 'another set');
+    await assert.rejects(engine.browse.findAt('dead', jidOf(4), Number.POSITIVE_INFINITY), (error: unknown) => error instanceof VerkValidationError && error.field === 'at');
     await assert.rejects(engine.admin.listJobs({ queue: 'q' }, { order: 'desc' }), (error: unknown) => error instanceof VerkValidationError && error.field === 'options.order');
     await assert.rejects(engine.admin.listJobs('dead', { order: 'up' as 'asc' }), (error: unknown) => error instanceof VerkValidationError && error.field === 'options.order');
   } finally {

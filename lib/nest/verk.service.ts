@@ -8,7 +8,8 @@ import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/r
 import type { JobEvent, TaggedJobs, TrackedJobEvent } from '../engine/history/recorder';
 import type { QueueStats, StatsOptions, VerkStats } from '../engine/admin/stats';
 import type { JobFilter, SearchOptions, SearchPage } from '../engine/admin/job-search';
-import type { BulkResult, JobRef, RetryAllResult } from '../engine/admin/bulk-actions';
+import type { BulkResult, RetryAllResult } from '../engine/admin/bulk-actions';
+import type { JobRef } from '../engine/admin/job-refs';
 import type { BusyOptions, BusyPage } from '../engine/admin/busy';
 import type { QueueOverviewOptions, QueueOverviewPage } from '../engine/admin/queue-overview';
 import { VerkEngine } from '../engine/verk-engine';
@@ -186,6 +187,11 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
    */
   searchJobs(where: JobSource, filter: JobFilter, options?: SearchOptions): Promise<SearchPage> {
     return this.engine.browse.search(where, filter, options);
+  }
+
+  /** A job of `retry`, `schedule` or `dead` by its jid and score (`at`, as listed): one exact read. Null when not there. */
+  findJobAt(set: JobSet, jid: string, at: number): Promise<FoundJob | null> {
+    return this.engine.browse.findAt(set, jid, at);
   }
 
   /** A page of nodes (alive or not, heartbeat age) and their running jobs; continue with `nextCursor`. */

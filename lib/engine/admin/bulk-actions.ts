@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { AdminRemovalOptions, VerkAdmin } from './admin';
-import { checkJid, checkSet, type JobSet } from './admin-input';
+import { checkSet, type JobSet } from './admin-input';
+import { checkRefs, type JobRef, membersAt } from './job-refs';
 import { type JobPayload, nowSeconds, readJob } from '../core/job';
 import { spliceFields } from '../core/payload-text';
 import { VerkRedisError, VerkValidationError } from '../errors';
@@ -8,13 +9,6 @@ import { settleLostJobs } from '../flow/flow-lost';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
-
-/**
- * A job of a sorted set as a page listed it: its jid and its score (`ListedJob.at`). With
- * `at` the job is found by that score (one exact read); a bare jid is looked for by a
- * scan of the whole set (slow on a large set, as findJob).
- */
-export type JobRef = string | { jid: string; at?: number };
 
 /** What an action on selected jobs did. */
 export interface BulkResult {
@@ -37,10 +31,6 @@ export interface RetryAllResult {
 
 /** Jobs per script call: a short script, so Redis serves other clients in between. */
 const CHUNK = 1000;
-/** The most jobs one selection may name. */
-const MAX_REFS = 10_000;
-/** Members with one score read when looking for a job by its score. */
-const SAME_SCORE = 100;
 
 interface Resolved {
   member: string;
@@ -190,15 +180,11 @@ export class VerkBulkActions {
     const found: Resolved[] = [];
     const skipped: string[] = [];
     const seen = new Set<string>();
-    const byScore = refs.filter((ref) => ref.at !== undefined);
-    const pipeline = this.redis.pipeline();
-    for (const ref of byScore) pipeline.zrangebyscore(key, String(ref.at), String(ref.at), 'LIMIT', 0, SAME_SCORE);
-    const replies = byScore.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    const byScore = refs.filter((ref): ref is { jid: string; at: number } => ref.at !== undefined);
+    const members = await membersAt(this.redis, key, byScore);
     byScore.forEach((ref, index) => {
-      const [error, members] = replies[index] ?? [null, []];
-      if (error) throw error;
-      const member = (members as string[]).find((text) => text.includes(ref.jid) && readJob(text).job?.jid === ref.jid);
-      if (member === undefined || seen.has(member)) return skipped.push(ref.jid);
+      const member = members[index];
+      if (member === null || seen.has(member)) return skipped.push(ref.jid);
       seen.add(member);
       found.push({ member, job: readJob(member).job, jid: ref.jid });
     });
@@ -219,17 +205,4 @@ export class VerkBulkActions {
 /** A job that can be enqueued: parsed, with a queue name. */
 function enqueueable(job: JobPayload | null): job is JobPayload {
   return job !== null && typeof job.queue === 'string' && job.queue.length > 0;
-}
-
-function checkRefs(value: unknown): { jid: string; at?: number }[] {
-  if (!Array.isArray(value)) throw new VerkValidationError('jobs', `must be an array of jids or { jid, at }, got ${JSON.stringify(value)}`);
-  if (value.length > MAX_REFS) throw new VerkValidationError('jobs', `must name at most ${MAX_REFS} jobs, got ${value.length}`);
-  return value.map((item: unknown, index) => {
-    if (typeof item === 'string') return { jid: checkJid(item, `jobs[${index}]`) };
-    if (typeof item !== 'object' || item === null) throw new VerkValidationError(`jobs[${index}]`, `must be a jid or { jid, at }, got ${JSON.stringify(item)}`);
-    const { jid, at } = item as { jid?: unknown; at?: unknown };
-    checkJid(jid, `jobs[${index}].jid`);
-    if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at))) throw new VerkValidationError(`jobs[${index}].at`, `must be the job's score (a finite number, ListedJob.at), got ${JSON.stringify(at)}`);
-    return at === undefined ? { jid: jid as string } : { jid: jid as string, at };
-  });
 }
