@@ -41,6 +41,9 @@ const SHARED = [
   'subscribeToTrackedJobs',
   // Run/wait histograms of queueStats() (issue 13).
   'DurationHistogram', 'HistogramBucket', 'QueueDetails', 'QueueHistograms', 'QueueStatsOptions',
+  // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
+  'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
+  'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
 ];
 
 const MAIN = [

@@ -100,6 +100,21 @@ function calls(scripts: VerkScripts): Record<string, { keys?: number; run: () =>
     removeJobs: { run: () => scripts.removeJobs({ from: 'dead', kind: 'zset', what: { oldest: 10 }, removedFrom: 'cleared from dead', dependents: 'lose', maxDeadJobs: 10, now }) },
     reprioritize: { run: () => scripts.reprioritize({ queue: 'q', raw: job('q'), where: 'list', payload: job('q', { priority: 3 }), priority: 3 }) },
     retryNow: { run: () => scripts.retryNow({ from: 'dead', queue: 'q', raw: job('q'), payload: job('q') }) },
+    scanJobs: { run: () => scripts.scanJobs({ from: { queue: 'q' }, order: 'asc', start: 0, bound: 10, limit: 5, filter: { class: 'W', queue: '', text: '' } }) },
+    // 3 fixed keys, 3 per target queue (q and r).
+    retryJobs: {
+      keys: 3 + 2 * 3,
+      run: () =>
+        scripts.retryJobs({
+          from: 'dead',
+          jobs: [
+            { member: job('q'), queue: 'q', payload: job('q', { enqueued_at: now }) },
+            { member: job('r'), queue: 'r', payload: job('r', { enqueued_at: now }) },
+            { member: job('q', { n: 2 }), queue: 'q', payload: job('q', { n: 2 }) },
+          ],
+        }),
+    },
+    killJobs: { run: () => scripts.killJobs({ from: 'retry', members: [job('q')], maxDeadJobs: 10, now }) },
     // history: 3 fixed keys and one history per stored event; 1 fixed key and one per jid or tag.
     recordEvents: {
       keys: 3 + 2,
@@ -129,7 +144,7 @@ function calls(scripts: VerkScripts): Record<string, { keys?: number; run: () =>
 
 test('the script façade has one method per Lua script, and each passes the number of keys its script takes', async () => {
   const scripts = loadScripts();
-  assert.equal(scripts.length, 28, `scripts in lua/: ${scripts.map((s) => s.command).join(', ')}`);
+  assert.equal(scripts.length, 31, `scripts in lua/: ${scripts.map((s) => s.command).join(', ')}`);
   const methods = new Set(Object.getOwnPropertyNames(VerkScripts.prototype));
   for (const script of scripts) assert.ok(methods.has(methodOf(script.command)), `VerkScripts has no method ${methodOf(script.command)} for ${script.command}`);
 

@@ -27,6 +27,11 @@ export type { BatchStatus, CancelOptions, JobState, JobStatus } from './flow/flo
 export type { FoundJob, JobPage, JobSet, JobSource, ListedJob, ListOptions } from './admin/admin';
 export type { DayStats, NodeStats, QueueDetails, QueueStats, QueueStatsOptions, StatsOptions, VerkStats } from './admin/stats';
 export type { DurationHistogram, HistogramBucket, QueueHistograms } from './admin/histograms';
+export type { JobFilter, SearchOptions, SearchPage } from './admin/job-search';
+export type { BulkResult, RetryAllResult } from './admin/bulk-actions';
+export type { JobRef } from './admin/job-refs';
+export type { BusyNode, BusyOptions, BusyPage, RunningJob } from './admin/busy';
+export type { QueueOverview, QueueOverviewOptions, QueueOverviewPage } from './admin/queue-overview';
 export type { CatchUpPolicy, RecurringJob, RecurringOptions, RecurringPatch } from './recurring/recurring-definition';
 export type { JobEvent, JobEventName, TaggedJobs, TrackedJobEvent } from './history/recorder';
 export { redactRedisUrl, redactSecrets } from './redis/redact';

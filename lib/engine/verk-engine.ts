@@ -1,5 +1,7 @@
 import type Redis from 'ioredis';
 import { VerkAdmin } from './admin/admin';
+import { VerkBrowse } from './admin/browse';
+import { VerkBulkActions } from './admin/bulk-actions';
 import { type ClientOptions, VerkClient } from './client/client';
 import { VerkStateError } from './errors';
 import { checkConcurrency, checkQueueName } from './admin/admin-input';
@@ -65,6 +67,10 @@ export class VerkEngine {
   readonly events: EventBus;
   /** Stats and job management (Sidekiq web's operations); uses the enqueue client's connection. */
   readonly admin: VerkAdmin;
+  /** Bounded reads for large sets: filtered search, the Busy page, the Queues page. */
+  readonly browse: VerkBrowse;
+  /** Retry, delete and kill many jobs of `retry`, `schedule`, `dead` in batched scripts. */
+  readonly bulk: VerkBulkActions;
   /** Job lookup with dependencies, batch status, dependency-aware cancel. */
   readonly flow: VerkFlowAdmin;
   /** Recurring jobs: definitions (also the ones declared in code, written at start). */
@@ -118,6 +124,14 @@ export class VerkEngine {
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
     });
+    this.browse = new VerkBrowse(this.clientRedis, this.keys, this.options.heartbeat);
+    this.bulk = new VerkBulkActions(
+      this.clientRedis,
+      this.keys,
+      this.admin,
+      { maxDeadJobs: this.options.maxDeadJobs, flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000), onScheduledNow: this.pollNow },
+      this.recorder,
+    );
     const recordEvent = (event: Pick<JobEvent, 'jid' | 'event' | 'queue' | 'from' | 'to'>): void => this.recorder.record([{ ...event, at: Date.now(), node: this.nodeId }]);
     this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow, recordEvent);
     this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control, recordEvent);

@@ -7,6 +7,11 @@ import type { VerkEvent } from '../engine/events';
 import type { RecurringJob, RecurringOptions, RecurringPatch } from '../engine/recurring/recurring-definition';
 import type { JobEvent, TaggedJobs, TrackedJobEvent } from '../engine/history/recorder';
 import type { QueueDetails, QueueStatsOptions, StatsOptions, VerkStats } from '../engine/admin/stats';
+import type { JobFilter, SearchOptions, SearchPage } from '../engine/admin/job-search';
+import type { BulkResult, RetryAllResult } from '../engine/admin/bulk-actions';
+import type { JobRef } from '../engine/admin/job-refs';
+import type { BusyOptions, BusyPage } from '../engine/admin/busy';
+import type { QueueOverviewOptions, QueueOverviewPage } from '../engine/admin/queue-overview';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
@@ -177,6 +182,50 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** Removes every job of a set or a queue; returns how many. */
   clear(where: JobSource): Promise<number> {
     return this.engine.admin.clear(where);
+  }
+
+  /**
+   * One step of a filtered search of `retry`, `schedule`, `dead` or a queue's waiting jobs
+   * (by class, queue, text): reads at most `scanLimit` jobs (default 5000), returns the
+   * matches and `nextCursor` to continue (null at the end).
+   */
+  searchJobs(where: JobSource, filter: JobFilter, options?: SearchOptions): Promise<SearchPage> {
+    return this.engine.browse.search(where, filter, options);
+  }
+
+  /** A job of `retry`, `schedule` or `dead` by its jid and score (`at`, as listed): one exact read. Null when not there. */
+  findJobAt(set: JobSet, jid: string, at: number): Promise<FoundJob | null> {
+    return this.engine.browse.findAt(set, jid, at);
+  }
+
+  /** A page of nodes (alive or not, heartbeat age) and their running jobs; continue with `nextCursor`. */
+  busy(options?: BusyOptions): Promise<BusyPage> {
+    return this.engine.browse.busy(options);
+  }
+
+  /** A page of queues: waiting (plain + prioritized), latency, running, processed/failed, paused. */
+  queuesOverview(options?: QueueOverviewOptions): Promise<QueueOverviewPage> {
+    return this.engine.browse.queues(options);
+  }
+
+  /** Enqueues the selected jobs of a set now, each into its queue (`{ jid, at }` as listed, or a jid). */
+  retryJobs(from: JobSet, jobs: readonly JobRef[]): Promise<BulkResult> {
+    return this.engine.bulk.retry(from, jobs);
+  }
+
+  /** Deletes the selected jobs of a set, as clear() does (dependents of a dependable job go to dead). */
+  deleteJobs(from: JobSet, jobs: readonly JobRef[]): Promise<BulkResult> {
+    return this.engine.bulk.delete(from, jobs);
+  }
+
+  /** Moves the selected jobs of `retry` or `schedule` to `dead` now (Sidekiq's Kill). */
+  killJobs(from: 'retry' | 'schedule', jobs: readonly JobRef[]): Promise<BulkResult> {
+    return this.engine.bulk.kill(from, jobs);
+  }
+
+  /** Enqueues every job of a set now, 1,000 per script call; returns how many, and how many could not be. */
+  retryAll(from: JobSet): Promise<RetryAllResult> {
+    return this.engine.bulk.retryAll(from);
   }
 
   /**

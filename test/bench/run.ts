@@ -3,7 +3,9 @@
  * same run. Each system runs in its own child process (so RSS and CPU are its own), on a
  * flushed Redis. Prints one JSON line per result with both figures and the ratio, then a
  * table. Scale with BENCH_N (processing jobs, default 100000), BENCH_ENQUEUE_N (20000),
- * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50).
+ * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50). BENCH_MODE=memory: a worker's RSS over
+ * 1,000,000 jobs; BENCH_MODE=dashboard: the dashboard's engine calls on large sets
+ * (dashboard-bench.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { RedisServer } from '../helpers/redis-server';
 import type { SystemResult } from './measure';
+import { dashboard } from './dashboard-bench';
 
 function runChild(script: string, redisUrl: string): SystemResult {
   const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, script)], { env: { ...process.env, REDIS_URL: redisUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
@@ -49,6 +52,16 @@ async function memory(server: RedisServer, redis: Redis): Promise<void> {
 
 async function main(): Promise<void> {
   const server = await RedisServer.start();
+  if (process.env.BENCH_MODE === 'dashboard') {
+    const redis = new Redis(server.url);
+    try {
+      await dashboard(server.url, redis, async () => `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}`);
+    } finally {
+      redis.disconnect();
+      await server.cleanup();
+    }
+    return;
+  }
   if (process.env.BENCH_MODE === 'memory') {
     const redis = new Redis(server.url);
     try {

@@ -71,3 +71,11 @@ export function checkOptions(value: unknown, field: string): Record<string, unkn
   }
   return value as Record<string, unknown>;
 }
+
+/** Checks a listing order: 'asc' or 'desc', and 'asc' only for a queue (it lists in run order). */
+export function checkOrder(value: unknown, source: CheckedSource): 'asc' | 'desc' {
+  if (value === undefined) return 'asc';
+  if (value !== 'asc' && value !== 'desc') throw new VerkValidationError('options.order', `must be 'asc' or 'desc', got ${JSON.stringify(value)}`);
+  if (value === 'desc' && !source.set) throw new VerkValidationError('options.order', `must be 'asc' for a queue (its jobs are listed in run order), got 'desc'`);
+  return value;
+}

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { type CheckedSource, checkInteger, checkJid, checkOptions, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
+import { type CheckedSource, checkInteger, checkJid, checkOptions, checkOrder, checkQueueName, checkSet, checkSource, type JobSet, type JobSource } from './admin-input';
 import { InvalidJobError, VerkValidationError } from '../errors';
 import { type JobPayload, nowSeconds, readJob } from '../core/job';
 import type { Keys } from '../redis/keys';
@@ -39,6 +39,11 @@ export interface ListOptions {
   offset?: number;
   /** Jobs per page, 1 to 1000. Default 25. */
   limit?: number;
+  /**
+   * Sorted sets: 'asc' (default) lists the lowest score (the earliest time) first, 'desc'
+   * the latest first (Sidekiq's Dead page). A queue lists in run order only ('asc').
+   */
+  order?: 'asc' | 'desc';
 }
 
 /** How VerkAdmin removes jobs for good (deleteJob, clear); the engine passes its options. */
@@ -110,10 +115,12 @@ export class VerkAdmin {
     const input = checkOptions(options, 'options');
     const offset = checkInteger(input.offset, 'options.offset', 0, Number.MAX_SAFE_INTEGER, 0);
     const limit = checkInteger(input.limit, 'options.limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
+    const order = checkOrder(input.order, source);
     if (source.set) {
       const key = this.keyOf(source);
       // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
-      const [total, page] = await this.transaction<[number, string[]]>((multi) => multi.zcard(key).zrange(key, offset, String(offset + limit - 1), 'WITHSCORES'));
+      const stop = String(offset + limit - 1);
+      const [total, page] = await this.transaction<[number, string[]]>((multi) => (order === 'desc' ? multi.zcard(key).zrevrange(key, offset, stop, 'WITHSCORES') : multi.zcard(key).zrange(key, offset, stop, 'WITHSCORES')));
       const jobs: ListedJob[] = [];
       for (let i = 0; i + 1 < page.length; i += 2) jobs.push({ raw: page[i], ...readJob(page[i]), at: Number(page[i + 1]) });
       return { total, offset, limit, jobs };
@@ -224,6 +231,16 @@ export class VerkAdmin {
       }
     }
     return false;
+  }
+
+  /**
+   * Removes these members of a set for good, as clear() removes jobs (a dependable job
+   * takes the jobs waiting for it to dead; a job of a batch counts as dead in it). Members
+   * no longer there are skipped. Returns how many were removed.
+   */
+  async removeMembers(set: JobSet, members: readonly string[]): Promise<number> {
+    const source: CheckedSource = { set: checkSet(set, 'from') };
+    return members.length === 0 ? 0 : this.remove(this.keyOf(source), 'zset', source, { members: [...members] }, 'lose');
   }
 
   /**

@@ -43,6 +43,9 @@ interface ScriptReplies {
   verkRemoveJobs: number;
   verkReprioritize: number;
   verkRetryNow: number;
+  verkScanJobs: [total: number, next: number, scanned: number, ...memberAndScore: string[]];
+  verkRetryJobs: [error: string, ...moved: number[]];
+  verkKillJobs: number[];
   verkRecordEvents: [stored: number, published: number];
   verkTrimHistory: number;
   verkTrimTags: number;
@@ -401,6 +404,42 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     return this.run('verkRetryNow', [keys[from], keys.queues, keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake], [raw, payload, queue]);
   }
 
+  /**
+   * One bounded step of a filtered search of a sorted set or a queue's waiting jobs (run
+   * order): reads at most `bound` members from `start`, returns at most `limit` matches.
+   */
+  scanJobs(params: {
+    from: { set: 'retry' | 'schedule' | 'dead' } | { queue: string };
+    order: 'asc' | 'desc';
+    start: number;
+    bound: number;
+    limit: number;
+    filter: { class: string; queue: string; text: string };
+  }): Result<[number, number, number, ...string[]], Context> {
+    const { keys } = this;
+    const { from, filter } = params;
+    const keyList = 'set' in from ? [keys[from.set], keys[from.set]] : [keys.queue(from.queue), keys.prioritized(from.queue)];
+    return this.run('verkScanJobs', keyList, ['set' in from ? 'zset' : 'queue', params.order, params.start, params.bound, params.limit, filter.class, filter.queue, filter.text]);
+  }
+
+  /**
+   * Moves jobs of `retry`, `schedule` or `dead` to their queues now (each `member` as
+   * stored, `payload` with enqueued_at set). Replies [error or '', number of each moved job].
+   */
+  retryJobs({ from, jobs }: { from: 'retry' | 'schedule' | 'dead'; jobs: readonly { member: string; queue: string; payload: string }[] }): Result<[string, ...number[]], Context> {
+    const { keys } = this;
+    const fixed = [keys[from], keys.queues, keys.wake];
+    const targets = new QueueTargets(keys, fixed.length + 1);
+    const triples = jobs.flatMap((job) => [job.member, targets.indexOf(job.queue), job.payload]);
+    return this.run('verkRetryJobs', [...fixed, ...targets.keys], [...triples, ...targets.names]);
+  }
+
+  /** Moves members of `retry` or `schedule` to dead now, as stored. Replies the number of each moved member. */
+  killJobs({ from, members, maxDeadJobs, now }: { from: 'retry' | 'schedule'; members: readonly string[]; maxDeadJobs: number; now: number }): Result<number[], Context> {
+    const { keys } = this;
+    return this.run('verkKillJobs', [keys[from], keys.dead, ...keys.flowLossKeys], [maxDeadJobs, now, ...members]);
+  }
+
   // ---- history and tracking ----
 
   /**
@@ -507,7 +546,7 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
 const DEAD_INDEX = 3;
 
 /**
- * The target queues of enqueueDue and tickRecurring: three keys per queue (its list, its
+ * The target queues of enqueueDue, retryJobs and tickRecurring: three keys per queue (its list, its
  * prioritized set and that set's counter) after the fixed keys, each queue once, and the
  * queue names in the same order (the scripts' last arguments).
  */

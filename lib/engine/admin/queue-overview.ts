@@ -1,0 +1,126 @@
+import type Redis from 'ioredis';
+import { checkInteger, checkOptions } from './admin-input';
+import { readJob } from '../core/job';
+import { type Keys, statDay } from '../redis/keys';
+import { checkExec } from '../redis/multi';
+
+/** One queue as the Queues page shows it. */
+export interface QueueOverview {
+  name: string;
+  /** Jobs waiting: `plain` + `prioritized`. */
+  waiting: number;
+  /** In `queue:<name>`. */
+  plain: number;
+  /** In `verk:queue:<name>:prioritized` (jobs with a nonzero priority). */
+  prioritized: number;
+  /**
+   * Seconds the longest-waiting job at the head of its group has waited (now −
+   * `enqueued_at`; 0 when empty): Sidekiq's latency (the oldest plain job, `LINDEX -1`),
+   * extended to prioritized jobs by also looking at the first job of the highest
+   * priority and the first job of the negative priorities (each group is FIFO, so its
+   * first job is its oldest). A job behind another priority group is not looked at.
+   */
+  latency: number;
+  /** Jobs in progress on every node that holds work for the queue. */
+  running: number;
+  /** Paused on every node (pauseQueue). */
+  paused: boolean;
+  /** Jobs of this queue that finished / failed, ever and today (UTC). */
+  processed: number;
+  failed: number;
+  today: { processed: number; failed: number };
+}
+
+export interface QueueOverviewOptions {
+  /** Queues to skip (sorted by name). Default 0. */
+  offset?: number;
+  /** Queues per page, 1 to 1000. Default 100. */
+  limit?: number;
+}
+
+export interface QueueOverviewPage {
+  /** Queues known: the `queues` set, paused queues and every queue a node holds work for. */
+  total: number;
+  queues: QueueOverview[];
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/**
+ * The Queues page: every queue's sizes, latency, running jobs, counters and pause, for a
+ * page of queues, in three round trips (names; the nodes' queues; one pipeline of every
+ * read of the page's queues).
+ */
+export class VerkQueueOverview {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async queues(options?: QueueOverviewOptions): Promise<QueueOverviewPage> {
+    const input = checkOptions(options, 'options');
+    const offset = checkInteger(input.offset, 'options.offset', 0, Number.MAX_SAFE_INTEGER, 0);
+    const limit = checkInteger(input.limit, 'options.limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
+    const { redis, keys } = this;
+    const [known, nodeIds, pausedNames] = checkExec(await redis.multi().smembers(keys.queues).smembers(keys.nodes).smembers(keys.pausedQueues).exec()) as string[][];
+    const nodeQueues = new Map<string, string[]>();
+    if (nodeIds.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const id of nodeIds) pipeline.smembers(keys.nodeQueues(id));
+      const replies = checkExec(await pipeline.exec()) as string[][];
+      nodeIds.forEach((id, i) => nodeQueues.set(id, replies[i]));
+    }
+    const names = [...new Set([...known, ...pausedNames, ...[...nodeQueues.values()].flat()])].sort();
+    const page = names.slice(offset, offset + limit);
+    const paused = new Set(pausedNames);
+    const day = statDay();
+    const pipeline = redis.pipeline();
+    const reads = page.map((name) => {
+      pipeline
+        .llen(keys.queue(name))
+        .zcard(keys.prioritized(name))
+        .lindex(keys.queue(name), -1)
+        .zrange(keys.prioritized(name), 0, '0')
+        .zrangebyscore(keys.prioritized(name), '(0', '+inf', 'LIMIT', 0, 1)
+        .get(keys.queueStat('processed', name))
+        .get(keys.queueStat('failed', name))
+        .get(keys.queueStat('processed', name, day))
+        .get(keys.queueStat('failed', name, day));
+      const holders = nodeIds.filter((id) => nodeQueues.get(id)?.includes(name));
+      for (const id of holders) pipeline.llen(keys.inProgress(name, id));
+      return holders.length;
+    });
+    const replies = page.length > 0 ? checkExec(await pipeline.exec()) : [];
+    const now = Date.now() / 1000;
+    let at = 0;
+    const queues = page.map((name, i): QueueOverview => {
+      const r = replies.slice(at, at + 9 + reads[i]);
+      at += 9 + reads[i];
+      const heads = [r[2] as string | null, ...(r[3] as string[]), ...(r[4] as string[])];
+      const plain = Number(r[0]);
+      const prioritized = Number(r[1]);
+      return {
+        name,
+        waiting: plain + prioritized,
+        plain,
+        prioritized,
+        latency: Math.max(0, ...heads.map((raw) => ageOf(raw, now))),
+        running: r.slice(9).reduce((sum: number, count) => sum + Number(count), 0),
+        paused: paused.has(name),
+        processed: Number(r[5] ?? 0),
+        failed: Number(r[6] ?? 0),
+        today: { processed: Number(r[7] ?? 0), failed: Number(r[8] ?? 0) },
+      };
+    });
+    return { total: names.length, queues };
+  }
+}
+
+/** Seconds since a waiting job was enqueued (`enqueued_at`, else `created_at`); 0 when unknown. */
+function ageOf(raw: string | null, now: number): number {
+  if (raw === null) return 0;
+  const job = readJob(raw).job;
+  const since = typeof job?.enqueued_at === 'number' ? job.enqueued_at : typeof job?.created_at === 'number' ? job.created_at : undefined;
+  return since === undefined ? 0 : Math.max(0, now - since);
+}

@@ -1,0 +1,108 @@
+--[[
+  One bounded step of a filtered search through a sorted set (schedule, retry, dead) or
+  a queue's waiting jobs (in run order, as listQueue): reads at most ARGV[4] members from
+  position ARGV[3] and returns those that match, so a request does a fixed amount of work
+  however large the set is. The caller continues from the returned position.
+
+  A member matches when every filter given matches: its "class" and "queue" fields equal
+  ARGV[6] and ARGV[7] (decoded to read only; the text is returned as stored), and its
+  text, lower-cased, contains ARGV[8] (already lower case). A member that is not a JSON
+  object matches no class or queue filter.
+
+  KEYS[1] the sorted set, or queue:<q>
+  KEYS[2] verk:queue:<q>:prioritized (a sorted set: KEYS[1] again, unused)
+  ARGV[1] 'zset' or 'queue'
+  ARGV[2] 'asc' (lowest score first) or 'desc' (sorted sets only)
+  ARGV[3] the position to start at (0-based), the cursor
+  ARGV[4] how many members to read at most (the bound)
+  ARGV[5] how many matches to return at most
+  ARGV[6] class, ARGV[7] queue, ARGV[8] text ('' = no filter)
+
+  Returns { total, next position (-1 when the end was read), members read, then per match
+  the member and its score (a sorted set) or '' (a queue) }.
+]]
+local isQueue, desc = ARGV[1] == 'queue', ARGV[2] == 'desc'
+local start, bound, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local class, queue, text = ARGV[6], ARGV[7], ARGV[8]
+
+local high, plain, ranked = 0, 0, 0
+local total
+if isQueue then
+  high = redis.call('ZCOUNT', KEYS[2], '-inf', '(0')
+  plain = redis.call('LLEN', KEYS[1])
+  ranked = redis.call('ZCARD', KEYS[2])
+  total = plain + ranked
+else
+  total = redis.call('ZCARD', KEYS[1])
+end
+
+-- Members at positions [from, to] in order, each as { member, score }.
+local function slice(from, to)
+  local out = {}
+  if not isQueue then
+    local page
+    if desc then page = redis.call('ZREVRANGE', KEYS[1], from, to, 'WITHSCORES') else page = redis.call('ZRANGE', KEYS[1], from, to, 'WITHSCORES') end
+    for i = 1, #page, 2 do out[#out + 1] = { page[i], page[i + 1] } end
+    return out
+  end
+  -- Run order: priority > 0 (sorted set ranks [0, high)), the list from its consumer end,
+  -- then priority < 0 (the remaining ranks).
+  if from < high then
+    local page = redis.call('ZRANGE', KEYS[2], from, math.min(to, high - 1))
+    for i = 1, #page do out[#out + 1] = { page[i], '' } end
+  end
+  local a, b = math.max(from, high), math.min(to, high + plain - 1)
+  if a <= b then
+    local page = redis.call('LRANGE', KEYS[1], -(b - high + 1), -(a - high + 1))
+    for i = #page, 1, -1 do out[#out + 1] = { page[i], '' } end
+  end
+  a, b = math.max(from, high + plain), to
+  if a <= b and a < total then
+    local page = redis.call('ZRANGE', KEYS[2], a - plain, b - plain)
+    for i = 1, #page do out[#out + 1] = { page[i], '' } end
+  end
+  return out
+end
+
+-- Plain text can be looked for before decoding (a cheap test that rules most members
+-- out); a name with characters JSON may escape is checked by decoding only.
+local function literal(name)
+  if name == '' or string.find(name, '[%c"\\/\128-\255]') then return nil end
+  return name
+end
+local classText, queueText = literal(class), literal(queue)
+
+local function matches(member)
+  if text ~= '' and not string.find(string.lower(member), text, 1, true) then return false end
+  if class == '' and queue == '' then return true end
+  if classText and not string.find(member, classText, 1, true) then return false end
+  if queueText and not string.find(member, queueText, 1, true) then return false end
+  local ok, job = pcall(cjson.decode, member)
+  if not ok or type(job) ~= 'table' then return false end
+  if class ~= '' and job.class ~= class then return false end
+  if queue ~= '' and job.queue ~= queue then return false end
+  return true
+end
+
+local reply = { total, -1, 0 }
+local found, scanned, position = 0, 0, start
+local CHUNK = 500
+while scanned < bound and position < total do
+  local want = math.min(CHUNK, bound - scanned)
+  local page = slice(position, position + want - 1)
+  if #page == 0 then break end
+  for i = 1, #page do
+    scanned = scanned + 1
+    position = position + 1
+    if matches(page[i][1]) then
+      reply[#reply + 1] = page[i][1]
+      reply[#reply + 1] = page[i][2]
+      found = found + 1
+      if found >= limit then break end
+    end
+  end
+  if found >= limit then break end
+end
+if position < total then reply[2] = position end
+reply[3] = scanned
+return reply
