@@ -148,7 +148,7 @@ for (const platform of PLATFORMS) {
     const page = await browser.newPage();
     try {
       const jid = newJid();
-      const payload = '<img src=x onerror="window.__xss=1">';
+      const payload = '<img src=x onerror=window.__xss=1>';
       await ctx.redis.zadd(
         'dead',
         Date.now() / 1000,

@@ -15,7 +15,7 @@ export const PLATFORMS: Platform[] = ['express', 'fastify'];
 /** jids each test worker ran, and the ones that saw their cancellation. */
 export const runs = { quick: [] as string[], canceled: [] as string[] };
 
-@Worker('Quick')
+@Worker({ name: 'Quick', context: true })
 @Injectable()
 export class QuickWorker {
   @Perform() perform(): void {
@@ -25,7 +25,7 @@ export class QuickWorker {
 }
 
 /** Runs until cancelled (or 30 s). */
-@Worker('Sleepy')
+@Worker({ name: 'Sleepy', context: true })
 @Injectable()
 export class SleepyWorker {
   @Perform() async perform(): Promise<void> {
