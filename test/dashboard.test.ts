@@ -171,3 +171,73 @@ for (const platform of PLATFORMS) {
     }
   });
 }
+
+test('every page renders real data (history, dependencies, batch, tags, recurring, metrics, search, a queue in run order, dark mode)', async () => {
+  const { app, url, close } = await startApp('express', { redis: ctx.server.url, verk: { history: true, queues: { default: 2, mail: 1 } } });
+  const page = await browser.newPage();
+  try {
+    const verk = app.get(VerkService);
+    // A job that fails for good (retry: false), with tags, in a batch: history, error and backtrace.
+    const batch = await verk.batch(
+      [
+        { queue: 'default', class: 'Failing', args: [{ order: 1042, amount: 12_500 }], retry: false, tags: ['checkout', 'tenant-7'] },
+        { queue: 'default', class: 'Quick', args: [1] },
+      ],
+      { onComplete: { class: 'Quick' } },
+    );
+    const failed = batch.jids[0];
+    await waitFor(async () => (await verk.job(failed)).state === 'dead', 'the failing job to die');
+    const parent = await verk.schedule({ queue: 'default', class: 'Quick', dependable: true }, Date.now() + 3_600_000);
+    const child = await verk.enqueue({ queue: 'default', class: 'Quick', dependsOn: [parent] });
+    await verk.pauseQueue('mail');
+    for (const priority of [0, 5, -3]) await verk.enqueue({ queue: 'mail', class: 'Quick', args: [`p${priority}`], ...(priority ? { priority } : {}) });
+    await verk.recur('nightly-report', { class: 'Quick', cron: '0 3 * * *', timezone: 'Europe/Berlin' });
+    await verk.recur('heartbeat', { class: 'Quick', every: 60_000 });
+
+    await page.goto(`${url}/verk/jobs/${failed}`);
+    assert.equal(await page.locator('[data-state]').textContent(), 'dead');
+    assert.ok((await page.locator('.error-panel').textContent())?.includes('card declined'));
+    assert.ok(await page.locator('ol.timeline li[data-event="dead"]').count());
+    assert.ok((await page.locator('.batch progress').count()) === 1);
+    await screenshot(page, 'job-page');
+
+    await page.goto(`${url}/verk/jobs/${child}`);
+    assert.equal(await page.locator('[data-state]').textContent(), 'blocked');
+    await page.locator(`a[href="/verk/jobs/${parent}"]`).click();
+    assert.equal(await page.locator('[data-state]').textContent(), 'scheduled');
+
+    await page.goto(`${url}/verk/queues/mail`);
+    const order = await page.locator('tbody tr[data-jid] code.args').allTextContents();
+    assert.deepEqual(order, ['["p5"]', '["p0"]', '["p-3"]'], 'waiting jobs in run order');
+    await screenshot(page, 'queue-page');
+
+    await page.goto(`${url}/verk/recurring`);
+    assert.equal(await page.locator('tr[data-recurring]').count(), 2);
+    assert.ok((await page.locator('tr[data-recurring="nightly-report"]').textContent())?.includes('Europe/Berlin'));
+    await page.locator('tr[data-recurring="heartbeat"]').getByRole('button', { name: 'Enqueue now', exact: true }).click();
+    await waitFor(async () => (await verk.stats()).processed >= 3, 'the recurring job enqueued now to run');
+    await screenshot(page, 'recurring');
+
+    await page.goto(`${url}/verk/batches`);
+    assert.equal(await page.locator(`.batch[data-bid="${batch.bid}"] progress`).getAttribute('value'), '2');
+    await screenshot(page, 'batches');
+
+    await page.goto(`${url}/verk/metrics`);
+    assert.ok((await page.locator('body').textContent())?.includes('TypeError'));
+    await screenshot(page, 'metrics');
+
+    await page.fill('#verk-search', failed);
+    await page.press('#verk-search', 'Enter');
+    await page.waitForURL(`**/verk/jobs/${failed}`);
+    await page.fill('#verk-search', 'tenant-7');
+    await page.press('#verk-search', 'Enter');
+    await page.locator(`tr[data-jid="${failed}"]`).waitFor();
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${url}/verk`);
+    await screenshot(page, 'overview-dark');
+  } finally {
+    await page.close();
+    await close();
+  }
+});
