@@ -19,7 +19,7 @@ ${view.queues.length === 0 ? html`<p class="empty">No queues.</p>` : html`<table
 </section>
 <section class="panel"><h2>Failures by error class</h2>
 <p class="muted">Counted over the first ${num(view.sampled)} of ${num(view.failingTotal)} jobs in retry and dead.</p>
-${view.errors.length === 0 ? html`<p class="empty">No failures.</p>` : html`<table><thead><tr><th>Error class</th><th class="num">Jobs</th><th>Example message</th></tr></thead><tbody>${view.errors.map((row) => html`<tr><td><a href="${ctx.url('/retries', { q: row.errorClass })}">${row.errorClass}</a></td><td class="num">${num(row.count)}</td><td>${row.sampleMessage.slice(0, 200)}</td></tr>`)}</tbody></table>`}
+${view.errors.length === 0 ? html`<p class="empty">No failures.</p>` : html`<table><thead><tr><th>Error class</th><th class="num">Jobs</th><th>Example message</th></tr></thead><tbody>${view.errors.map((row) => html`<tr><td>${row.errorClass} <a href="${ctx.url('/retries', { q: row.errorClass })}">in retries</a> · <a href="${ctx.url('/dead', { q: row.errorClass })}">in dead</a></td><td class="num">${num(row.count)}</td><td>${row.sampleMessage.slice(0, 200)}</td></tr>`)}</tbody></table>`}
 </section>
 <section class="panel"><h2>Run and wait time per job class</h2>
 ${
