@@ -11,4 +11,5 @@ export type { VerkClientMiddleware, VerkMiddleware } from './nest/middleware';
 export type { JobLogLevel, JobLogLevels } from './nest/job-logger';
 export type { VerkModuleOptions, VerkModuleAsyncOptions, VerkOptionsFactory } from './nest/verk-module-options';
 export type { VerkModuleExtras } from './nest/verk-module-definition';
+export { VerkDashboardModule, type VerkDashboardAsyncOptions, type DashboardAction, type VerkDashboardOptions } from './dashboard';
 export * from './engine/public-api';

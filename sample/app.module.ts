@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { VerkModule } from 'nestjs-verk';
+import { VerkDashboardModule, VerkModule } from 'nestjs-verk';
 import { GreetingService } from './greeting.service';
 import { HealthController } from './health.controller';
 import { JobsController } from './jobs.controller';
@@ -42,6 +42,9 @@ export class AppModule {
             pollInterval: 1000,
           }),
         }),
+        // The dashboard at http://127.0.0.1:3000/verk. The sample listens on loopback only and
+        // has no login; in a real app add `guards` (see docs/dashboard.md) or `readOnly: true`.
+        VerkDashboardModule.forRoot({ path: '/verk' }),
         // GET /health (HealthController); VerkHealthIndicator comes from VerkModule.
         TerminusModule,
       ],

@@ -78,6 +78,8 @@ export class JobsController {
     return [
       `nestjs-verk sample: node ${this.verk.nodeId}, queues ${queues.join(', ')}`,
       '',
+      `Dashboard: http://${host}/verk`,
+      '',
       'POST /jobs  {"class"?: string, "args"?: array, "queue"?: string, "in"?: seconds}  ->  {"jid": "..."}',
       `  class   one of this app's workers: ${WORKERS.map((worker) => `${worker.name} (queue ${worker.queue})`).join(', ')}`,
       '  args    arguments of the worker\'s @Perform() method',

@@ -48,7 +48,7 @@ const SHARED = [
 
 const MAIN = [
   ...SHARED,
-  'JobLogLevel', 'JobLogLevels', 'OnVerkEvent', 'Perform', 'VerkClientMiddleware', 'VerkHealthCheckOptions', 'VerkHealthDetails', 'VerkHealthIndicator',
+  'DashboardAction', 'JobLogLevel', 'JobLogLevels', 'OnVerkEvent', 'Perform', 'VerkClientMiddleware', 'VerkDashboardAsyncOptions', 'VerkDashboardModule', 'VerkDashboardOptions', 'VerkHealthCheckOptions', 'VerkHealthDetails', 'VerkHealthIndicator',
   'VerkHealthIndicatorResult', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
   'VerkService', 'Worker', 'WorkerOptions',
 ].sort();

@@ -62,6 +62,12 @@ test('sample app: listens on 127.0.0.1 only, refuses classes and queues it has n
     if (addresses === undefined) t.diagnostic('no /proc/net/tcp: the listening address was not checked');
     else assert.deepEqual(addresses, ['127.0.0.1'], 'the sample listens on loopback only');
 
+    // The dashboard is mounted at /verk, with its own assets.
+    const dashboard = await fetch(`http://127.0.0.1:${port}/verk`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(dashboard.status, 200);
+    assert.match(await dashboard.text(), /<title>Overview · Verk<\/title>/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/verk/assets/dashboard.js`, { signal: AbortSignal.timeout(5000) })).status, 200);
+
     // A class none of its workers runs: 400 naming the accepted classes, nothing written.
     const unknown = await post(port, JSON.stringify({ class: 'Kernel::System', args: ['rm -rf /'] }));
     assert.equal(unknown.status, 400, unknown.text);

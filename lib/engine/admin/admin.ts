@@ -11,6 +11,7 @@ import { spliceFields } from '../core/payload-text';
 import { checkPriority, priorityOf } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { type QueueDetails, type QueueStatsOptions, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
+import { readRunningJobs, type RunningPage } from './running-jobs';
 
 /**
  * One stored member as read by the management API. `job` is null when the text is not a
@@ -107,6 +108,11 @@ export class VerkAdmin {
   /** The numbers of one queue, with its run/wait histograms of one UTC day (default today). */
   queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     return this.statsReader.queueStats(name, options);
+  }
+
+  /** A page of the jobs in progress on every registered node, by node id then queue (the dashboard's Busy page). */
+  runningJobs(options?: ListOptions): Promise<RunningPage> {
+    return readRunningJobs(this.redis, this.keys, options);
   }
 
   /** A page of `retry`, `schedule`, `dead` (by score) or a queue (in processing order). */

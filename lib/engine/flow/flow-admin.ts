@@ -8,6 +8,7 @@ import type { JobPayload } from '../core/job';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
 import { type JobEvent, readHistory } from '../history/recorder';
+import { scanBatchIds } from './batch-list';
 
 /** Where a job stands, as `job(jid)` reports it. */
 export type JobState =
@@ -113,6 +114,18 @@ export class VerkFlowAdmin {
       createdAt: seconds(fields.created_at),
       ...(fields.completed_at ? { completedAt: seconds(fields.completed_at) } : {}),
     };
+  }
+
+  /**
+   * Batches still remembered (running, or completed less than flowRetention ago), found by
+   * a bounded SCAN (there is no batch index): pass the returned `cursor` to continue; null
+   * when every key was seen. Newest first within one call.
+   */
+  async listBatches(options: { cursor?: string; limit?: number } = {}): Promise<{ batches: BatchStatus[]; cursor: string | null }> {
+    const { bids, cursor } = await scanBatchIds(this.redis, this.keys, options);
+    const statuses = await Promise.all(bids.map((bid) => this.batchStatus(bid)));
+    const batches = statuses.filter((status): status is BatchStatus => status !== null).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    return { batches, cursor };
   }
 
   /**

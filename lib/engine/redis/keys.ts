@@ -127,6 +127,11 @@ export class Keys {
     return `${this.prefix}verk:unique:${key}`;
   }
 
+  /** SCAN pattern matching every batch hash (the prefix escaped for the glob). */
+  get batchPattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, (char) => `\\${char}`)}verk:batch:*`;
+  }
+
   /** Hash of a batch: counters, callback and times. */
   batch(bid: string): string {
     return `${this.prefix}verk:batch:${bid}`;

@@ -1,0 +1,41 @@
+import { html } from '../html/html';
+import { num } from '../html/format';
+import type { PageContext, PageResult } from '../server/context';
+import { actionButton } from './layout';
+
+/** Seconds as "4 s", "3 min", "2 h". */
+export function duration(seconds: number): string {
+  if (seconds < 1) return '0 s';
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86_400)} d`;
+}
+
+/** /verk/queues: every queue with its numbers; Pause / Resume (cluster-wide) and Clear. */
+export async function queuesPage(ctx: PageContext): Promise<PageResult> {
+  const queues = await ctx.data.queues();
+  const body =
+    queues.length === 0
+      ? html`<p class="empty">No queues yet.</p>`
+      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency here</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
+${queues.map((queue) => {
+  const path = `/api/queues/${encodeURIComponent(queue.name)}`;
+  return html`<tr data-queue="${queue.name}">
+  <td><a href="${ctx.url(`/queues/${encodeURIComponent(queue.name)}`)}">${queue.name}</a></td>
+  <td class="num">${num(queue.size)}</td>
+  <td class="num">${duration(queue.latency)}</td>
+  <td class="num">${num(queue.inProgress)}</td>
+  <td class="num">${queue.concurrencyHere === undefined ? '–' : num(queue.concurrencyHere)}</td>
+  <td class="num">${num(queue.processed)}</td>
+  <td class="num">${num(queue.failed)}</td>
+  <td>${queue.paused ? html`<span class="badge warn">paused</span>` : html`<span class="badge ok">running</span>`}</td>
+  <td class="actions">
+    ${queue.paused ? actionButton(ctx, 'resume', 'Resume', { post: `${path}/resume` }) : actionButton(ctx, 'pause', 'Pause', { post: `${path}/pause` })}
+    ${actionButton(ctx, 'clear', 'Clear', { post: `${path}/clear`, confirm: `Delete all ${num(queue.size)} waiting jobs of queue ${queue.name}?`, danger: true })}
+  </td>
+</tr>`;
+})}
+</tbody></table>`;
+  return { title: 'Queues', section: 'queues', body };
+}
