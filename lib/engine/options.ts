@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
 import { redactRedisUrl } from './redis/redact';
+import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -39,6 +40,12 @@ export interface VerkOptions {
    * maxJobs }` chooses. Default false: plain jobs cost nothing. See README "Job history".
    */
   history?: boolean | HistoryOptions;
+  /**
+   * OpenTelemetry spans around enqueue and perform, the trace context carried in the job
+   * (`true`, or `{ parent }`). Needs `@opentelemetry/api`; default false: it is never loaded.
+   * See docs/tracing.md.
+   */
+  tracing?: boolean | TracingOptions;
 }
 
 /** Options with every default filled in. */
@@ -56,6 +63,7 @@ export interface ResolvedVerkOptions {
   maxRecoveries: number;
   flowRetention: number;
   history: ResolvedHistoryOptions;
+  tracing: ResolvedTracingOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -86,6 +94,7 @@ const KNOWN = new Set<string>([
   'maxRecoveries',
   'flowRetention',
   'history',
+  'tracing',
 ]);
 
 function fail(field: string, message: string): never {
@@ -200,5 +209,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     maxRecoveries: integer(options, 'maxRecoveries', 0, DEFAULTS.maxRecoveries),
     flowRetention: integer(options, 'flowRetention', 1000, DEFAULTS.flowRetention),
     history: resolveHistoryOptions(options.history),
+    tracing: resolveTracingOptions(options.tracing),
   };
 }

@@ -12,7 +12,8 @@ import type { Interruption, JobRun, MiddlewareStack } from './middleware';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
-import type { WorkerRegistry } from './worker-registry';
+import type { WorkerHandler, WorkerRegistry } from './worker-registry';
+import type { JobTracing } from '../tracing/job-tracing';
 
 /** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
 const MAX_BATCH = 1000;
@@ -43,6 +44,8 @@ export interface QueueManagerOptions {
   onScheduledNow: () => void;
   /** Job history and tracking: started, finished, failed and dead events. */
   recorder?: JobRecorder;
+  /** OpenTelemetry: a consumer span around each perform; undefined when `tracing` is off. */
+  tracing?: JobTracing;
 }
 
 /**
@@ -390,11 +393,11 @@ export class QueueManager {
     const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
     recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
     if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
+    const tracing = this.options.tracing;
     try {
-      if (!worker) {
-        throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
-      }
-      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
+      // Off: one check, no closure.
+      if (tracing === undefined) await this.perform(worker, job, run);
+      else await tracing.process(job, this.queue, this.options.nodeId, () => this.perform(worker, job, run));
     } catch (error) {
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,
@@ -414,6 +417,14 @@ export class QueueManager {
     const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
     if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event);
     else this.acknowledge(raw, event);
+  }
+
+  /** The worker's perform inside the middleware; an unknown class is a failure like any other. */
+  private perform(worker: WorkerHandler | undefined, job: JobPayload, run: JobRun): unknown {
+    if (!worker) {
+      throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
+    }
+    return this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
