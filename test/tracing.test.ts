@@ -266,7 +266,7 @@ test('tracing: { parent: true } makes each consumer span a child of its producer
   }
 });
 
-test('a job without trace_context (pushed by Sidekiq) runs with a root consumer span and no link; a top-level traceparent (Sidekiq instrumentation) is linked; a malformed one is ignored', async () => {
+test('a job without trace_context (pushed by Sidekiq) runs with a root consumer span and no link; a top-level traceparent (Sidekiq instrumentation) is linked; a malformed or all-zero one is ignored', async () => {
   const ran: string[] = [];
   const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, tracing: true }, { HardWorker: { perform: (args) => void ran.push(String(args[0])) } });
   const remote = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
@@ -278,13 +278,14 @@ test('a job without trace_context (pushed by Sidekiq) runs with a root consumer 
       sidekiq('plain', 'aaaaaaaaaaaaaaaaaaaaaaaa', ''),
       sidekiq('instrumented', 'bbbbbbbbbbbbbbbbbbbbbbbb', `,"traceparent":"00-${remote.traceId}-${remote.spanId}-01","tracestate":"vendor=x"`),
       sidekiq('malformed', 'cccccccccccccccccccccccc', ',"trace_context":{"traceparent":"00-zz-not-a-context-01"}'),
+      sidekiq('zeros', 'dddddddddddddddddddddddd', `,"trace_context":{"traceparent":"00-${'0'.repeat(32)}-${remote.spanId}-01","tracestate":""}`),
     );
-    await waitFor(async () => Number(await ctx.redis.get('stat:processed')) === 3, 'three Sidekiq jobs processed');
-    await waitFor(() => named('process default').length === 3, 'three consumer spans');
-    assert.deepEqual(ran, ['plain', 'instrumented', 'malformed']);
+    await waitFor(async () => Number(await ctx.redis.get('stat:processed')) === 4, 'four Sidekiq jobs processed');
+    await waitFor(() => named('process default').length === 4, 'four consumer spans');
+    assert.deepEqual(ran, ['plain', 'instrumented', 'malformed', 'zeros']);
     assert.equal(Number(await ctx.redis.get('stat:failed') ?? 0), 0);
     const run = (jid: string) => one('process default', (span) => span.attributes['messaging.message.id'] === jid);
-    for (const jid of ['aaaaaaaaaaaaaaaaaaaaaaaa', 'cccccccccccccccccccccccc']) {
+    for (const jid of ['aaaaaaaaaaaaaaaaaaaaaaaa', 'cccccccccccccccccccccccc', 'dddddddddddddddddddddddd']) {
       assert.equal(run(jid).parentSpanContext, undefined);
       assert.deepEqual(run(jid).links, []);
       assert.equal(run(jid).status.code, SpanStatusCode.UNSET);

@@ -3,7 +3,8 @@
  * same run. Each system runs in its own child process (so RSS and CPU are its own), on a
  * flushed Redis. Prints one JSON line per result with both figures and the ratio, then a
  * table. Scale with BENCH_N (processing jobs, default 100000), BENCH_ENQUEUE_N (20000),
- * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50).
+ * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50). BENCH_MODE=tracing runs the tracingCost row
+ * alone (BENCH_TRACING_ROUNDS, default 3).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -47,8 +48,63 @@ async function memory(server: RedisServer, redis: Redis): Promise<void> {
   console.log(`  growth after the first tenth: ${result.rssGrowthAfterWarmupMb} MB`);
 }
 
+/**
+ * tracingCost: processing no-op jobs with tracing off, on without an SDK, and on with the
+ * SDK and an exporter that drops the spans (tracing-bench.ts). Each run is a process of its
+ * own on a flushed Redis; the modes alternate over BENCH_TRACING_ROUNDS rounds so a busy
+ * moment of the machine does not land on one mode only, and the medians are reported.
+ */
+async function tracingCost(server: RedisServer, redis: Redis): Promise<void> {
+  const rounds = Number(process.env.BENCH_TRACING_ROUNDS ?? 3);
+  const modes = ['off', 'api', 'sdk'] as const;
+  const samples: Record<(typeof modes)[number], { processing: number; cpuSecondsPer10k: number }[]> = { off: [], api: [], sdk: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of modes) {
+      await redis.flushall();
+      const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, 'tracing-bench.js')], { env: { ...process.env, REDIS_URL: server.url, TRACING_BENCH_MODE: mode }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      samples[mode].push(JSON.parse(out.trim().split('\n').pop() as string) as { processing: number; cpuSecondsPer10k: number });
+    }
+  }
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const figure = (mode: (typeof modes)[number]) => ({ processing: median(samples[mode].map((s) => s.processing)), cpuSecondsPer10k: median(samples[mode].map((s) => s.cpuSecondsPer10k)) });
+  const [off, api, sdk] = modes.map(figure);
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}`;
+  console.log(
+    JSON.stringify({
+      metric: 'tracingCost',
+      unit: 'jobs/s',
+      off: off.processing,
+      noSdk: api.processing,
+      sdk: sdk.processing,
+      noSdkRatio: ratio(api.processing, off.processing),
+      sdkRatio: ratio(sdk.processing, off.processing),
+      cpuSecondsPer10k: { off: off.cpuSecondsPer10k, noSdk: api.cpuSecondsPer10k, sdk: sdk.cpuSecondsPer10k },
+      rounds,
+      samples,
+      jobs: Number(process.env.BENCH_N ?? 100_000),
+      concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50),
+      machine,
+    }),
+  );
+  console.log(`\nnestjs-verk with tracing (no-op jobs, median of ${rounds} runs each):`);
+  console.log(`  off                           ${off.processing} jobs/s, worker CPU ${off.cpuSecondsPer10k} s per 10,000 jobs`);
+  console.log(`  tracing: true, no SDK         ${api.processing} jobs/s (${ratio(api.processing, off.processing)}x), worker CPU ${api.cpuSecondsPer10k} s (${ratio(api.cpuSecondsPer10k, off.cpuSecondsPer10k)}x)`);
+  console.log(`  tracing: true, SDK, no export ${sdk.processing} jobs/s (${ratio(sdk.processing, off.processing)}x), worker CPU ${sdk.cpuSecondsPer10k} s (${ratio(sdk.cpuSecondsPer10k, off.cpuSecondsPer10k)}x)`);
+}
+
 async function main(): Promise<void> {
   const server = await RedisServer.start();
+  if (process.env.BENCH_MODE === 'tracing') {
+    const redis = new Redis(server.url);
+    try {
+      await tracingCost(server, redis);
+    } finally {
+      redis.disconnect();
+      await server.cleanup();
+    }
+    return;
+  }
   if (process.env.BENCH_MODE === 'memory') {
     const redis = new Redis(server.url);
     try {
@@ -89,6 +145,7 @@ async function main(): Promise<void> {
       console.log(`\nnestjs-verk with job history (history: true, 3 events per job):`);
       console.log(`  processing ${verk.processingWithHistory} jobs/s (${ratio}x of ${verk.processing} without), worker CPU ${verk.cpuSecondsPer10kWithHistory} s per 10,000 jobs (${cpuRatio}x), Redis ${verk.historyBytesPerJob} bytes per job history`);
     }
+    await tracingCost(server, redis);
   } finally {
     redis.disconnect();
     await server.cleanup();

@@ -45,6 +45,7 @@ export class JobTracing {
     const { api } = this;
     const active = api.context.active();
     const span = this.tracer.startSpan(`${operation} ${payload.queue}`, { kind: api.SpanKind.PRODUCER, attributes: messageAttributes(payload, 'send', operation) }, active);
+    if (this.isNoop(span)) return write();
     injectTraceContext(api, payload, span.spanContext());
     return this.around(span, api.trace.setSpan(active, span), write);
   }
@@ -84,7 +85,7 @@ export class JobTracing {
    * with `parent: true`. A job without a trace context (pushed by Sidekiq) gets a root span
    * without a link. A retry is another run: another span, linked to the same producer.
    */
-  process(job: JobPayload, queue: string, nodeId: string, perform: () => unknown): Promise<void> {
+  process(job: JobPayload, queue: string, nodeId: string, perform: () => unknown): unknown {
     const { api } = this;
     const producer = extractTraceContext(api, job);
     // Not the active context: whatever the fetch loop happened to run in is no parent of a job.
@@ -93,7 +94,20 @@ export class JobTracing {
     attributes['messaging.client.id'] = nodeId;
     if (typeof job.retry_count === 'number') attributes['messaging.verk.job.retry_count'] = job.retry_count;
     const span = this.tracer.startSpan(`process ${queue}`, { kind: api.SpanKind.CONSUMER, attributes, links: producer ? [{ context: producer }] : undefined }, parent);
-    return this.around(span, api.trace.setSpan(parent, span), perform) as Promise<void>;
+    if (this.isNoop(span)) return perform();
+    return this.around(span, api.trace.setSpan(parent, span), perform);
+  }
+
+  /**
+   * The API's no-op span (no SDK registered): nothing to record and no context to pass
+   * on, so the work runs as it would without tracing. A span the SDK sampled out is not
+   * one: its valid context still goes to the children, which follow its decision.
+   */
+  private isNoop(span: Span): boolean {
+    if (span.isRecording()) return false;
+    const context = span.spanContext();
+    // The no-op tracer's spans share this one object: no id to validate on the common path.
+    return context === this.api.INVALID_SPAN_CONTEXT || !this.api.isSpanContextValid(context);
   }
 
   /** Runs `fn` with `span` active; an error is recorded on it (status ERROR) and rethrown. */

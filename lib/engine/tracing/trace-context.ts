@@ -37,8 +37,13 @@ export function extractTraceContext(api: OtelApi, job: JobPayload): SpanContext 
   const match = TRACEPARENT.exec(traceparent.trim());
   // Version ff is invalid; version 00 has exactly four fields.
   if (!match || match[1] === 'ff' || (match[1] === '00' && match[5] !== undefined)) return undefined;
+  // The pattern checked the form; all zeros is the one invalid id of that form.
+  if (match[2] === INVALID_TRACE_ID || match[3] === INVALID_SPAN_ID) return undefined;
   const context: SpanContext = { traceId: match[2], spanId: match[3], traceFlags: parseInt(match[4], 16), isRemote: true };
   const tracestate = source.tracestate;
   if (typeof tracestate === 'string' && tracestate.length > 0) context.traceState = api.createTraceState(tracestate);
-  return api.isSpanContextValid(context) ? context : undefined;
+  return context;
 }
+
+const INVALID_TRACE_ID = '0'.repeat(32);
+const INVALID_SPAN_ID = '0'.repeat(16);
