@@ -35,7 +35,7 @@ const SHARED = [
   'BatchOptions', 'BatchResult', 'BatchStatus', 'CancelOptions', 'CatchUpPolicy', 'DayStats', 'EnqueueJob', 'FoundJob', 'HistoryOptions',
   'InvalidJobError', 'JobContext', 'JobEvent', 'JobEventName', 'JobFailed', 'JobFinished', 'JobPage', 'JobPayload', 'JobSet', 'JobSource',
   'JobStarted', 'JobState', 'JobStatus', 'ListOptions', 'ListedJob', 'NodeStats', 'QueuePaused', 'QueuePausing', 'QueueRunning', 'QueueStats',
-  'RecurringJob', 'RecurringOptions', 'RecurringPatch', 'RetryAt', 'StatsOptions', 'TaggedJobs', 'TrackedJobEvent', 'TrackedJobListener',
+  'RecurringJob', 'RecurringOptions', 'RecurringPatch', 'RetryAt', 'StatsOptions', 'TaggedJobs', 'TracingOptions', 'TrackedJobEvent', 'TrackedJobListener',
   'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
   'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
   'subscribeToTrackedJobs',

@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
 import { redactRedisUrl } from './redis/redact';
+import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -46,6 +47,12 @@ export interface VerkOptions {
   histograms?: boolean;
   /** Days a day's histograms are kept after the day ends (1 to 3650). Default 30. */
   histogramRetention?: number;
+  /**
+   * OpenTelemetry spans around enqueue and perform, the trace context carried in the job
+   * (`true`, or `{ parent }`). Needs `@opentelemetry/api`; default false: it is never loaded.
+   * See docs/tracing.md.
+   */
+  tracing?: boolean | TracingOptions;
 }
 
 /** Options with every default filled in. */
@@ -65,6 +72,7 @@ export interface ResolvedVerkOptions {
   history: ResolvedHistoryOptions;
   histograms: boolean;
   histogramRetention: number;
+  tracing: ResolvedTracingOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -102,6 +110,7 @@ const KNOWN = new Set<string>([
   'history',
   'histograms',
   'histogramRetention',
+  'tracing',
 ]);
 
 function fail(field: string, message: string): never {
@@ -223,5 +232,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     history: resolveHistoryOptions(options.history),
     histograms,
     histogramRetention,
+    tracing: resolveTracingOptions(options.tracing),
   };
 }

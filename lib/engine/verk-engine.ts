@@ -23,6 +23,7 @@ import { VerkRecurring } from './recurring/recurring';
 import { RecurringScheduler } from './recurring/recurring-scheduler';
 import { Scheduler } from './core/scheduler';
 import { withTimeout } from './core/timing';
+import { JobTracing } from './tracing/job-tracing';
 import { type TrackedJobListener, TrackedJobSubscriptions } from './history/tracking';
 import { WorkerRegistry } from './core/worker-registry';
 
@@ -78,6 +79,8 @@ export class VerkEngine {
   /** Job history, tags and tracking (see recorder.ts); other transitions record through it too. */
   readonly recorder: JobRecorder;
   private readonly trackedJobs: TrackedJobSubscriptions;
+  /** Spans around enqueue and perform; undefined (and @opentelemetry/api never loaded) unless `tracing` is set. */
+  private readonly tracing?: JobTracing;
   private readonly logger: VerkLogger;
   /** Receives pause/resume announcements (a subscribed connection can do nothing else). */
   private readonly subscriber: Redis;
@@ -99,6 +102,8 @@ export class VerkEngine {
   ) {
     this.options = resolveOptions(options);
     this.keys = new Keys(this.options.prefix);
+    // Before any connection opens: a missing @opentelemetry/api leaves nothing to close.
+    if (this.options.tracing.enabled) this.tracing = new JobTracing(this.options.tracing);
     this.logger = hooks.logger ?? consoleLogger;
     this.events = new EventBus(this.logger);
     const node = this.options.nodeId;
@@ -118,7 +123,7 @@ export class VerkEngine {
       writer: () => (this.state === 'new' || this.state === 'stopped' ? this.clientRedis : this.redis),
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder });
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing });
     this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder, {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
@@ -380,6 +385,7 @@ export class VerkEngine {
       recorder: this.recorder,
       histograms: this.options.histograms ? { retentionDays: this.options.histogramRetention } : undefined,
       clock: this.hooks.clock,
+      tracing: this.tracing,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();

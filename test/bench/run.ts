@@ -5,7 +5,8 @@
  * table. Scale with BENCH_N (processing jobs, default 100000), BENCH_ENQUEUE_N (20000),
  * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50). BENCH_MODE=memory: a worker's RSS over
  * 1,000,000 jobs; BENCH_MODE=dashboard: the dashboard's engine calls on large sets
- * (dashboard-bench.ts).
+ * (dashboard-bench.ts); BENCH_MODE=tracing runs the tracingCost row alone
+ * (BENCH_TRACING_ROUNDS, default 3).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -50,12 +51,72 @@ async function memory(server: RedisServer, redis: Redis): Promise<void> {
   console.log(`  growth after the first tenth: ${result.rssGrowthAfterWarmupMb} MB`);
 }
 
+/**
+ * tracingCost: processing no-op jobs with tracing off, on without an SDK, and on with the
+ * SDK and an exporter that drops the spans (tracing-bench.ts). Each run is a process of its
+ * own on a flushed Redis; the modes alternate over BENCH_TRACING_ROUNDS rounds so a busy
+ * moment of the machine does not land on one mode only, and the medians are reported.
+ */
+async function tracingCost(server: RedisServer, redis: Redis): Promise<void> {
+  const rounds = Number(process.env.BENCH_TRACING_ROUNDS ?? 3);
+  const modes = ['off', 'api', 'sdk'] as const;
+  const samples: Record<(typeof modes)[number], { processing: number; cpuSecondsPer10k: number }[]> = { off: [], api: [], sdk: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of modes) {
+      await redis.flushall();
+      const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, 'tracing-bench.js')], { env: { ...process.env, REDIS_URL: server.url, TRACING_BENCH_MODE: mode }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      samples[mode].push(JSON.parse(out.trim().split('\n').pop() as string) as { processing: number; cpuSecondsPer10k: number });
+    }
+  }
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const figure = (mode: (typeof modes)[number]) => ({ processing: median(samples[mode].map((s) => s.processing)), cpuSecondsPer10k: median(samples[mode].map((s) => s.cpuSecondsPer10k)) });
+  const [off, api, sdk] = modes.map(figure);
+  // The least disturbed run of each mode (fastest, least CPU): on a busy machine the medians move with its load.
+  const best = (mode: (typeof modes)[number]) => ({ processing: Math.max(...samples[mode].map((s) => s.processing)), cpuSecondsPer10k: Math.min(...samples[mode].map((s) => s.cpuSecondsPer10k)) });
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}`;
+  console.log(
+    JSON.stringify({
+      metric: 'tracingCost',
+      unit: 'jobs/s',
+      off: off.processing,
+      noSdk: api.processing,
+      sdk: sdk.processing,
+      noSdkRatio: ratio(api.processing, off.processing),
+      sdkRatio: ratio(sdk.processing, off.processing),
+      cpuSecondsPer10k: { off: off.cpuSecondsPer10k, noSdk: api.cpuSecondsPer10k, sdk: sdk.cpuSecondsPer10k },
+      best: { off: best('off'), noSdk: best('api'), sdk: best('sdk') },
+      rounds,
+      samples,
+      jobs: Number(process.env.BENCH_N ?? 100_000),
+      concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50),
+      machine,
+    }),
+  );
+  console.log(`\nnestjs-verk with tracing (no-op jobs, median of ${rounds} runs each):`);
+  console.log(`  off                           ${off.processing} jobs/s, worker CPU ${off.cpuSecondsPer10k} s per 10,000 jobs`);
+  console.log(`  tracing: true, no SDK         ${api.processing} jobs/s (${ratio(api.processing, off.processing)}x), worker CPU ${api.cpuSecondsPer10k} s (${ratio(api.cpuSecondsPer10k, off.cpuSecondsPer10k)}x)`);
+  console.log(`  tracing: true, SDK, no export ${sdk.processing} jobs/s (${ratio(sdk.processing, off.processing)}x), worker CPU ${sdk.cpuSecondsPer10k} s (${ratio(sdk.cpuSecondsPer10k, off.cpuSecondsPer10k)}x)`);
+  const [bestOff, bestApi, bestSdk] = modes.map(best);
+  console.log(`  best runs: off ${bestOff.processing} jobs/s ${bestOff.cpuSecondsPer10k} s; no SDK ${bestApi.processing} (${ratio(bestApi.processing, bestOff.processing)}x) ${bestApi.cpuSecondsPer10k} s; SDK ${bestSdk.processing} (${ratio(bestSdk.processing, bestOff.processing)}x) ${bestSdk.cpuSecondsPer10k} s`);
+}
+
 async function main(): Promise<void> {
   const server = await RedisServer.start();
   if (process.env.BENCH_MODE === 'dashboard') {
     const redis = new Redis(server.url);
     try {
       await dashboard(server.url, redis, async () => `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}`);
+    } finally {
+      redis.disconnect();
+      await server.cleanup();
+    }
+    return;
+  }
+  if (process.env.BENCH_MODE === 'tracing') {
+    const redis = new Redis(server.url);
+    try {
+      await tracingCost(server, redis);
     } finally {
       redis.disconnect();
       await server.cleanup();
@@ -102,6 +163,7 @@ async function main(): Promise<void> {
       console.log(`\nnestjs-verk with job history (history: true, 3 events per job):`);
       console.log(`  processing ${verk.processingWithHistory} jobs/s (${ratio}x of ${verk.processing} without), worker CPU ${verk.cpuSecondsPer10kWithHistory} s per 10,000 jobs (${cpuRatio}x), Redis ${verk.historyBytesPerJob} bytes per job history`);
     }
+    await tracingCost(server, redis);
   } finally {
     redis.disconnect();
     await server.cleanup();

@@ -11,6 +11,7 @@ import type { MiddlewareStack } from '../core/middleware';
 import { checkPriority } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { applyTagFields } from '../history/tags';
+import type { JobTracing } from '../tracing/job-tracing';
 
 /** A class given instead of a class name; its name is resolved by `className`. */
 export type WorkerClassRef = abstract new (...args: never[]) => unknown;
@@ -72,6 +73,8 @@ export interface ClientOptions {
   onScheduledNow?: () => void;
   /** Records `enqueued` / `scheduled` events and writes tags and tracking (history, recorder.ts). */
   recorder?: JobRecorder;
+  /** OpenTelemetry: a producer span per write, its context in each payload; undefined when `tracing` is off. */
+  tracing?: JobTracing;
 }
 
 function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
@@ -144,6 +147,7 @@ export class VerkClient {
   private readonly scripts: VerkScripts;
   private readonly onScheduledNow: () => void;
   private readonly recorder?: JobRecorder;
+  private readonly tracing?: JobTracing;
 
   constructor(
     private readonly redis: Redis,
@@ -156,6 +160,7 @@ export class VerkClient {
     this.scripts = new VerkScripts(redis, options.keys);
     this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
     this.recorder = options.recorder;
+    this.tracing = options.tracing;
   }
 
   /**
@@ -175,6 +180,11 @@ export class VerkClient {
   /** Adds a job to the end of its queue. Returns its jid. */
   async enqueue(job: EnqueueJob): Promise<string> {
     const payload = this.build(job);
+    return this.tracing ? this.tracing.send(payload, 'send', () => this.writeOne(job, payload)) : this.writeOne(job, payload);
+  }
+
+  /** enqueue, once the payload is built: client middleware, then the write. */
+  private async writeOne(job: EnqueueJob, payload: JobPayload): Promise<string> {
     await this.prepare([payload], () => 'job');
     await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job']))[0];
@@ -193,6 +203,11 @@ export class VerkClient {
     const now = nowSeconds();
     const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
     if (payloads.length === 0) return [];
+    return this.tracing ? this.tracing.sendMany(payloads, () => this.writeMany(jobs, payloads)) : this.writeMany(jobs, payloads);
+  }
+
+  /** enqueueMany, once the payloads are built: client middleware, then one round trip. */
+  private async writeMany(jobs: EnqueueJob[], payloads: JobPayload[]): Promise<string[]> {
     await this.prepare(payloads);
     await this.recorder?.beforeWrite(payloads, jobs.map((job) => job.track === true), (index) => `jobs[${index}]`);
     if (payloads.some(isFlowJob)) return this.writeFlow(payloads, payloads.map((_, index) => `jobs[${index}]`));
@@ -228,6 +243,11 @@ export class VerkClient {
     const payload = this.build(job);
     if (ms <= Date.now()) return this.enqueue(job.jid ? job : { ...job, jid: payload.jid });
     delete payload.enqueued_at;
+    return this.tracing ? this.tracing.send(payload, 'schedule', () => this.writeScheduled(job, payload, ms)) : this.writeScheduled(job, payload, ms);
+  }
+
+  /** schedule of a job due later, once its payload is built: client middleware, then the write. */
+  private async writeScheduled(job: EnqueueJob, payload: JobPayload, ms: number): Promise<string> {
     await this.prepare([payload], () => 'job');
     await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job'], ms / 1000))[0];

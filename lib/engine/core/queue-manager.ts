@@ -13,7 +13,8 @@ import type { Interruption, JobRun, MiddlewareStack } from './middleware';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
-import type { WorkerRegistry } from './worker-registry';
+import type { WorkerHandler, WorkerRegistry } from './worker-registry';
+import type { JobTracing } from '../tracing/job-tracing';
 
 /** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
 const MAX_BATCH = 1000;
@@ -48,6 +49,8 @@ export interface QueueManagerOptions {
   histograms?: { retentionDays: number };
   /** The clock (epoch ms) a job's start and end are read from; default Date.now. */
   clock?: () => number;
+  /** OpenTelemetry: a consumer span around each perform; undefined when `tracing` is off. */
+  tracing?: JobTracing;
 }
 
 /**
@@ -401,11 +404,11 @@ export class QueueManager {
     const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
     recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
     if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
+    const tracing = this.options.tracing;
     try {
-      if (!worker) {
-        throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
-      }
-      await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
+      // Off: one check, no closure.
+      if (tracing === undefined) await this.perform(worker, job, run);
+      else await tracing.process(job, this.queue, this.options.nodeId, () => this.perform(worker, job, run));
     } catch (error) {
       const durationMs = this.clock() - started;
       const outcome = failJob(job, error, {
@@ -432,6 +435,14 @@ export class QueueManager {
   private histogramOf(runMs: number, job: JobPayload, started: number): HistogramWrite | undefined {
     if (this.histogramRetention === undefined) return undefined;
     return singleJobWrite(runMs, waitOf(job.enqueued_at, started), this.histogramRetention);
+  }
+
+  /** The worker's perform inside the middleware; an unknown class is a failure like any other. */
+  private perform(worker: WorkerHandler | undefined, job: JobPayload, run: JobRun): unknown {
+    if (!worker) {
+      throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
+    }
+    return this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
   }
 
   /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
