@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { JobSource, VerkAdmin } from '../admin/admin';
+import type { FoundJob, JobSource, VerkAdmin } from '../admin/admin';
 import { checkJid } from '../admin/admin-input';
 import { readJob } from '../core/job';
 import { VerkFlowError } from '../errors';
@@ -63,6 +63,9 @@ export interface CancelOptions {
 }
 
 /** Job lookup with dependencies, batch status and cancelling (dependency-aware). */
+/** Times cancel looks a job up again when it moved between the look-up and the removal. */
+const MOVED_ATTEMPTS = 3;
+
 export class VerkFlowAdmin {
   private readonly scripts: VerkScripts;
 
@@ -158,18 +161,26 @@ export class VerkFlowAdmin {
       if (raw === null) return false;
       payload = readJob(raw).job ?? undefined;
     } else {
-      const found = options.from === undefined ? await this.admin.findJob(jid) : await this.admin.findIn(jid, options.from);
-      if (!found) return false;
-      if (typeof found.job.bid === 'string' && found.where !== 'dead' && (await this.redis.exists(this.keys.batch(found.job.bid))) === 1) {
-        throw new VerkFlowError(`Job ${jid} belongs to batch ${found.job.bid}, which waits for it to succeed or die; it cannot be cancelled`);
-      }
-      if (found.where === 'inprogress') {
-        // Its worker is told; whatever it writes afterwards finds nothing and is ignored.
-        if (!(await this.control.interruptRunning(found))) return false;
-      } else {
-        const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
-        // With cascade the dependents are removed below, not sent to dead as lost.
-        if (!(await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose'))) return false;
+      // A job can move between the look-up and the removal (the scheduler moving it from
+      // `schedule` to its queue, a worker fetching it): then it is looked up again, a few times.
+      let found: FoundJob | null = null;
+      for (let attempt = 0; ; attempt++) {
+        found = options.from === undefined ? await this.admin.findJob(jid) : await this.admin.findIn(jid, options.from);
+        if (!found) return false;
+        if (typeof found.job.bid === 'string' && found.where !== 'dead' && (await this.redis.exists(this.keys.batch(found.job.bid))) === 1) {
+          throw new VerkFlowError(`Job ${jid} belongs to batch ${found.job.bid}, which waits for it to succeed or die; it cannot be cancelled`);
+        }
+        let removed: boolean;
+        if (found.where === 'inprogress') {
+          // Its worker is told; whatever it writes afterwards finds nothing and is ignored.
+          removed = await this.control.interruptRunning(found);
+        } else {
+          const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
+          // With cascade the dependents are removed below, not sent to dead as lost.
+          removed = await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose');
+        }
+        if (removed) break;
+        if (attempt === MOVED_ATTEMPTS - 1) return false;
       }
       payload = found.job;
       if (cascade) await this.cancelDependents(jid);
