@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
 import { redactRedisUrl } from './redis/redact';
+import { type ResolvedMetricsOptions, resolveMetricsOptions, type VerkMetricsOptions } from './metrics/metrics-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -39,6 +40,12 @@ export interface VerkOptions {
    * maxJobs }` chooses. Default false: plain jobs cost nothing. See README "Job history".
    */
   history?: boolean | HistoryOptions;
+  /**
+   * Prometheus metrics through prom-client (an optional peer, loaded only when this is
+   * set): `true` registers them in prom-client's default registry; `{ registry, prefix,
+   * buckets, endpoint }` chooses. Default false. See docs/metrics.md.
+   */
+  metrics?: boolean | VerkMetricsOptions;
 }
 
 /** Options with every default filled in. */
@@ -56,6 +63,8 @@ export interface ResolvedVerkOptions {
   maxRecoveries: number;
   flowRetention: number;
   history: ResolvedHistoryOptions;
+  /** Undefined: metrics off. */
+  metrics?: ResolvedMetricsOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -86,6 +95,7 @@ const KNOWN = new Set<string>([
   'maxRecoveries',
   'flowRetention',
   'history',
+  'metrics',
 ]);
 
 function fail(field: string, message: string): never {
@@ -200,5 +210,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     maxRecoveries: integer(options, 'maxRecoveries', 0, DEFAULTS.maxRecoveries),
     flowRetention: integer(options, 'flowRetention', 1000, DEFAULTS.flowRetention),
     history: resolveHistoryOptions(options.history),
+    metrics: resolveMetricsOptions(options.metrics),
   };
 }

@@ -23,6 +23,8 @@ import { Scheduler } from './core/scheduler';
 import { withTimeout } from './core/timing';
 import { type TrackedJobListener, TrackedJobSubscriptions } from './history/tracking';
 import { WorkerRegistry } from './core/worker-registry';
+import { EngineMetrics } from './metrics/engine-metrics';
+import type { VerkMetricsRegistry } from './metrics/metrics-options';
 
 export interface VerkEngineHooks {
   logger?: VerkLogger;
@@ -79,6 +81,8 @@ export class VerkEngine {
   private readonly recurringScheduler: RecurringScheduler;
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
+  /** Prometheus metrics (option `metrics`); undefined when off, and then prom-client is never loaded. */
+  private readonly metrics?: EngineMetrics;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(
@@ -96,6 +100,9 @@ export class VerkEngine {
     // Not through this.logger: the other connections already report an outage.
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthPing = new HealthPing(this.healthRedis);
+    if (this.options.metrics) {
+      this.metrics = new EngineMetrics(this.options.metrics, { redis: this.clientRedis, keys: this.keys, pollInterval: this.options.pollInterval, workers: this.workers, logger: this.logger });
+    }
     this.recorder = new JobRecorder({
       keys: this.keys,
       nodeId: node,
@@ -166,6 +173,11 @@ export class VerkEngine {
     return this.options.nodeId;
   }
 
+  /** The prom-client registry this node's metrics are in (option `metrics`), or undefined when metrics are off. */
+  get metricsRegistry(): VerkMetricsRegistry | undefined {
+    return this.metrics?.registry;
+  }
+
   /** The facts a health check judges, read from memory (no Redis call). */
   health(): VerkHealthFacts {
     const queues: VerkHealthFacts['queues'] = {};
@@ -219,6 +231,7 @@ export class VerkEngine {
       await this.closeConnections();
       await this.closeClient();
       this.state = 'stopped';
+      this.metrics?.close();
       throw error;
     }
   }
@@ -266,6 +279,7 @@ export class VerkEngine {
     this.managers.delete(queue);
     await entry.manager.stop(Date.now() + this.options.shutdownTimeout);
     await closeConnection(entry.blocking);
+    this.metrics?.queueRemoved(queue);
     // The node no longer holds work for the queue, unless a job is still stuck in progress.
     if ((await this.redis.llen(this.keys.inProgress(queue, this.nodeId))) === 0) await this.redis.srem(this.keys.nodeQueues(this.nodeId), queue);
   }
@@ -358,6 +372,7 @@ export class VerkEngine {
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
       onScheduledNow: this.pollNow,
       recorder: this.recorder,
+      metrics: this.metrics?.queue(queue, concurrency),
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
@@ -390,6 +405,7 @@ export class VerkEngine {
     }
     await this.closeConnections();
     this.state = 'stopped';
+    this.metrics?.close();
     if (!options.keepClient) await this.closeClient();
   }
 

@@ -13,6 +13,7 @@ import type { JobEvent, JobRecorder } from '../history/recorder';
 import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
 import type { WorkerRegistry } from './worker-registry';
+import type { QueueMetrics } from '../metrics/queue-metrics';
 
 /** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
 const MAX_BATCH = 1000;
@@ -43,6 +44,8 @@ export interface QueueManagerOptions {
   onScheduledNow: () => void;
   /** Job history and tracking: started, finished, failed and dead events. */
   recorder?: JobRecorder;
+  /** Prometheus counters of this queue on this node (plain numbers); absent when metrics are off. */
+  metrics?: QueueMetrics;
 }
 
 /**
@@ -387,6 +390,8 @@ export class QueueManager {
     const worker = this.options.workers.get(job.class);
     const { events } = this.options;
     const started = Date.now();
+    const metrics = this.options.metrics;
+    metrics?.started(job.enqueued_at, started);
     const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
     recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
     if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
@@ -396,6 +401,7 @@ export class QueueManager {
       }
       await this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
     } catch (error) {
+      metrics?.performed(job.class, Date.now() - started, false);
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,
         retryAt: worker?.retryAt,
@@ -409,6 +415,7 @@ export class QueueManager {
       return;
     }
     const finished = Date.now();
+    metrics?.performed(job.class, finished - started, true);
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
     const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
@@ -459,6 +466,7 @@ export class QueueManager {
   /** A failure's event (`failed` with the retry time, or `dead`), once it landed. */
   private recordFailure(outcome: FailureOutcome, durationMs?: number): void {
     const { recorder, nodeId } = this.options;
+    this.options.metrics?.failed(outcome.payload.class, outcome.target);
     if (!recorder?.wants(this.queue)) return;
     const job = outcome.payload;
     const event: JobEvent = {
