@@ -37,14 +37,14 @@ const SHARED = [
   'JobStarted', 'JobState', 'JobStatus', 'ListOptions', 'ListedJob', 'NodeStats', 'QueuePaused', 'QueuePausing', 'QueueRunning', 'QueueStats',
   'RecurringJob', 'RecurringOptions', 'RecurringPatch', 'RetryAt', 'StatsOptions', 'TaggedJobs', 'TrackedJobEvent', 'TrackedJobListener',
   'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
-  'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
+  'VerkMetricsOptions', 'VerkMetricsRegistry', 'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
   'subscribeToTrackedJobs',
 ];
 
 const MAIN = [
   ...SHARED,
   'JobLogLevel', 'JobLogLevels', 'OnVerkEvent', 'Perform', 'VerkClientMiddleware', 'VerkHealthCheckOptions', 'VerkHealthDetails', 'VerkHealthIndicator',
-  'VerkHealthIndicatorResult', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
+  'VerkHealthIndicatorResult', 'VerkMetricsController', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
   'VerkService', 'Worker', 'WorkerOptions',
 ].sort();
 

@@ -19,6 +19,7 @@ export { newJid, type JobPayload } from './core/job';
 export { subscribeToTrackedJobs, type TrackedJobListener } from './history/tracking';
 export type { VerkOptions } from './options';
 export type { HistoryOptions } from './history/history-options';
+export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';
 export type { VerkLogger } from './logger';
 export type { RetryAt } from './core/failure';
 export type { BatchOptions, BatchResult, EnqueueJob, WorkerClassRef } from './client/client';
