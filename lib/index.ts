@@ -5,6 +5,7 @@
  */
 export { VerkModule } from './nest/verk.module';
 export { VerkService } from './nest/verk.service';
+export { VerkMetricsController } from './nest/verk-metrics.controller';
 export { VerkHealthIndicator, type VerkHealthCheckOptions, type VerkHealthDetails, type VerkHealthIndicatorResult } from './nest/verk.health';
 export { Worker, Perform, OnVerkEvent, type WorkerOptions } from './nest/decorators';
 export type { VerkClientMiddleware, VerkMiddleware } from './nest/middleware';

@@ -37,7 +37,7 @@ const SHARED = [
   'JobStarted', 'JobState', 'JobStatus', 'ListOptions', 'ListedJob', 'NodeStats', 'QueuePaused', 'QueuePausing', 'QueueRunning', 'QueueStats',
   'RecurringJob', 'RecurringOptions', 'RecurringPatch', 'RetryAt', 'StatsOptions', 'TaggedJobs', 'TracingOptions', 'TrackedJobEvent', 'TrackedJobListener',
   'UniqueOptions', 'UnknownWorkerError', 'VerkConfigError', 'VerkError', 'VerkEvent', 'VerkEventClass', 'VerkEventListener', 'VerkFlowError', 'VerkLogger',
-  'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
+  'VerkMetricsOptions', 'VerkMetricsRegistry', 'VerkMiddlewareError', 'VerkOptions', 'VerkRedisError', 'VerkStateError', 'VerkStats', 'VerkValidationError', 'WorkerClassRef', 'currentJob', 'newJid', 'redactRedisUrl', 'redactSecrets',
   'subscribeToTrackedJobs',
   // Run/wait histograms of queueStats() (issue 13).
   'DurationHistogram', 'HistogramBucket', 'QueueDetails', 'QueueHistograms', 'QueueStatsOptions',
@@ -49,7 +49,7 @@ const SHARED = [
 const MAIN = [
   ...SHARED,
   'DashboardAction', 'JobLogLevel', 'JobLogLevels', 'OnVerkEvent', 'Perform', 'VerkClientMiddleware', 'VerkDashboardAsyncOptions', 'VerkDashboardModule', 'VerkDashboardOptions', 'VerkHealthCheckOptions', 'VerkHealthDetails', 'VerkHealthIndicator',
-  'VerkHealthIndicatorResult', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
+  'VerkHealthIndicatorResult', 'VerkMetricsController', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
   'VerkService', 'Worker', 'WorkerOptions',
 ].sort();
 

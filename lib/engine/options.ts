@@ -5,6 +5,7 @@ import { VerkConfigError } from './errors';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
 import { redactRedisUrl } from './redis/redact';
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
+import { type ResolvedMetricsOptions, resolveMetricsOptions, type VerkMetricsOptions } from './metrics/metrics-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -53,6 +54,12 @@ export interface VerkOptions {
    * See docs/tracing.md.
    */
   tracing?: boolean | TracingOptions;
+  /**
+   * Prometheus metrics through prom-client (an optional peer, loaded only when this is
+   * set): `true` registers them in prom-client's default registry; `{ registry, prefix,
+   * buckets, endpoint }` chooses. Default false. See docs/metrics.md.
+   */
+  metrics?: boolean | VerkMetricsOptions;
 }
 
 /** Options with every default filled in. */
@@ -73,6 +80,8 @@ export interface ResolvedVerkOptions {
   histograms: boolean;
   histogramRetention: number;
   tracing: ResolvedTracingOptions;
+  /** Undefined: metrics off. */
+  metrics?: ResolvedMetricsOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -111,6 +120,7 @@ const KNOWN = new Set<string>([
   'histograms',
   'histogramRetention',
   'tracing',
+  'metrics',
 ]);
 
 function fail(field: string, message: string): never {
@@ -233,5 +243,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     histograms,
     histogramRetention,
     tracing: resolveTracingOptions(options.tracing),
+    metrics: resolveMetricsOptions(options.metrics),
   };
 }

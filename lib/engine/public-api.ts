@@ -20,6 +20,7 @@ export { subscribeToTrackedJobs, type TrackedJobListener } from './history/track
 export type { VerkOptions } from './options';
 export type { HistoryOptions } from './history/history-options';
 export type { TracingOptions } from './tracing/tracing-options';
+export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';
 export type { VerkLogger } from './logger';
 export type { RetryAt } from './core/failure';
 export type { BatchOptions, BatchResult, EnqueueJob, WorkerClassRef } from './client/client';

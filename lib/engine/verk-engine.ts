@@ -26,6 +26,8 @@ import { withTimeout } from './core/timing';
 import { JobTracing } from './tracing/job-tracing';
 import { type TrackedJobListener, TrackedJobSubscriptions } from './history/tracking';
 import { WorkerRegistry } from './core/worker-registry';
+import { EngineMetrics } from './metrics/engine-metrics';
+import type { VerkMetricsRegistry } from './metrics/metrics-options';
 
 export interface VerkEngineHooks {
   logger?: VerkLogger;
@@ -94,6 +96,8 @@ export class VerkEngine {
   private readonly recurringScheduler: RecurringScheduler;
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
+  /** Prometheus metrics (option `metrics`); undefined when off, and then prom-client is never loaded. */
+  private readonly metrics?: EngineMetrics;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(
@@ -113,6 +117,9 @@ export class VerkEngine {
     // Not through this.logger: the other connections already report an outage.
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthPing = new HealthPing(this.healthRedis);
+    if (this.options.metrics) {
+      this.metrics = new EngineMetrics(this.options.metrics, { redis: this.clientRedis, keys: this.keys, pollInterval: this.options.pollInterval, workers: this.workers, logger: this.logger });
+    }
     this.recorder = new JobRecorder({
       keys: this.keys,
       nodeId: node,
@@ -191,6 +198,11 @@ export class VerkEngine {
     return this.options.nodeId;
   }
 
+  /** The prom-client registry this node's metrics are in (option `metrics`), or undefined when metrics are off. */
+  get metricsRegistry(): VerkMetricsRegistry | undefined {
+    return this.metrics?.registry;
+  }
+
   /** The facts a health check judges, read from memory (no Redis call). */
   health(): VerkHealthFacts {
     const queues: VerkHealthFacts['queues'] = {};
@@ -244,6 +256,7 @@ export class VerkEngine {
       await this.closeConnections();
       await this.closeClient();
       this.state = 'stopped';
+      this.metrics?.close();
       throw error;
     }
   }
@@ -291,6 +304,7 @@ export class VerkEngine {
     this.managers.delete(queue);
     await entry.manager.stop(Date.now() + this.options.shutdownTimeout);
     await closeConnection(entry.blocking);
+    this.metrics?.queueRemoved(queue);
     // The node no longer holds work for the queue, unless a job is still stuck in progress.
     if ((await this.redis.llen(this.keys.inProgress(queue, this.nodeId))) === 0) await this.redis.srem(this.keys.nodeQueues(this.nodeId), queue);
   }
@@ -386,6 +400,7 @@ export class VerkEngine {
       histograms: this.options.histograms ? { retentionDays: this.options.histogramRetention } : undefined,
       clock: this.hooks.clock,
       tracing: this.tracing,
+      metrics: this.metrics?.queue(queue, concurrency),
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
@@ -418,6 +433,7 @@ export class VerkEngine {
     }
     await this.closeConnections();
     this.state = 'stopped';
+    this.metrics?.close();
     if (!options.keepClient) await this.closeClient();
   }
 

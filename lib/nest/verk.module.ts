@@ -11,16 +11,18 @@ import { VerkExplorer } from './verk.explorer';
 import { VerkHealthIndicator } from './verk.health';
 import { VerkService } from './verk.service';
 import { workerName } from './worker-name';
+import { checkMetricsEndpoint, metricsControllerAt, VERK_METRICS_ENDPOINT } from './verk-metrics.controller';
 
 const engineProvider: Provider = {
   provide: VerkEngine,
-  inject: [VERK_MODULE_OPTIONS],
+  inject: [VERK_MODULE_OPTIONS, { token: VERK_METRICS_ENDPOINT, optional: true }],
   // Options are validated here, so a bad field stops the application at boot with its name.
-  useFactory: (options: VerkModuleOptions) => {
+  useFactory: (options: VerkModuleOptions, metricsEndpoint?: string) => {
     const { startJobLogLevel, doneJobLogLevel, failJobLogLevel, middleware, clientMiddleware, ...engineOptions } = options ?? {};
     // Resolved by VerkExplorer once every provider exists.
     checkMiddlewareClasses(middleware, 'middleware', 'perform');
     checkMiddlewareClasses(clientMiddleware, 'clientMiddleware', 'enqueue');
+    checkMetricsEndpoint(engineOptions.metrics, metricsEndpoint);
     const logger = new Logger('Verk');
     const jobLogger = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
     const engine = new VerkEngine(engineOptions, { logger, className: workerName });
@@ -42,7 +44,11 @@ const engineProvider: Provider = {
 })
 export class VerkModule extends ConfigurableVerkModule {
   static override forRoot(options: VerkModuleOptions & VerkModuleExtras): DynamicModule {
-    return super.forRoot(options);
+    const module = super.forRoot(options);
+    // VerkMetricsController, only when asked for: an app with its own /metrics gets no route.
+    const endpoint = typeof options?.metrics === 'object' ? options.metrics.endpoint : undefined;
+    if (typeof endpoint !== 'string') return module;
+    return { ...module, controllers: [...(module.controllers ?? []), metricsControllerAt(endpoint)], providers: [...(module.providers ?? []), { provide: VERK_METRICS_ENDPOINT, useValue: endpoint }] };
   }
 
   static override forRootAsync(options: VerkModuleAsyncOptions): DynamicModule {

@@ -14,6 +14,11 @@ export interface SystemResult {
   cpuSecondsPer10kWithHistory?: number;
   /** Redis memory the histories of the run take, per job (bytes). */
   historyBytesPerJob?: number;
+  /** nestjs-verk only (metricsCost): a plain processing run and one with `metrics: true`, back to back on a flushed Redis. */
+  processingPlain?: number;
+  processingWithMetrics?: number;
+  cpuSecondsPer10kPlain?: number;
+  cpuSecondsPer10kWithMetrics?: number;
 }
 
 export const env = {

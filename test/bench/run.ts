@@ -163,6 +163,13 @@ async function main(): Promise<void> {
       console.log(`\nnestjs-verk with job history (history: true, 3 events per job):`);
       console.log(`  processing ${verk.processingWithHistory} jobs/s (${ratio}x of ${verk.processing} without), worker CPU ${verk.cpuSecondsPer10kWithHistory} s per 10,000 jobs (${cpuRatio}x), Redis ${verk.historyBytesPerJob} bytes per job history`);
     }
+    if (verk.processingWithMetrics !== undefined && verk.processingPlain !== undefined && verk.cpuSecondsPer10kPlain !== undefined && verk.cpuSecondsPer10kWithMetrics !== undefined) {
+      // Prometheus metrics (nestjs-verk only): a plain run and a `metrics: true` run, back to back.
+      const ratio = Math.round((verk.processingWithMetrics / verk.processingPlain) * 100) / 100;
+      const cpuRatio = Math.round((verk.cpuSecondsPer10kWithMetrics / verk.cpuSecondsPer10kPlain) * 100) / 100;
+      console.log(JSON.stringify({ metric: 'metricsCost', unit: 'jobs/s', without: verk.processingPlain, with: verk.processingWithMetrics, ratio, cpuSecondsPer10kWithout: verk.cpuSecondsPer10kPlain, cpuSecondsPer10kWith: verk.cpuSecondsPer10kWithMetrics, cpuRatio, machine }));
+      console.log(`\nnestjs-verk with Prometheus metrics (metrics: true): processing ${verk.processingWithMetrics} jobs/s (${ratio}x of ${verk.processingPlain} without), worker CPU ${verk.cpuSecondsPer10kWithMetrics} s per 10,000 jobs (${cpuRatio}x)`);
+    }
     await tracingCost(server, redis);
   } finally {
     redis.disconnect();

@@ -1,6 +1,6 @@
 /** nestjs-verk's side of `npm run bench` (a child process, so its RSS and CPU are its own). */
 import Redis from 'ioredis';
-import { VerkEngine, type VerkLogger } from '../../lib/engine';
+import { VerkEngine, type VerkLogger, type VerkOptions } from '../../lib/engine';
 import { env, measureProcessing, now, percentile, rate, report, sleep } from './measure';
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -8,6 +8,24 @@ async function usedMemory(redis: Redis): Promise<number> {
 }
 
 const quiet: VerkLogger = { log: () => undefined, warn: (m) => console.error(m), error: (m) => console.error(m) };
+
+/** No-op jobs through a fresh worker with `options`, on a flushed Redis (the metricsCost rows). */
+async function processRun(redis: Redis, options: VerkOptions, name: string): Promise<{ processing: number; cpuSecondsPer10k: number }> {
+  await redis.flushall();
+  const producer = new VerkEngine({ redis: env.redisUrl, nodeId: `bench-producer-${name}` }, { logger: quiet });
+  for (let i = 0; i < env.processN; i += 1000) await producer.client.enqueueMany(Array.from({ length: Math.min(1000, env.processN - i) }, (_, k) => ({ queue: 'bench', class: 'Noop', args: [i + k] })));
+  const worker = new VerkEngine({ redis: env.redisUrl, nodeId: `bench-worker-${name}`, queues: { bench: env.concurrency }, ...options }, { logger: quiet });
+  worker.workers.register('Noop', { perform: () => undefined });
+  const result = await measureProcessing(env.processN, async () => {
+    await worker.start();
+    while (Number(await redis.get('stat:processed')) < env.processN) await sleep(5);
+  });
+  // A scrape, so a broken exposition fails the bench rather than going unnoticed.
+  if (options.metrics && !(await worker.metricsRegistry?.metrics())?.includes(`verk_jobs_processed_total{queue="bench",class="Noop"} ${env.processN}`)) throw new Error('metrics run: the exposition does not count every job');
+  await worker.stop();
+  await producer.stop();
+  return result;
+}
 
 async function main(): Promise<void> {
   const redis = new Redis(env.redisUrl);
@@ -67,6 +85,14 @@ async function main(): Promise<void> {
   await historyWorker.stop();
   await historyProducer.stop();
 
+  // The same processing run with Prometheus metrics on (prom-client's default registry), scraped
+  // once at the end, against plain runs on the same flushed Redis: the cost per job. Interleaved
+  // (plain, metrics, metrics, plain) and the best of each kept, as a busy machine slows any one run.
+  const runs: { metrics: boolean; processing: number; cpuSecondsPer10k: number }[] = [];
+  for (const metrics of [false, true, true, false]) runs.push({ metrics, ...(await processRun(redis, metrics ? { metrics: true } : {}, `${metrics ? 'metrics' : 'plain'}-${runs.length}`)) });
+  const best = (metrics: boolean) => runs.filter((run) => run.metrics === metrics).reduce((a, b) => (b.processing > a.processing ? b : a));
+  const [plainRun, metricsRun] = [best(false), best(true)];
+
   redis.disconnect();
   report({
     system: 'nestjs-verk',
@@ -78,6 +104,10 @@ async function main(): Promise<void> {
     processingWithHistory: withHistory.processing,
     cpuSecondsPer10kWithHistory: withHistory.cpuSecondsPer10k,
     historyBytesPerJob: Math.round(historyBytesPerJob),
+    processingPlain: plainRun.processing,
+    processingWithMetrics: metricsRun.processing,
+    cpuSecondsPer10kPlain: plainRun.cpuSecondsPer10k,
+    cpuSecondsPer10kWithMetrics: metricsRun.cpuSecondsPer10k,
   });
 }
 

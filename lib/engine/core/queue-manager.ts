@@ -15,6 +15,7 @@ import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePa
 import { backoffMs, Sleeper, withTimeout } from './timing';
 import type { WorkerHandler, WorkerRegistry } from './worker-registry';
 import type { JobTracing } from '../tracing/job-tracing';
+import type { QueueMetrics } from '../metrics/queue-metrics';
 
 /** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
 const MAX_BATCH = 1000;
@@ -51,6 +52,8 @@ export interface QueueManagerOptions {
   clock?: () => number;
   /** OpenTelemetry: a consumer span around each perform; undefined when `tracing` is off. */
   tracing?: JobTracing;
+  /** Prometheus counters of this queue on this node (plain numbers); absent when metrics are off. */
+  metrics?: QueueMetrics;
 }
 
 /**
@@ -401,6 +404,8 @@ export class QueueManager {
     const worker = this.options.workers.get(job.class);
     const { events } = this.options;
     const started = this.clock();
+    const metrics = this.options.metrics;
+    metrics?.started(job.enqueued_at, started);
     const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
     recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
     if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
@@ -411,6 +416,7 @@ export class QueueManager {
       else await tracing.process(job, this.queue, this.options.nodeId, () => this.perform(worker, job, run));
     } catch (error) {
       const durationMs = this.clock() - started;
+      metrics?.performed(job.class, durationMs, false);
       const outcome = failJob(job, error, {
         maxRetryCount: this.options.maxRetryCount,
         retryAt: worker?.retryAt,
@@ -424,6 +430,7 @@ export class QueueManager {
       return;
     }
     const finished = this.clock();
+    metrics?.performed(job.class, finished - started, true);
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
     const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
@@ -488,6 +495,7 @@ export class QueueManager {
   /** A failure's event (`failed` with the retry time, or `dead`), once it landed. */
   private recordFailure(outcome: FailureOutcome, durationMs?: number): void {
     const { recorder, nodeId } = this.options;
+    this.options.metrics?.failed(outcome.payload.class, outcome.target);
     if (!recorder?.wants(this.queue)) return;
     const job = outcome.payload;
     const event: JobEvent = {
