@@ -29,7 +29,11 @@ for (const platform of PLATFORMS) {
       assert.equal(await page.locator('[data-stat="processed"]').textContent(), '0');
       await page.locator('#live-chart').waitFor();
       const verk = app.get(VerkService);
-      for (let i = 0; i < 1200; i += 200) await verk.enqueueMany(Array.from({ length: 200 }, () => ({ queue: 'default', class: 'Quick' })));
+      // In waves, so the live chart has a few rates to draw.
+      for (let i = 0; i < 1200; i += 200) {
+        await verk.enqueueMany(Array.from({ length: 200 }, () => ({ queue: 'default', class: 'Quick' })));
+        await sleep(1000);
+      }
       // The page polls /api/stats (every 2 s here) and updates the counters in place.
       await waitFor(async () => (await page.locator('[data-stat="processed"]').textContent()) === '1,200', 'the processed counter to show 1,200 (thousands separator)', 30_000, 200);
       assert.equal(await page.locator('[data-stat="processedToday"]').textContent(), '1,200');
@@ -41,11 +45,14 @@ for (const platform of PLATFORMS) {
         20_000,
         200,
       );
+      const drawn = ((await page.locator('#live-chart polyline.processed').getAttribute('points')) ?? '').trim().split(/\s+/).map((point) => Number(point.split(',')[1]));
+      assert.ok(drawn.some((y) => y < 170), `some processed rate is above the baseline, got y = ${drawn.join(' ')}`);
       // The history's bar for today has grown from the polls (the page was rendered at 0).
       const today = new Date().toISOString().slice(0, 10);
       await waitFor(async () => Number(await page.locator(`#history-chart g[data-date="${today}"] rect.processed`).getAttribute('height')) > 0, "today's history bar to be drawn", 15_000, 200);
       // Queues at a glance follows the per-queue daily counters.
       await waitFor(async () => (await page.locator('#glance tr[data-queue="default"] [data-processed-today]').textContent()) === '1,200', 'queues at a glance to show 1,200 processed today', 15_000, 200);
+      await screenshot(page, `overview-${platform}`);
       // A fresh render shows the same without polling.
       await page.reload();
       assert.equal(await page.locator('#glance tr[data-queue="default"] [data-processed-today]').textContent(), '1,200');
@@ -56,7 +63,6 @@ for (const platform of PLATFORMS) {
         20_000,
         200,
       );
-      await screenshot(page, `overview-${platform}`);
     } finally {
       await page.close();
       await close();
@@ -121,8 +127,8 @@ for (const platform of PLATFORMS) {
       await page.locator(`tr[data-jid="${jid}"] input[type="checkbox"]`).check();
       await page.getByRole('button', { name: 'Kill', exact: true }).click();
       await waitFor(async () => (await ctx.redis.zcard('dead')) === 1, 'the killed job to reach dead');
-      assert.deepEqual(await ctx.redis.zrange('retry', 0, -1).then((members) => members.map((m) => (JSON.parse(m) as { jid: string }).jid)), [other], 'only the selected job left retry');
-      assert.ok((await ctx.redis.zrange('dead', 0, -1))[0].includes(jid));
+      assert.deepEqual(await ctx.redis.zrange('retry', '0', '-1').then((members) => members.map((m) => (JSON.parse(m) as { jid: string }).jid)), [other], 'only the selected job left retry');
+      assert.ok((await ctx.redis.zrange('dead', '0', '-1'))[0].includes(jid));
       await page.goto(`${url}/verk/dead`);
       await page.locator(`tr[data-jid="${jid}"]`).waitFor();
       await screenshot(page, `killed-${platform}`);
@@ -332,7 +338,19 @@ test('every page renders real data (history, dependencies, batch, tags, recurrin
 
     await page.goto(`${url}/verk/metrics`);
     assert.ok((await page.locator('body').textContent())?.includes('TypeError'));
+    // Today's run and wait histograms of queue default: a bar per bucket, counts summing to the jobs.
+    for (const kind of ['run', 'wait']) {
+      const figure = page.locator(`figure.hist[data-queue="default"][data-kind="${kind}"]`);
+      const count = Number(await figure.getAttribute('data-count'));
+      assert.ok(count >= 3, `${kind}: at least the 3 jobs that ran, got ${count}`);
+      const bars = await figure.locator('rect.bar').evaluateAll((rects) => rects.map((rect) => ({ count: Number(rect.getAttribute('data-count')), height: Number(rect.getAttribute('height')) })));
+      assert.equal(bars.reduce((sum, bar) => sum + bar.count, 0), count, `${kind}: the bars add up to the count`);
+      assert.ok(bars.some((bar) => bar.height > 0), `${kind}: a bar is drawn`);
+    }
     await screenshot(page, 'metrics');
+    await page.goto(`${url}/verk/metrics?date=2020-01-01`);
+    assert.equal(await page.locator('figure.hist[data-queue="default"][data-kind="run"]').getAttribute('data-count'), '0', 'another day has its own (empty) histograms');
+    assert.equal(await page.locator('input[name="date"]').inputValue(), '2020-01-01');
 
     await page.fill('#verk-search', failed);
     await page.press('#verk-search', 'Enter');
