@@ -142,7 +142,8 @@
     ['processed', 'failed'].forEach(function (series) {
       var line = chart.querySelector('polyline.' + series);
       var coords = points.map(function (p, i) {
-        var x = w - (points.length - 1 - i) * (w / (SLOTS - 1));
+        // Few rates are spread over at least a fifth of the width, so a new chart reads.
+        var x = w - (points.length - 1 - i) * (w / (Math.max(points.length, 10) - 1));
         var y = h - 4 - (p[series] / max) * (h - 24);
         return x.toFixed(1) + ',' + y.toFixed(1);
       });
