@@ -29,12 +29,40 @@ for (const platform of PLATFORMS) {
       assert.equal(await page.locator('[data-stat="processed"]').textContent(), '0');
       await page.locator('#live-chart').waitFor();
       const verk = app.get(VerkService);
-      for (let i = 0; i < 1200; i += 200) await verk.enqueueMany(Array.from({ length: 200 }, () => ({ queue: 'default', class: 'Quick' })));
+      // In waves, so the live chart has a few rates to draw.
+      for (let i = 0; i < 1200; i += 200) {
+        await verk.enqueueMany(Array.from({ length: 200 }, () => ({ queue: 'default', class: 'Quick' })));
+        await sleep(1000);
+      }
       // The page polls /api/stats (every 2 s here) and updates the counters in place.
       await waitFor(async () => (await page.locator('[data-stat="processed"]').textContent()) === '1,200', 'the processed counter to show 1,200 (thousands separator)', 30_000, 200);
       assert.equal(await page.locator('[data-stat="processedToday"]').textContent(), '1,200');
       await waitFor(async () => /processed\/s/.test((await page.locator('#live-rate').textContent()) ?? ''), 'a rate on the live chart', 15_000, 200);
+      // The live chart is drawn: a line of at least two rates for processed.
+      await waitFor(
+        async () => ((await page.locator('#live-chart polyline.processed').getAttribute('points')) ?? '').trim().split(/\s+/).filter(Boolean).length >= 2,
+        'the live chart to draw a processed line of two points or more',
+        20_000,
+        200,
+      );
+      const drawn = ((await page.locator('#live-chart polyline.processed').getAttribute('points')) ?? '').trim().split(/\s+/).map((point) => Number(point.split(',')[1]));
+      assert.ok(drawn.some((y) => y < 170), `some processed rate is above the baseline, got y = ${drawn.join(' ')}`);
+      // The history's bar for today has grown from the polls (the page was rendered at 0).
+      const today = new Date().toISOString().slice(0, 10);
+      await waitFor(async () => Number(await page.locator(`#history-chart g[data-date="${today}"] rect.processed`).getAttribute('height')) > 0, "today's history bar to be drawn", 15_000, 200);
+      // Queues at a glance follows the per-queue daily counters.
+      await waitFor(async () => (await page.locator('#glance tr[data-queue="default"] [data-processed-today]').textContent()) === '1,200', 'queues at a glance to show 1,200 processed today', 15_000, 200);
       await screenshot(page, `overview-${platform}`);
+      // A fresh render shows the same without polling.
+      await page.reload();
+      assert.equal(await page.locator('#glance tr[data-queue="default"] [data-processed-today]').textContent(), '1,200');
+      assert.ok(Number(await page.locator(`#history-chart g[data-date="${today}"] rect.processed`).getAttribute('height')) > 100, "today's bar is the tallest of the week");
+      await waitFor(
+        async () => ((await page.locator('#live-chart polyline.processed').getAttribute('points')) ?? '').trim().split(/\s+/).filter(Boolean).length >= 2,
+        'the live chart to draw again after the reload',
+        20_000,
+        200,
+      );
     } finally {
       await page.close();
       await close();
@@ -77,6 +105,92 @@ for (const platform of PLATFORMS) {
       await page.getByRole('button', { name: 'Retry now', exact: true }).click();
       await waitFor(() => runs.quick.includes(jid), 'the dead job to run');
       assert.equal(await ctx.redis.zcard('dead'), 0);
+    } finally {
+      await page.close();
+      await close();
+    }
+  });
+
+  test(`${platform}: Kill on a retry row moves it to dead; the job link carries set and score`, async () => {
+    const { url, close } = await startApp(platform, { redis: ctx.server.url });
+    const page = await browser.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    try {
+      const jid = newJid();
+      const other = newJid();
+      const due = Date.now() / 1000 + 3600;
+      await ctx.redis.zadd('retry', due, rawJob({ class: 'Quick', queue: 'default', jid, args: [1], error_class: 'Error', error_message: 'boom', retry_count: 1 }));
+      await ctx.redis.zadd('retry', due + 1, rawJob({ class: 'Quick', queue: 'default', jid: other, args: [2], error_class: 'Error', error_message: 'boom', retry_count: 1 }));
+      await page.goto(`${url}/verk/retries`);
+      const href = await page.locator(`tr[data-jid="${jid}"] a[href*="/jobs/"]`).getAttribute('href');
+      assert.match(href ?? '', /[?&]set=retries&at=/, 'the job link names its set and score');
+      await page.locator(`tr[data-jid="${jid}"] input[type="checkbox"]`).check();
+      await page.getByRole('button', { name: 'Kill', exact: true }).click();
+      await waitFor(async () => (await ctx.redis.zcard('dead')) === 1, 'the killed job to reach dead');
+      assert.deepEqual(await ctx.redis.zrange('retry', '0', '-1').then((members) => members.map((m) => (JSON.parse(m) as { jid: string }).jid)), [other], 'only the selected job left retry');
+      assert.ok((await ctx.redis.zrange('dead', '0', '-1'))[0].includes(jid));
+      await page.goto(`${url}/verk/dead`);
+      await page.locator(`tr[data-jid="${jid}"]`).waitFor();
+      await screenshot(page, `killed-${platform}`);
+      // The job page of the other one, reached by its link with the score, offers Kill too.
+      await page.goto(`${url}/verk/retries`);
+      await page.locator(`tr[data-jid="${other}"] a[href*="/jobs/"]`).click();
+      assert.equal(await page.locator('[data-state]').textContent(), 'retry');
+      await page.getByRole('button', { name: 'Kill', exact: true }).click();
+      await waitFor(async () => (await ctx.redis.zcard('dead')) === 2, 'the job page Kill to move it to dead');
+    } finally {
+      await page.close();
+      await close();
+    }
+  });
+
+  test(`${platform}: Retry all on a dead set of 300 jobs runs them all`, async () => {
+    const { url, close } = await startApp(platform, { redis: ctx.server.url });
+    const page = await browser.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    try {
+      const jids: string[] = [];
+      const args: (string | number)[] = [];
+      for (let i = 0; i < 300; i++) {
+        const jid = newJid();
+        jids.push(jid);
+        args.push(Date.now() / 1000 - i, rawJob({ class: 'Quick', queue: 'default', jid, args: [i], error_class: 'Error', error_message: 'boom', failed_at: Date.now() / 1000 }));
+      }
+      await ctx.redis.zadd('dead', ...args);
+      await page.goto(`${url}/verk/dead`);
+      await page.getByRole('button', { name: 'Retry all', exact: true }).click();
+      await waitFor(() => jids.every((jid) => runs.quick.includes(jid)), 'all 300 dead jobs to run', 30_000);
+      assert.equal(await ctx.redis.zcard('dead'), 0);
+      await page.locator('text=No jobs.').waitFor();
+    } finally {
+      await page.close();
+      await close();
+    }
+  });
+
+  test(`${platform}: Busy shows each node's heartbeat age; Queues shows latency`, async () => {
+    const { url, close } = await startApp(platform, { redis: ctx.server.url });
+    const page = await browser.newPage();
+    try {
+      await waitFor(async () => (await ctx.redis.exists(`verk:node:dash-${platform}:heartbeat`)) === 1 || (await ctx.redis.sismember('verk_nodes', `dash-${platform}`)) === 1, 'the node to register');
+      await page.goto(`${url}/verk/busy`);
+      const cell = page.locator(`tr[data-node="dash-${platform}"] [data-heartbeat-age]`);
+      await waitFor(async () => {
+        await page.reload();
+        return (await cell.getAttribute('data-heartbeat-age')) !== '';
+      }, 'a heartbeat age for the node', 15_000, 500);
+      assert.ok(Number(await cell.getAttribute('data-heartbeat-age')) >= 0);
+      assert.match((await cell.textContent()) ?? '', /ago$/);
+      assert.equal(await page.locator(`tr[data-node="dash-${platform}"] .badge`).textContent(), 'alive');
+      await screenshot(page, `busy-nodes-${platform}`);
+      // A queue no node serves, with a job that has waited two minutes.
+      await ctx.redis.sadd('queues', 'late');
+      await ctx.redis.lpush('queue:late', rawJob({ class: 'Quick', queue: 'late', jid: newJid(), args: [], enqueued_at: Date.now() / 1000 - 125 }));
+      await page.goto(`${url}/verk/queues`);
+      const latency = page.locator('tr[data-queue="late"] [data-latency]');
+      assert.ok(Number(await latency.getAttribute('data-latency')) >= 120, 'latency is the age of the oldest waiting job');
+      assert.equal(await latency.textContent(), '2 min');
+      await screenshot(page, `queues-latency-${platform}`);
     } finally {
       await page.close();
       await close();
@@ -224,7 +338,19 @@ test('every page renders real data (history, dependencies, batch, tags, recurrin
 
     await page.goto(`${url}/verk/metrics`);
     assert.ok((await page.locator('body').textContent())?.includes('TypeError'));
+    // Today's run and wait histograms of queue default: a bar per bucket, counts summing to the jobs.
+    for (const kind of ['run', 'wait']) {
+      const figure = page.locator(`figure.hist[data-queue="default"][data-kind="${kind}"]`);
+      const count = Number(await figure.getAttribute('data-count'));
+      assert.ok(count >= 3, `${kind}: at least the 3 jobs that ran, got ${count}`);
+      const bars = await figure.locator('rect.bar').evaluateAll((rects) => rects.map((rect) => ({ count: Number(rect.getAttribute('data-count')), height: Number(rect.getAttribute('height')) })));
+      assert.equal(bars.reduce((sum, bar) => sum + bar.count, 0), count, `${kind}: the bars add up to the count`);
+      assert.ok(bars.some((bar) => bar.height > 0), `${kind}: a bar is drawn`);
+    }
     await screenshot(page, 'metrics');
+    await page.goto(`${url}/verk/metrics?date=2020-01-01`);
+    assert.equal(await page.locator('figure.hist[data-queue="default"][data-kind="run"]').getAttribute('data-count'), '0', 'another day has its own (empty) histograms');
+    assert.equal(await page.locator('input[name="date"]').inputValue(), '2020-01-01');
 
     await page.fill('#verk-search', failed);
     await page.press('#verk-search', 'Enter');

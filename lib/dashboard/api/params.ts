@@ -1,4 +1,5 @@
 import type { JobSet } from '../../engine/admin/admin';
+import type { JobRef } from '../../engine/admin/job-refs';
 import { HttpError } from '../server/context';
 
 /** The set pages' names in the URL, and the engine's set names. */
@@ -20,9 +21,28 @@ export function checkJidParam(value: unknown, field = 'jid'): string {
   return value;
 }
 
-/** `jids` of a selection body: 1 to 1000 job ids. */
-export function checkJids(body: unknown): string[] {
-  const jids = (body as { jids?: unknown } | null)?.jids;
+/**
+ * The selection of a body: `jobs`, 1 to 1000 `{ jid, at }` as the page listed them (each
+ * found by its score: one exact read), or `jids`, 1 to 1000 bare job ids (found by a scan).
+ */
+export function checkRefs(body: unknown): JobRef[] {
+  const { jobs, jids } = (body ?? {}) as { jobs?: unknown; jids?: unknown };
+  if (jobs !== undefined) {
+    if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > 1000) throw new HttpError(400, 'jobs: must be an array of 1 to 1000 { jid, at }');
+    return jobs.map((item: unknown, i) => {
+      const { jid, at } = (typeof item === 'object' && item !== null ? item : {}) as { jid?: unknown; at?: unknown };
+      checkJidParam(jid, `jobs[${i}].jid`);
+      if (at === undefined || at === null) return jid as string;
+      if (typeof at !== 'number' || !Number.isFinite(at)) throw new HttpError(400, `jobs[${i}].at: must be the listed score (a finite number)`);
+      return { jid: jid as string, at };
+    });
+  }
   if (!Array.isArray(jids) || jids.length === 0 || jids.length > 1000) throw new HttpError(400, 'jids: must be an array of 1 to 1000 job ids');
   return jids.map((jid, i) => checkJidParam(jid, `jids[${i}]`));
+}
+
+/** A set Kill takes jobs from: retry or schedule (dead has nowhere further to go). */
+export function checkKillSet(set: JobSet): 'retry' | 'schedule' {
+  if (set === 'dead') throw new HttpError(400, 'Kill moves jobs of retries or scheduled to dead; these are dead already');
+  return set;
 }

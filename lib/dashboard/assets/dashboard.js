@@ -28,18 +28,23 @@
     });
   }
 
+  // The selected rows as { jid, at }: the score the page listed lets the engine find
+  // each job with one exact read (a bare jid, without a score, is looked for by a scan).
   function selected() {
     var boxes = document.querySelectorAll('input[name="jid"]:checked');
-    var jids = [];
-    for (var i = 0; i < boxes.length; i++) jids.push(boxes[i].value);
-    return jids;
+    var jobs = [];
+    for (var i = 0; i < boxes.length; i++) {
+      var at = Number(boxes[i].getAttribute('data-at'));
+      jobs.push(boxes[i].getAttribute('data-at') && isFinite(at) ? { jid: boxes[i].value, at: at } : { jid: boxes[i].value });
+    }
+    return jobs;
   }
 
   function run(button, path, payload) {
     button.disabled = true;
     post(path, payload).then(function (json) {
       var done = typeof json.done === 'number' ? ' (' + json.done.toLocaleString('en-US') + ')' : '';
-      flash((button.textContent || 'Done') + ': done' + done + (json.more ? '; more remain, click again' : ''));
+      flash((button.textContent || 'Done') + ': done' + done + (json.skipped ? '; ' + Number(json.skipped).toLocaleString('en-US') + ' left (not a job, or no queue)' : ''));
       setTimeout(function () { location.reload(); }, 400);
     }, function (error) {
       button.disabled = false;
@@ -56,9 +61,9 @@
       var raw = button.getAttribute('data-body');
       if (raw) payload = JSON.parse(raw);
       if (button.getAttribute('data-selection') === 'true') {
-        var jids = selected();
-        if (jids.length === 0) return flash('Select one or more jobs first.', true);
-        payload.jids = jids;
+        var jobs = selected();
+        if (jobs.length === 0) return flash('Select one or more jobs first.', true);
+        payload.jobs = jobs;
       }
       var question = button.getAttribute('data-confirm');
       if (question && !window.confirm(question)) return;
@@ -100,16 +105,23 @@
   setInterval(refreshTimes, 10000);
 
   // The overview's live chart: processed/failed per second, polled every N seconds
-  // (2 to 20, kept in localStorage with the paused state).
-  var canvas = document.getElementById('live-chart');
-  if (!canvas) return;
+  // (2 to 20, kept in localStorage with the paused state). Drawn in SVG by attributes
+  // only (points, x, y, width, height): a nonce CSP blocks style attributes, not these.
+  var chart = document.getElementById('live-chart');
+  if (!chart) return;
+  var SVG = 'http://www.w3.org/2000/svg';
   var slider = document.getElementById('poll-seconds');
   var label = document.getElementById('poll-label');
   var toggle = document.getElementById('poll-toggle');
   var rate = document.getElementById('live-rate');
+  var maxLabel = document.getElementById('live-max');
+  var waiting = document.getElementById('live-wait');
+  var history = document.getElementById('history-chart');
+  var historyDays = history ? Number(history.getAttribute('data-days')) || 7 : 1;
   var stored = Number(localStorage.getItem('verk.pollSeconds'));
   var seconds = stored >= 2 && stored <= 20 ? stored : Math.min(20, Math.max(2, Math.round(Number(body.getAttribute('data-poll')) / 1000) || 5));
   var paused = localStorage.getItem('verk.paused') === 'true';
+  var SLOTS = 50;
   var points = [];
   var last = null;
   var timer = null;
@@ -121,50 +133,78 @@
     toggle.setAttribute('aria-pressed', paused ? 'true' : 'false');
   }
 
+  // The newest rate at the right edge, one slot per poll, scaled to the largest rate shown.
   function draw() {
-    var ctx = canvas.getContext('2d');
-    var style = getComputedStyle(document.documentElement);
-    var w = canvas.width;
-    var h = canvas.height;
-    ctx.clearRect(0, 0, w, h);
-    ctx.strokeStyle = style.getPropertyValue('--grid').trim() || '#ccc';
-    ctx.lineWidth = 1;
-    for (var g = 1; g < 4; g++) { ctx.beginPath(); ctx.moveTo(0, (h * g) / 4); ctx.lineTo(w, (h * g) / 4); ctx.stroke(); }
+    var w = 900;
+    var h = 180;
     var max = 1;
     points.forEach(function (p) { max = Math.max(max, p.processed, p.failed); });
-    [['processed', '--processed'], ['failed', '--failed']].forEach(function (series) {
-      ctx.strokeStyle = style.getPropertyValue(series[1]).trim() || '#06c';
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      points.forEach(function (p, i) {
-        var x = points.length < 2 ? 0 : (i / 49) * w;
-        var y = h - 4 - (p[series[0]] / max) * (h - 12);
-        if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    ['processed', 'failed'].forEach(function (series) {
+      var line = chart.querySelector('polyline.' + series);
+      var coords = points.map(function (p, i) {
+        // Few rates are spread over at least a fifth of the width, so a new chart reads.
+        var x = w - (points.length - 1 - i) * (w / (Math.max(points.length, 10) - 1));
+        var y = h - 4 - (p[series] / max) * (h - 24);
+        return x.toFixed(1) + ',' + y.toFixed(1);
       });
-      ctx.stroke();
+      line.setAttribute('points', coords.join(' '));
     });
-    ctx.fillStyle = style.getPropertyValue('--muted').trim() || '#888';
-    ctx.font = '12px sans-serif';
-    ctx.fillText(max.toLocaleString('en-US', { maximumFractionDigits: 1 }) + '/s', 4, 14);
+    maxLabel.textContent = points.length ? 'max ' + max.toLocaleString('en-US', { maximumFractionDigits: 1 }) + '/s' : '';
+    waiting.textContent = points.length >= 2 ? '' : points.length === 1 ? 'One rate so far: the line appears with the next poll' : 'Measuring: the first rate needs two polls';
+  }
+
+  // The history bars, redrawn from the poll (the same layout as the server's chart).
+  function drawHistory(days) {
+    if (!history || !days || !days.length) return;
+    var ordered = days.slice().reverse();
+    var width = 900;
+    var height = 160;
+    var max = 1;
+    ordered.forEach(function (d) { max = Math.max(max, d.processed + d.failed); });
+    var step = width / ordered.length;
+    var bar = Math.max(1, step * 0.8);
+    ordered.forEach(function (d, i) {
+      var group = history.querySelector('g[data-date="' + d.date + '"]');
+      if (!group) return;
+      var p = (d.processed / max) * height;
+      var f = (d.failed / max) * height;
+      var x = (i * step).toFixed(1);
+      var processed = group.querySelector('rect.processed');
+      var failed = group.querySelector('rect.failed');
+      processed.setAttribute('x', x); processed.setAttribute('width', bar.toFixed(1));
+      processed.setAttribute('y', (height - p - f).toFixed(1)); processed.setAttribute('height', p.toFixed(1));
+      failed.setAttribute('x', x); failed.setAttribute('width', bar.toFixed(1));
+      failed.setAttribute('y', (height - f).toFixed(1)); failed.setAttribute('height', f.toFixed(1));
+      var title = group.querySelector('title');
+      if (title) title.textContent = d.date + ': ' + d.processed.toLocaleString('en-US') + ' processed, ' + d.failed.toLocaleString('en-US') + ' failed';
+    });
+  }
+
+  function setText(selector, value) {
+    var cell = document.querySelector(selector);
+    if (cell) cell.textContent = Number(value).toLocaleString('en-US');
   }
 
   function poll() {
-    fetch(base + '/api/stats', { credentials: 'same-origin', headers: { accept: 'application/json' } })
+    fetch(base + '/api/stats?days=' + historyDays, { credentials: 'same-origin', headers: { accept: 'application/json' } })
       .then(function (response) { if (!response.ok) throw new Error(String(response.status)); return response.json(); })
       .then(function (stats) {
         var values = {
           processed: stats.processed, failed: stats.failed, processedToday: stats.today.processed, failedToday: stats.today.failed,
           enqueued: stats.enqueued, busy: stats.inProgress, scheduled: stats.scheduled, retries: stats.retries, dead: stats.dead, nodes: stats.nodes.length,
         };
-        Object.keys(values).forEach(function (key) {
-          var cell = document.querySelector('[data-stat="' + key + '"]');
-          if (cell) cell.textContent = Number(values[key]).toLocaleString('en-US');
+        Object.keys(values).forEach(function (key) { setText('[data-stat="' + key + '"]', values[key]); });
+        (stats.queues || []).forEach(function (queue) {
+          var row = '#glance tr[data-queue="' + (window.CSS && CSS.escape ? CSS.escape(queue.name) : queue.name) + '"] ';
+          setText(row + '[data-processed-today]', queue.today.processed);
+          setText(row + '[data-failed-today]', queue.today.failed);
         });
+        drawHistory(stats.days);
         var now = Date.now();
         if (last) {
           var dt = Math.max(0.001, (now - last.at) / 1000);
           points.push({ processed: Math.max(0, stats.processed - last.processed) / dt, failed: Math.max(0, stats.failed - last.failed) / dt });
-          if (points.length > 50) points.shift();
+          if (points.length > SLOTS) points.shift();
           var p = points[points.length - 1];
           rate.textContent = p.processed.toFixed(1) + ' processed/s, ' + p.failed.toFixed(1) + ' failed/s';
         }
@@ -195,6 +235,11 @@
   });
   render();
   draw();
-  poll();
+  if (!paused) {
+    // A first rate needs two samples: take the second one second after the first
+    // instead of a whole interval later.
+    poll();
+    setTimeout(poll, 1000);
+  }
   schedule();
 })();

@@ -1,39 +1,45 @@
 import type { JobPayload } from '../../engine/core/job';
 import type { JobSet, ListedJob } from '../../engine/admin/admin';
-import type { NodeStats, QueueStats, VerkStats } from '../../engine/admin/stats';
+import type { VerkStats } from '../../engine/admin/stats';
+import type { BusyNode, RunningJob } from '../../engine/admin/busy';
+import type { QueueOverview } from '../../engine/admin/queue-overview';
+import type { QueueHistograms } from '../../engine/admin/histograms';
+import type { JobRef } from '../../engine/admin/job-refs';
 import type { BatchStatus, JobStatus } from '../../engine/flow/flow-admin';
 import type { RecurringJob } from '../../engine/recurring/recurring-definition';
-import type { RunningJob } from '../../engine/admin/running-jobs';
 
 /**
  * Everything the dashboard reads and does, in one interface, so the pages do not care
- * which engine calls answer them: EngineDataSource uses the engine's calls of today; the
- * bounded scans and batched actions being added to lib/engine/admin/ replace its method
- * bodies there, and nothing else changes. No Redis logic lives behind this interface:
- * each method calls the engine.
+ * which engine calls answer them (EngineDataSource: the bounded reads of engine.browse and
+ * the batched actions of engine.bulk). No Redis logic lives behind this interface: each
+ * method calls the engine.
  */
 export interface DashboardDataSource {
   overview(days: number): Promise<VerkStats>;
   queues(): Promise<QueueRow[]>;
   queueJobs(queue: string, page: PageRequest): Promise<JobList>;
-  busy(page: PageRequest): Promise<BusyView>;
+  /** A page of nodes (from `cursor`, a previous page's nextCursor) with their running jobs. */
+  busy(cursor: string | undefined, limit: number): Promise<BusyView>;
   /** A page of a set; with a filter, a bounded scan that resumes from `filter.cursor`. */
   setJobs(set: JobSet, page: PageRequest, filter: JobFilter): Promise<JobList>;
-  job(jid: string): Promise<JobView>;
+  /** A job by jid; with `found` (the set and score a set page listed it at), one exact read there first. */
+  job(jid: string, found?: { set: JobSet; at: number }): Promise<JobView>;
   recurring(): Promise<RecurringJob[]>;
   batches(cursor: string | undefined): Promise<{ batches: BatchStatus[]; cursor: string | null }>;
   batch(bid: string): Promise<BatchStatus | null>;
-  metrics(): Promise<MetricsView>;
+  /** `date`: the UTC day (YYYY-MM-DD) of the run/wait histograms; default today. */
+  metrics(date?: string): Promise<MetricsView>;
   /** jids carrying a tag, newest first. */
   tagged(tag: string, page: PageRequest): Promise<{ total: number; jids: string[] }>;
 
   pause(queue: string): Promise<void>;
   resume(queue: string): Promise<void>;
   clearQueue(queue: string): Promise<number>;
-  /** Selected jobs of a set; returns how many were acted on. */
-  retry(set: JobSet, jids: string[]): Promise<number>;
-  remove(set: JobSet, jids: string[]): Promise<number>;
-  kill(set: JobSet, jids: string[]): Promise<number>;
+  /** Selected jobs of a set (`{ jid, at }` as listed, or bare jids); returns how many were acted on. */
+  retry(set: JobSet, jobs: JobRef[]): Promise<number>;
+  remove(set: JobSet, jobs: JobRef[]): Promise<number>;
+  /** Moves selected jobs of retry or schedule to dead. */
+  kill(set: 'retry' | 'schedule', jobs: JobRef[]): Promise<number>;
   retryAll(set: JobSet): Promise<BulkResult>;
   deleteAll(set: JobSet): Promise<BulkResult>;
   cancel(jid: string): Promise<boolean>;
@@ -41,8 +47,6 @@ export interface DashboardDataSource {
   setPriority(jid: string, priority: number): Promise<boolean>;
   enqueueRecurring(name: string): Promise<string | null>;
   removeRecurring(name: string): Promise<boolean>;
-  /** Whether `kill` is available (it needs an engine call that moves retry/scheduled jobs to dead). */
-  readonly canKill: boolean;
 }
 
 export interface PageRequest {
@@ -68,18 +72,18 @@ export interface JobList {
   scanned?: number;
 }
 
-export interface QueueRow extends QueueStats {
-  paused: boolean;
-  /** Seconds since the next job to run was enqueued; 0 for an empty queue. */
-  latency: number;
+/** A queue as engine.browse.queues() gives it (latency in seconds), and its concurrency here. */
+export interface QueueRow extends QueueOverview {
   /** Concurrency of this queue on the node serving the page (undefined when it does not run it). */
   concurrencyHere?: number;
 }
 
 export interface BusyView {
-  nodes: NodeStats[];
+  totalNodes: number;
+  nodes: BusyNode[];
   running: RunningJob[];
-  total: number;
+  /** Where the next page of nodes starts; null after the last. */
+  nextCursor: string | null;
 }
 
 export interface JobView {
@@ -92,8 +96,8 @@ export interface JobView {
 
 export interface BulkResult {
   done: number;
-  /** True when the action stopped at its bound with jobs left: click again. */
-  more: boolean;
+  /** Members left because they cannot be acted on (not a job, or naming no queue). */
+  skipped: number;
 }
 
 export interface MetricsView {
@@ -106,23 +110,15 @@ export interface MetricsView {
   /** How many members the error breakdown looked at, and how many exist. */
   sampled: number;
   failingTotal: number;
-  /**
-   * Per class run/wait time histograms: filled once the observability work provides
-   * them (see MetricsHistogramSource); until then undefined and the page says so.
-   */
-  histograms?: ClassHistogram[];
+  /** Per queue run and wait time histograms of one UTC day (engine.admin.queueStats). */
+  histograms: QueueHistogramsRow[];
+  /** The day of `histograms`, YYYY-MM-DD (UTC). */
+  date: string;
 }
 
-export interface ClassHistogram {
-  className: string;
-  kind: 'run' | 'wait';
-  /** Bucket upper bounds (seconds) and counts. */
-  buckets: { le: number; count: number }[];
-}
-
-/** The hook the metrics work plugs into: per-class histograms over the last hours. */
-export interface MetricsHistogramSource {
-  histograms(): Promise<ClassHistogram[]>;
+export interface QueueHistogramsRow {
+  name: string;
+  histograms: QueueHistograms;
 }
 
 export type { JobPayload };

@@ -1,98 +1,75 @@
-import type { JobSet, ListedJob } from '../../engine/admin/admin';
+import type { JobSet } from '../../engine/admin/admin';
 import type { VerkStats } from '../../engine/admin/stats';
 import type { VerkEngine } from '../../engine/verk-engine';
 import type { RecurringJob } from '../../engine/recurring/recurring-definition';
 import type { BatchStatus } from '../../engine/flow/flow-admin';
-import { VerkStateError } from '../../engine/errors';
-import type { BulkResult, BusyView, DashboardDataSource, JobFilter, JobList, JobView, MetricsHistogramSource, MetricsView, PageRequest, QueueRow } from './data-source';
+import type { JobRef } from '../../engine/admin/job-refs';
+import type { BulkResult, BusyView, DashboardDataSource, JobFilter, JobList, JobView, MetricsView, PageRequest, QueueRow } from './data-source';
 
-/** Members a filtered request looks at, at most: a fixed amount of work per request. */
+/** Members one filtered request reads at most: a fixed amount of work per request. */
 export const FILTER_SCAN_BOUND = 5000;
-/** Members read per listJobs call while filtering. */
-const FILTER_CHUNK = 1000;
-/** Jobs one "Retry all" click retries (interim: one retryNow per job until the engine's batched call lands). */
-const RETRY_ALL_BOUND = 200;
 /** Members of retry and dead the error breakdown looks at. */
 const ERROR_SAMPLE = 500;
-
-/** Does a listed member match the filter? Class and queue exactly; text anywhere in the stored text, ignoring case. */
-export function matches(entry: ListedJob, filter: JobFilter): boolean {
-  if (filter.class && entry.job?.class !== filter.class) return false;
-  if (filter.queue && entry.job?.queue !== filter.queue) return false;
-  if (filter.text && !entry.raw.toLowerCase().includes(filter.text.toLowerCase())) return false;
-  return true;
-}
+/** Queues one page shows (engine.browse.queues reads at most 1000 per call). */
+const QUEUES_LIMIT = 1000;
+/** Running jobs listed per node and queue on the Busy page (the counts are exact). */
+const JOBS_PER_QUEUE = 100;
+/** Queues whose histograms the metrics page reads (one queueStats call each). */
+const HISTOGRAM_QUEUES = 50;
 
 export function isFiltered(filter: JobFilter): boolean {
   return Boolean(filter.class || filter.queue || filter.text);
 }
 
 /**
- * The dashboard's data from the engine calls that exist today (admin.listJobs, findJob,
- * stats, queueStats, retryNow, clear, flow.job/cancel, control.move, setPriority,
- * recurring.*, recorder.jobsByTag, the Busy page's admin.runningJobs and flow.listBatches).
+ * The dashboard's data from the engine: the bounded reads of engine.browse (search, busy,
+ * queues, findAt), admin.listJobs for plain pages, the batched actions of engine.bulk, and
+ * stats, queueStats (with its histograms), flow, control, recurring and recorder calls.
  */
 export class EngineDataSource implements DashboardDataSource {
-  readonly canKill = false;
-
-  constructor(
-    private readonly engine: VerkEngine,
-    private readonly histogramSource?: MetricsHistogramSource,
-  ) {}
+  constructor(private readonly engine: VerkEngine) {}
 
   overview(days: number): Promise<VerkStats> {
     return this.engine.admin.stats({ days });
   }
 
   async queues(): Promise<QueueRow[]> {
-    const { queues } = await this.engine.admin.stats();
+    // One call for every queue's sizes, latency, running, counters and pause.
+    const { queues } = await this.engine.browse.queues({ limit: QUEUES_LIMIT });
     const here = this.engine.queues();
-    const now = Date.now() / 1000;
-    return Promise.all(
-      queues.map(async (queue) => {
-        const [paused, next] = await Promise.all([this.engine.isPaused(queue.name), this.engine.admin.listJobs({ queue: queue.name }, { limit: 1 })]);
-        const enqueuedAt = next.jobs[0]?.job?.enqueued_at;
-        return { ...queue, paused, latency: typeof enqueuedAt === 'number' ? Math.max(0, now - enqueuedAt) : 0, concurrencyHere: here[queue.name] };
-      }),
-    );
+    return queues.map((queue) => ({ ...queue, concurrencyHere: here[queue.name] }));
   }
 
   queueJobs(queue: string, page: PageRequest): Promise<JobList> {
     return this.engine.admin.listJobs({ queue }, page);
   }
 
-  async busy(page: PageRequest): Promise<BusyView> {
-    const [stats, running] = await Promise.all([this.engine.admin.stats(), this.engine.admin.runningJobs(page)]);
-    return { nodes: stats.nodes, running: running.jobs, total: running.total };
+  async busy(cursor: string | undefined, limit: number): Promise<BusyView> {
+    const page = await this.engine.browse.busy({ cursor, limit, jobsPerQueue: JOBS_PER_QUEUE });
+    return { totalNodes: page.totalNodes, nodes: page.nodes, running: page.jobs, nextCursor: page.nextCursor };
   }
 
   async setJobs(set: JobSet, page: PageRequest, filter: JobFilter): Promise<JobList> {
-    if (!isFiltered(filter)) return this.engine.admin.listJobs(set, page);
-    // A bounded incremental scan by index: at most FILTER_SCAN_BOUND members per request,
-    // resumed from the cursor (an index into the set, by score).
-    const start = filter.cursor ? Math.max(0, Number.parseInt(filter.cursor, 10) || 0) : 0;
-    const found: ListedJob[] = [];
-    let index = start;
-    let total = 0;
-    while (index < start + FILTER_SCAN_BOUND && found.length < page.limit) {
-      const chunk = await this.engine.admin.listJobs(set, { offset: index, limit: Math.min(FILTER_CHUNK, start + FILTER_SCAN_BOUND - index) });
-      total = chunk.total;
-      for (const entry of chunk.jobs) {
-        index++;
-        if (matches(entry, filter)) found.push(entry);
-        if (found.length >= page.limit) break;
-      }
-      if (chunk.jobs.length === 0 || index >= chunk.total) break;
-    }
-    return { total, jobs: found, nextCursor: index < total ? String(index) : null, scanned: index - start };
+    // Dead lists the latest first (Sidekiq's Dead page); schedule and retry the next due first.
+    const order = set === 'dead' ? 'desc' : 'asc';
+    if (!isFiltered(filter)) return this.engine.admin.listJobs(set, { ...page, order });
+    const found = await this.engine.browse.search(
+      set,
+      { class: filter.class, queue: filter.queue, text: filter.text },
+      { cursor: filter.cursor, limit: page.limit, scanLimit: FILTER_SCAN_BOUND, order },
+    );
+    return { total: found.total, jobs: found.jobs, nextCursor: found.nextCursor, scanned: found.scanned };
   }
 
-  async job(jid: string): Promise<JobView> {
+  async job(jid: string, found?: { set: JobSet; at: number }): Promise<JobView> {
+    // A link from a set page names the set and score: one exact read confirms the job is
+    // still there before the full status (which scans for jobs in sets).
+    const exact = found ? await this.engine.browse.findAt(found.set, jid, found.at) : null;
     const status = await this.engine.flow.job(jid);
     const bid = status.job?.bid;
     const batch = typeof bid === 'string' ? await this.engine.flow.batchStatus(bid) : undefined;
     const tags = Array.isArray(status.job?.tags) ? (status.job.tags as unknown[]).map(String) : [];
-    return { status, batch, tags };
+    return { status, batch, tags, ...(exact ? { raw: exact.raw } : {}) };
   }
 
   recurring(): Promise<RecurringJob[]> {
@@ -107,13 +84,16 @@ export class EngineDataSource implements DashboardDataSource {
     return this.engine.flow.batchStatus(bid);
   }
 
-  async metrics(): Promise<MetricsView> {
-    const [stats, retry, dead, histograms] = await Promise.all([
+  async metrics(date?: string): Promise<MetricsView> {
+    const [stats, retry, dead] = await Promise.all([
       this.engine.admin.stats({ days: 30 }),
       this.engine.admin.listJobs('retry', { limit: ERROR_SAMPLE }),
       this.engine.admin.listJobs('dead', { limit: ERROR_SAMPLE }),
-      this.histogramSource?.histograms(),
     ]);
+    const day = date ?? stats.today.date;
+    const histograms = await Promise.all(
+      stats.queues.slice(0, HISTOGRAM_QUEUES).map(async (queue) => ({ name: queue.name, histograms: (await this.engine.admin.queueStats(queue.name, { date: day })).histograms })),
+    );
     const errors = new Map<string, { count: number; sampleMessage: string }>();
     for (const entry of [...retry.jobs, ...dead.jobs]) {
       const errorClass = typeof entry.job?.error_class === 'string' ? entry.job.error_class : entry.job ? '(none)' : '(invalid payload)';
@@ -128,6 +108,7 @@ export class EngineDataSource implements DashboardDataSource {
       sampled: retry.jobs.length + dead.jobs.length,
       failingTotal: retry.total + dead.total,
       histograms,
+      date: day,
     };
   }
 
@@ -148,37 +129,25 @@ export class EngineDataSource implements DashboardDataSource {
     return this.engine.admin.clear({ queue });
   }
 
-  async retry(set: JobSet, jids: string[]): Promise<number> {
-    let done = 0;
-    for (const jid of jids) if (await this.engine.admin.retryNow(jid, set)) done++;
-    return done;
+  async retry(set: JobSet, jobs: JobRef[]): Promise<number> {
+    return (await this.engine.bulk.retry(set, jobs)).count;
   }
 
-  async remove(set: JobSet, jids: string[]): Promise<number> {
-    let done = 0;
-    for (const jid of jids) if (await this.engine.flow.cancel(jid, { from: set })) done++;
-    return done;
+  async remove(set: JobSet, jobs: JobRef[]): Promise<number> {
+    return (await this.engine.bulk.delete(set, jobs)).count;
   }
 
-  kill(): Promise<number> {
-    return Promise.reject(new VerkStateError('Kill needs the engine call that moves retry and scheduled jobs to dead; it is not available yet'));
+  async kill(set: 'retry' | 'schedule', jobs: JobRef[]): Promise<number> {
+    return (await this.engine.bulk.kill(set, jobs)).count;
   }
 
   async retryAll(set: JobSet): Promise<BulkResult> {
-    let done = 0;
-    while (done < RETRY_ALL_BOUND) {
-      const page = await this.engine.admin.listJobs(set, { limit: Math.min(100, RETRY_ALL_BOUND - done) });
-      const jids = page.jobs.flatMap((entry) => (entry.job ? [entry.job.jid] : []));
-      if (jids.length === 0) return { done, more: false };
-      const retried = await this.retry(set, jids);
-      done += retried;
-      if (retried === 0) return { done, more: page.total > jids.length };
-    }
-    return { done, more: (await this.engine.admin.listJobs(set, { limit: 1 })).total > 0 };
+    const { count, skipped } = await this.engine.bulk.retryAll(set);
+    return { done: count, skipped };
   }
 
   async deleteAll(set: JobSet): Promise<BulkResult> {
-    return { done: await this.engine.admin.clear(set), more: false };
+    return { done: await this.engine.bulk.deleteAll(set), skipped: 0 };
   }
 
   cancel(jid: string): Promise<boolean> {

@@ -3,11 +3,19 @@ import { type Html, html } from '../html/html';
 import { short, timeSeconds, time } from '../html/format';
 import type { PageContext } from '../server/context';
 
+interface RowOptions {
+  select?: boolean;
+  when?: string;
+  error?: boolean;
+  /** The set page's name in the URL (scheduled, retries, dead): rows then carry their score, and job links the set and score. */
+  set?: string;
+}
+
 /**
  * A table of listed jobs: every row carries data-jid; with `select`, a checkbox per row
  * (and one for all) feeds the selection buttons. Everything from Redis is escaped.
  */
-export function jobTable(ctx: PageContext, entries: ListedJob[], options: { select?: boolean; when?: string; error?: boolean } = {}): Html {
+export function jobTable(ctx: PageContext, entries: ListedJob[], options: RowOptions = {}): Html {
   if (entries.length === 0) return html`<p class="empty">No jobs.</p>`;
   return html`<table class="jobs">
 <thead><tr>
@@ -21,13 +29,16 @@ ${entries.map((entry) => jobRow(ctx, entry, options))}
 </table>`;
 }
 
-function jobRow(ctx: PageContext, entry: ListedJob, options: { select?: boolean; when?: string; error?: boolean }): Html {
+function jobRow(ctx: PageContext, entry: ListedJob, options: RowOptions): Html {
   const job = entry.job;
   const jid = job?.jid ?? '';
+  // The score identifies the member exactly: actions and the job page find it in one read.
+  const at = options.set && entry.at !== undefined ? String(entry.at) : undefined;
+  const href = ctx.url(`/jobs/${encodeURIComponent(jid)}`, at ? { set: options.set, at } : {});
   return html`<tr data-jid="${jid}">
-  ${options.select ? html`<td class="check">${jid ? html`<input type="checkbox" name="jid" value="${jid}" aria-label="Select ${jid}">` : ''}</td>` : ''}
+  ${options.select ? html`<td class="check">${jid ? html`<input type="checkbox" name="jid" value="${jid}" data-at="${at ?? ''}" aria-label="Select ${jid}">` : ''}</td>` : ''}
   ${options.when ? html`<td>${entry.at !== undefined ? time(entry.at * 1000) : '–'}</td>` : ''}
-  <td>${job ? html`<a href="${ctx.url(`/jobs/${encodeURIComponent(jid)}`)}">${job.class}</a><br><code class="jid">${jid}</code>` : html`<span class="bad">invalid payload</span>: ${entry.error ?? ''}<br><code>${short(entry.raw, 200)}</code>`}</td>
+  <td>${job ? html`<a href="${href}">${job.class}</a><br><code class="jid">${jid}</code>` : html`<span class="bad">invalid payload</span>: ${entry.error ?? ''}<br><code>${short(entry.raw, 200)}</code>`}</td>
   <td>${job ? html`<a href="${ctx.url(`/queues/${encodeURIComponent(String(job.queue))}`)}">${String(job.queue)}</a>` : ''}</td>
   <td><code class="args">${job ? short(job.args, 160) : ''}</code></td>
   ${options.error ? html`<td class="error">${job?.error_class ? html`<strong>${String(job.error_class)}</strong>: ` : ''}${short(job?.error_message ?? '', 160)}</td>` : ''}

@@ -1,26 +1,37 @@
 import { type Html, html } from '../html/html';
 import { time } from '../html/format';
 import type { PageContext, PageResult } from '../server/context';
-import { checkJidParam } from '../api/params';
+import { checkJidParam, SET_PAGES } from '../api/params';
+import type { JobSet } from '../../engine/admin/admin';
 import { actionButton } from './layout';
 import { batchProgress } from './batches';
 import type { JobState } from '../../engine/flow/flow-admin';
 
 const SET_OF_STATE: Partial<Record<JobState, string>> = { scheduled: 'schedule', retry: 'retry', dead: 'dead' };
 
+/** `?set=retries&at=<score>` of a link from a set page, when both are valid. */
+function foundOf(ctx: PageContext): { set: JobSet; at: number } | undefined {
+  const set = ctx.req.query.set ? SET_PAGES[ctx.req.query.set] : undefined;
+  const at = Number(ctx.req.query.at);
+  return set && ctx.req.query.at && Number.isFinite(at) ? { set, at } : undefined;
+}
+
 /** /verk/jobs/:jid: where the job is, its payload, error, history, dependencies, batch, tags, and what can be done to it. */
 export async function jobPage(ctx: PageContext): Promise<PageResult> {
   const jid = checkJidParam(ctx.req.params.jid);
-  const view = await ctx.data.job(jid);
+  const found = foundOf(ctx);
+  const view = await ctx.data.job(jid, found);
   const { status } = view;
   const job = status.job;
   const api = `/api/jobs/${encodeURIComponent(jid)}`;
   const set = SET_OF_STATE[status.state];
+  // Actions carry the score the set page listed (when the job is still there with it): one exact read.
+  const at: Record<string, number> = found && view.raw !== undefined && found.set === set ? { at: found.at } : {};
   const link = (other: string): Html => html`<a href="${ctx.url(`/jobs/${encodeURIComponent(other)}`)}"><code>${other}</code></a>`;
   const backtrace = job?.error_backtrace;
   const actions = html`
-${set ? actionButton(ctx, 'retry', 'Retry now', { post: `${api}/retry`, body: { from: set } }) : ''}
-${set === 'schedule' || set === 'retry' ? (ctx.data.canKill ? actionButton(ctx, 'kill', 'Kill', { post: `${api}/kill`, body: { from: set }, danger: true }) : '') : ''}
+${set ? actionButton(ctx, 'retry', 'Retry now', { post: `${api}/retry`, body: { from: set, ...at } }) : ''}
+${set === 'schedule' || set === 'retry' ? actionButton(ctx, 'kill', 'Kill', { post: `${api}/kill`, body: { from: set, ...at }, confirm: `Move job ${jid} to dead?`, danger: true }) : ''}
 ${status.state === 'running' ? actionButton(ctx, 'cancel', 'Cancel', { post: `${api}/cancel`, confirm: `Cancel running job ${jid}?`, danger: true }) : ''}
 ${['waiting', 'scheduled', 'retry', 'dead', 'blocked'].includes(status.state) ? actionButton(ctx, 'delete', 'Delete', { post: `${api}/delete`, confirm: `Delete job ${jid}?`, danger: true }) : ''}
 ${

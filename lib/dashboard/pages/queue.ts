@@ -14,7 +14,7 @@ export async function queuePage(ctx: PageContext): Promise<PageResult> {
   if (!queue && list.total === 0) throw new HttpError(404, `No queue named ${name}`);
   const path = `/api/queues/${encodeURIComponent(name)}`;
   const body = html`
-<p class="summary">${num(list.total)} waiting${queue ? html` · ${num(queue.inProgress)} running · ${queue.paused ? html`<span class="badge warn">paused</span>` : html`<span class="badge ok">running</span>`}` : ''}</p>
+<p class="summary">${num(list.total)} waiting${queue ? html` · ${num(queue.running)} running · ${queue.paused ? html`<span class="badge warn">paused</span>` : html`<span class="badge ok">running</span>`}` : ''}</p>
 <div class="toolbar" data-queue="${name}">
   ${queue?.paused ? actionButton(ctx, 'resume', 'Resume', { post: `${path}/resume` }) : actionButton(ctx, 'pause', 'Pause', { post: `${path}/pause` })}
   ${actionButton(ctx, 'clear', 'Clear', { post: `${path}/clear`, confirm: `Delete all ${num(list.total)} waiting jobs of queue ${name}?`, danger: true })}

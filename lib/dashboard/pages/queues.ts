@@ -18,21 +18,22 @@ export async function queuesPage(ctx: PageContext): Promise<PageResult> {
   const body =
     queues.length === 0
       ? html`<p class="empty">No queues yet.</p>`
-      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency here</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
+      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Prioritized</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency here</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
 ${queues.map((queue) => {
   const path = `/api/queues/${encodeURIComponent(queue.name)}`;
   return html`<tr data-queue="${queue.name}">
   <td><a href="${ctx.url(`/queues/${encodeURIComponent(queue.name)}`)}">${queue.name}</a></td>
-  <td class="num">${num(queue.size)}</td>
-  <td class="num">${duration(queue.latency)}</td>
-  <td class="num">${num(queue.inProgress)}</td>
+  <td class="num">${num(queue.waiting)}</td>
+  <td class="num">${num(queue.prioritized)}</td>
+  <td class="num" data-latency="${queue.latency}" title="Age of the oldest waiting job">${duration(queue.latency)}</td>
+  <td class="num">${num(queue.running)}</td>
   <td class="num">${queue.concurrencyHere === undefined ? '–' : num(queue.concurrencyHere)}</td>
   <td class="num">${num(queue.processed)}</td>
   <td class="num">${num(queue.failed)}</td>
   <td>${queue.paused ? html`<span class="badge warn">paused</span>` : html`<span class="badge ok">running</span>`}</td>
   <td class="actions">
     ${queue.paused ? actionButton(ctx, 'resume', 'Resume', { post: `${path}/resume` }) : actionButton(ctx, 'pause', 'Pause', { post: `${path}/pause` })}
-    ${actionButton(ctx, 'clear', 'Clear', { post: `${path}/clear`, confirm: `Delete all ${num(queue.size)} waiting jobs of queue ${queue.name}?`, danger: true })}
+    ${actionButton(ctx, 'clear', 'Clear', { post: `${path}/clear`, confirm: `Delete all ${num(queue.waiting)} waiting jobs of queue ${queue.name}?`, danger: true })}
   </td>
 </tr>`;
 })}

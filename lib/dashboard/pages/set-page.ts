@@ -44,18 +44,18 @@ export async function setPage(ctx: PageContext, set: JobSet): Promise<PageResult
 <div class="toolbar">
   ${actionButton(ctx, 'retry', 'Retry now', { post: `${api}/retry`, selection: true })}
   ${actionButton(ctx, 'delete', 'Delete', { post: `${api}/delete`, selection: true, danger: true })}
-  ${set !== 'dead' && ctx.data.canKill ? actionButton(ctx, 'kill', 'Kill', { post: `${api}/kill`, selection: true, danger: true }) : ''}
+  ${set !== 'dead' ? actionButton(ctx, 'kill', 'Kill', { post: `${api}/kill`, selection: true, danger: true }) : ''}
   <span class="spacer"></span>
   ${actionButton(ctx, 'retry', 'Retry all', { post: `${api}/retry-all`, confirm: `Retry all ${num(list.total)} jobs of ${title}?` })}
   ${actionButton(ctx, 'delete', 'Delete all', { post: `${api}/delete-all`, confirm: `Delete all ${num(list.total)} jobs of ${title}? This cannot be undone.`, danger: true })}
 </div>
 ${
   filtered
-    ? html`<p class="summary" data-scanned="${list.scanned ?? 0}">${num(list.jobs.length)} match(es) in ${num(list.scanned ?? 0)} of ${num(list.total)} jobs looked at${filter.cursor ? html` (from #${num(Number(filter.cursor) + 1)})` : ''}.
+    ? html`<p class="summary" data-scanned="${list.scanned ?? 0}">${num(list.jobs.length)} match(es) in ${num(list.scanned ?? 0)} of ${num(list.total)} jobs looked at${filter.cursor ? ' (continued)' : ''}.
   ${list.nextCursor ? html`<a class="continue" href="${ctx.url(`/${path}`, { ...query, limit, cursor: list.nextCursor })}">Continue searching</a>` : html`<span class="muted">End of the set.</span>`}</p>`
     : ''
 }
-${jobTable(ctx, list.jobs, { select: ctx.allowed.size > 0, when, error: set !== 'schedule' })}
+${jobTable(ctx, list.jobs, { select: ctx.allowed.size > 0, when, error: set !== 'schedule', set: path })}
 ${filtered ? '' : pager(ctx, `/${path}`, offset, limit, list.total)}`;
   return { title, section: path, body };
 }
