@@ -34,6 +34,8 @@ export class AppModule {
           useFactory: (redis: string) => ({
             redis,
             queues: { default: 10, priority: 5 },
+            // Run and wait times per queue and day, drawn by the dashboard's Metrics page (opt-in).
+            histograms: true,
             // Must be unique per running process and stable across restarts: a restarted
             // node puts back the jobs it held when it stopped. Run a second copy with
             // VERK_NODE_ID=sample-2.

@@ -53,7 +53,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
 
   const held = gate();
   let blockedStarted = false;
-  const engine = await startEngine({ redis: ctx.server.url, nodeId: 'worker-1', queues: { a: 3, b: 2 } }, {
+  const engine = await startEngine({ redis: ctx.server.url, nodeId: 'worker-1', queues: { a: 3, b: 2 }, histograms: true }, {
     Ok: { perform() {} },
     Fail: {
       perform() {
@@ -490,7 +490,7 @@ class Noop {
 }
 
 test('VerkService exposes the management API', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-admin', queues: { default: 1 } })], providers: [Noop] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-admin', queues: { default: 1 }, histograms: true })], providers: [Noop] })
   class AppModule {}
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
   try {

@@ -78,7 +78,7 @@ function assertHistogram(actual: Histogram, wanted: ReturnType<typeof expected>,
 function clockedEngine(options: VerkOptions, start: number): { engine: VerkEngine; clock: { now: number }; ran: { count: number } } {
   const clock = { now: start };
   const ran = { count: 0 };
-  const engine = new VerkEngine({ redis: ctx.server.url, ...options }, { logger: new MemoryLogger(), clock: () => clock.now });
+  const engine = new VerkEngine({ redis: ctx.server.url, histograms: true, ...options }, { logger: new MemoryLogger(), clock: () => clock.now });
   const advance = async (args: unknown[]) => {
     clock.now += args[0] as number;
     ran.count++;
@@ -191,7 +191,7 @@ test('two nodes acknowledging jobs of one queue on the same day add up in one hi
 test('queues whose names hold ":" and a day get histograms of their own; real run times of a 30 ms job are at least 30 ms', async (t) => {
   const day = statDay();
   const names = ['q', `q:${day}`, `run:${day}:q`];
-  const engine = await startEngine({ redis: ctx.server.url, queues: Object.fromEntries(names.map((name) => [name, 3])) }, {
+  const engine = await startEngine({ redis: ctx.server.url, histograms: true, queues: Object.fromEntries(names.map((name) => [name, 3])) }, {
     Ok: { perform() {} },
     Slow: { perform: () => sleep(30) },
   });

@@ -58,7 +58,7 @@ export interface TestApp {
 export async function startApp(platform: Platform, options: { redis: string; verk?: Partial<VerkModuleOptions>; dashboard?: VerkDashboardOptions; prefix?: string; providers?: Provider[] }): Promise<TestApp> {
   @Module({
     imports: [
-      VerkModule.forRoot({ redis: options.redis, nodeId: `dash-${platform}`, queues: { default: 5 }, pollInterval: 200, ...options.verk }),
+      VerkModule.forRoot({ redis: options.redis, nodeId: `dash-${platform}`, queues: { default: 5 }, pollInterval: 200, histograms: true, ...options.verk }),
       VerkDashboardModule.forRoot(options.dashboard ?? { pollInterval: 2000 }),
     ],
     providers: [QuickWorker, SleepyWorker, FailingWorker, ...(options.providers ?? [])],
