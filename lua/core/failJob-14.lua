@@ -35,7 +35,7 @@
 --- @include "includes/withError"
 --- @include "includes/loseDependable"
 --- @include "includes/trimDead"
---- @include "includes/incrDaily"
+--- @include "includes/countJobs"
 --- @include "includes/addHistogram"
 
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
@@ -53,10 +53,7 @@ if died then
   local k = { dead = KEYS[3], pending = KEYS[8], dependents = KEYS[9], blocked = KEYS[10], waitingOn = KEYS[11], lost = KEYS[12] }
   trimDead(k, tonumber(ARGV[4]), ARGV[5])
 end
-redis.call('INCR', KEYS[4])
-incrDaily(KEYS[5], 1)
-redis.call('INCR', KEYS[6])
-incrDaily(KEYS[7], 1)
+countJobs(KEYS[4], KEYS[5], KEYS[6], KEYS[7], 1)
 addHistogram(KEYS[13], ARGV[7], ARGV[6])
 addHistogram(KEYS[14], ARGV[8], ARGV[6])
 return moved

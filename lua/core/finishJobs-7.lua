@@ -20,7 +20,7 @@
 
   Returns how many jobs were removed.
 ]]
---- @include "includes/incrDaily"
+--- @include "includes/countJobs"
 --- @include "includes/addHistogram"
 
 local removed = 0
@@ -28,10 +28,7 @@ for i = 4, #ARGV do
   removed = removed + redis.call('LREM', KEYS[1], -1, ARGV[i])
 end
 if removed > 0 then
-  redis.call('INCRBY', KEYS[2], removed)
-  incrDaily(KEYS[3], removed)
-  redis.call('INCRBY', KEYS[4], removed)
-  incrDaily(KEYS[5], removed)
+  countJobs(KEYS[2], KEYS[3], KEYS[4], KEYS[5], removed)
   addHistogram(KEYS[6], ARGV[2], ARGV[1])
   addHistogram(KEYS[7], ARGV[3], ARGV[1])
 end

@@ -48,7 +48,7 @@
 --- @include "includes/withError"
 --- @include "includes/loseDependable"
 --- @include "includes/trimDead"
---- @include "includes/incrDaily"
+--- @include "includes/countJobs"
 
 if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[15]) == 1 then return { 0, 0, 1 } end
 
@@ -85,10 +85,7 @@ if wake and prioritized > 0 then redis.call('PUBLISH', KEYS[9], ARGV[3]) end
 if dead > 0 then
   trimDead({ dead = KEYS[3], pending = KEYS[10], dependents = KEYS[11], blocked = KEYS[12], waitingOn = KEYS[13], lost = KEYS[14] }, tonumber(ARGV[1]), ARGV[2])
   -- A poison job is a failure like any other in the counters.
-  redis.call('INCRBY', KEYS[4], dead)
-  incrDaily(KEYS[5], dead)
-  redis.call('INCRBY', KEYS[6], dead)
-  incrDaily(KEYS[7], dead)
+  countJobs(KEYS[4], KEYS[5], KEYS[6], KEYS[7], dead)
 end
 if failure then return redis.error_reply('could not put recovered jobs back into queue ' .. ARGV[3] .. ' nor into ' .. KEYS[3] .. ': ' .. failure) end
 return { requeued, dead, 0 }

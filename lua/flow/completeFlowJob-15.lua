@@ -28,7 +28,7 @@
   or -1 when the job was not in in-progress.
 ]]
 --- @include "includes/countInBatch"
---- @include "includes/incrDaily"
+--- @include "includes/countJobs"
 --- @include "includes/addHistogram"
 
 -- A key of the wrong type would fail a write half way (Redis does not roll a script back)
@@ -41,10 +41,7 @@ for _, spec in ipairs({ { 6, 'zset' }, { 7, 'hash' }, { 8, 'zset' }, { 9, 'hash'
   end
 end
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return -1 end
-redis.call('INCR', KEYS[2])
-incrDaily(KEYS[3], 1)
-redis.call('INCR', KEYS[4])
-incrDaily(KEYS[5], 1)
+countJobs(KEYS[2], KEYS[3], KEYS[4], KEYS[5], 1)
 addHistogram(KEYS[14], ARGV[10], ARGV[9])
 addHistogram(KEYS[15], ARGV[11], ARGV[9])
 

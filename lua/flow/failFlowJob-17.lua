@@ -37,7 +37,7 @@
 --- @include "includes/withError"
 --- @include "includes/loseDependable"
 --- @include "includes/trimDead"
---- @include "includes/incrDaily"
+--- @include "includes/countJobs"
 --- @include "includes/addHistogram"
 
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return -1 end
@@ -58,10 +58,7 @@ if died then
   local k = { dead = KEYS[3], pending = KEYS[9], dependents = KEYS[12], blocked = KEYS[13], waitingOn = KEYS[14], lost = KEYS[15] }
   trimDead(k, tonumber(ARGV[4]), ARGV[6])
 end
-redis.call('INCR', KEYS[4])
-incrDaily(KEYS[5], 1)
-redis.call('INCR', KEYS[6])
-incrDaily(KEYS[7], 1)
+countJobs(KEYS[4], KEYS[5], KEYS[6], KEYS[7], 1)
 addHistogram(KEYS[16], ARGV[12], ARGV[11])
 addHistogram(KEYS[17], ARGV[13], ARGV[11])
 if not died then return 0 end
