@@ -47,7 +47,7 @@ export class FakeVerk implements VerkWorkerHost {
 
   constructor(@Inject(VERK_TESTING_OPTIONS) readonly options: ResolvedTestingOptions) {}
 
-  enqueue(job: EnqueueJob): Promise<string> {
+  async enqueue(job: EnqueueJob): Promise<string> {
     return this.writeOne(validateJob(job, 'job', workerName, nowSeconds()), Date.now());
   }
 
@@ -58,7 +58,7 @@ export class FakeVerk implements VerkWorkerHost {
   }
 
   /** A time that has passed enqueues now, as the real client does; inline mode runs every job now. */
-  schedule(job: EnqueueJob, at: Date | number): Promise<string> {
+  async schedule(job: EnqueueJob, at: Date | number): Promise<string> {
     const ms = scheduleTime(at);
     const payload = validateJob(job, 'job', workerName, nowSeconds());
     return this.writeOne(payload, this.options.mode === 'inline' ? Date.now() : ms);
