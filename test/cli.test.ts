@@ -299,3 +299,34 @@ test('errors: a bad URL exits 1 with a clear message; usage mistakes exit 2; RED
     raw.disconnect();
   }
 });
+
+test('packed: `npm pack`, installed into an application, `npx verk` runs the bin', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { dirname, join } = await import('node:path');
+  const root = resolve(__dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'verk-pack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop() as string;
+  const app = join(dir, 'app');
+  mkdirSync(join(app, 'node_modules'), { recursive: true });
+  // The package's dependencies, copied from this checkout: the install below is offline.
+  const copied = new Set<string>();
+  const copy = (name: string): void => {
+    if (copied.has(name)) return;
+    copied.add(name);
+    const source = dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
+    cpSync(source, join(app, 'node_modules', name), { recursive: true, dereference: true });
+    const manifest = require(join(source, 'package.json')) as { dependencies?: Record<string, string> };
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) copy(dependency);
+  };
+  const own = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
+  for (const dependency of Object.keys(own.dependencies)) copy(dependency);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: own.dependencies }));
+  execFileSync('npm', ['install', '--offline', '--legacy-peer-deps', '--no-audit', '--no-fund', '--ignore-scripts', join(dir, tarball)], { cwd: app, stdio: 'ignore' });
+  const help = execFileSync('npx', ['--offline', 'verk', '--help'], { cwd: app, encoding: 'utf8' });
+  assert.match(help, /^Usage: verk <command> \[options\]/);
+  const queues = execFileSync('npx', ['--offline', 'verk', 'queues', '--json'], { cwd: app, encoding: 'utf8', env: { ...process.env, REDIS_URL: ctx.server.url } });
+  assert.deepEqual(JSON.parse(queues), { total: 0, queues: [] });
+});

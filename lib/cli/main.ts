@@ -20,12 +20,11 @@ const GLOBAL_OPTIONS: CommandOptions = {
 };
 
 function helpText(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.usage.length));
   return [
     'Usage: verk <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`),
+    ...COMMANDS.map((command) => `  ${command.usage}\n      ${command.summary}`),
     '',
     'Options:',
     '  --redis URL     Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)',
