@@ -18,6 +18,8 @@ export interface CliCommand {
   usage: string;
   summary: string;
   options?: CommandOptions;
+  /** Runs until stopped (tail, watch): Ctrl-C aborts `signal` and it ends cleanly. Others keep Node's default (Ctrl-C exits at once). */
+  live?: boolean;
   run(context: CliContext, input: CommandInput): Promise<void>;
 }
 

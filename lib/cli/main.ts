@@ -96,16 +96,27 @@ export async function runCli(args: readonly string[], streams: Streams, signal: 
   }
 }
 
-/** The bin: process arguments and streams, Ctrl-C stops tail and watch cleanly. */
+/**
+ * The bin: process arguments and streams. Ctrl-C (or SIGTERM) stops tail and watch
+ * cleanly (connections closed, exit code 0); a second one exits at once. Other commands
+ * keep Node's default: each of their writes is one atomic script, so stopping between
+ * them leaves nothing half done.
+ */
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }, controller.signal);
+  const stop = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  const live = COMMANDS.find((command) => command.name === commandName(args))?.live === true;
+  if (live) {
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  }
+  process.exitCode = await runCli(args, { stdout: process.stdout, stderr: process.stderr, env: process.env }, controller.signal);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
-  process.exitCode = code;
 }
 
 if (require.main === module) void main();

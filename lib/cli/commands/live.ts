@@ -39,6 +39,7 @@ export const tailCommand: CliCommand = {
   name: 'tail',
   usage: 'tail',
   summary: 'follow the events of tracked jobs live (Ctrl-C stops)',
+  live: true,
   async run(context, input) {
     const stop = context.engine.subscribe((event) => (context.out.json ? context.out.data(event, true) : context.out.line(eventLine(context, event))));
     try {
@@ -67,6 +68,7 @@ export const watchCommand: CliCommand = {
   name: 'watch',
   usage: 'watch [--interval MS] [--count N]',
   summary: 'a refreshing table of queues with throughput, like top (Ctrl-C stops)',
+  live: true,
   options: { interval: { type: 'string' }, count: { type: 'string' } },
   async run(context, input) {
     const interval = intOption(input, 'interval', 2000, 100, 3_600_000);

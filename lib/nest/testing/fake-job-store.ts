@@ -98,9 +98,21 @@ export class FakeJobStore {
     this.push({ ...payload, enqueued_at: nowSeconds() });
   }
 
+  /**
+   * Into its queue, kept in run order (higher priority first, FIFO within one): a binary
+   * search for the first job of a lower priority, so taking the next job is the head.
+   */
   private push(payload: JobPayload): string {
     const list = this.queues.get(payload.queue) ?? [];
-    list.push({ payload, seq: this.seq++ });
+    const priority = payload.priority ?? 0;
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((list[middle].payload.priority ?? 0) >= priority) low = middle + 1;
+      else high = middle;
+    }
+    list.splice(low, 0, { payload, seq: this.seq++ });
     this.queues.set(payload.queue, list);
     return payload.jid;
   }
@@ -115,8 +127,8 @@ export class FakeJobStore {
     return this.ordered(queue).map((entry) => entry.payload);
   }
 
-  private ordered(queue: string): Waiting[] {
-    return [...(this.queues.get(queue) ?? [])].sort((a, b) => (b.payload.priority ?? 0) - (a.payload.priority ?? 0) || a.seq - b.seq);
+  private ordered(queue: string): readonly Waiting[] {
+    return this.queues.get(queue) ?? [];
   }
 
   /** Jobs waiting for dependencies, in the order they were written. */
@@ -135,8 +147,7 @@ export class FakeJobStore {
       if (head && (!best || head.seq < best.entry.seq)) best = { queue, entry: head };
     }
     if (!best) return undefined;
-    const list = this.queues.get(best.queue) ?? [];
-    list.splice(list.indexOf(best.entry), 1);
+    (this.queues.get(best.queue) ?? []).shift();
     return best.entry.payload;
   }
 
