@@ -6,6 +6,9 @@ import { newJid, VerkHealthIndicator, VerkModule, VerkService, VerkStateError, V
 import { AuditMiddleware, bootApp, connectionCounter, FlakyWorker, Ledger, SignupService, StampMiddleware } from './helpers/testing-app';
 import { waitFor } from './helpers/wait';
 import Redis from 'ioredis';
+import { VerkEngine } from 'nestjs-verk/engine';
+import { MemoryLogger } from './helpers/engine';
+import { workerName } from '../lib/nest/worker-name';
 
 /*
  * VerkModule.forTesting({ mode: 'fake' }) in a Nest application, with no redis-server
@@ -96,6 +99,49 @@ test('validation errors are the real module\'s: same class, field and message; n
   await assert.rejects(verk.enqueue({ queue: 'mail', class: 'SendWelcome', dependsOn: ['abc'] }), /job abc is neither pending nor recorded as finished.*nothing was written/);
   assert.deepEqual(testing.jobs(), []);
   assert.deepEqual(testing.scheduled(), []);
+});
+
+test('validation parity: the same bad inputs give the same error class and message as a real (never started) engine client', async () => {
+  reset();
+  const real = new VerkEngine({ redis: redis.url, nodeId: 'parity' }, { logger: new MemoryLogger(), className: workerName });
+  type Api = Pick<VerkService, 'enqueue' | 'enqueueMany' | 'schedule' | 'batch'>;
+  const realApi: Api = {
+    enqueue: (job) => real.client.enqueue(job),
+    enqueueMany: (jobs) => real.client.enqueueMany(jobs),
+    schedule: (job, at) => real.client.schedule(job, at),
+    batch: (jobs, options) => real.client.batch(jobs, options),
+  };
+  const calls: ((api: Api) => Promise<unknown>)[] = [
+    (api) => api.enqueue({ queue: ' ', class: 'X' }),
+    (api) => api.enqueue({ queue: 'q', class: 42 as never }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', args: [undefined] }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', args: [{ big: 1n }] }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', retry: -1 }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', maxRetryCount: 1.5 }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', jid: 'a b' }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', tags: ['has space'] }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', dependsOn: 'abc' as never }),
+    (api) => api.enqueue({ queue: 'q', class: 'X', unique: { ttl: 5, extra: 1 } as never }),
+    (api) => api.enqueue({ queue: 'q', class: Ledger }),
+    (api) => api.enqueueMany('nope' as never),
+    (api) => api.enqueueMany([{ queue: 'q', class: 'X', jid: 'b1', dependsOn: ['b2'] }, { queue: 'q', class: 'X', jid: 'b2' }]),
+    (api) => api.schedule({ queue: 'q', class: 'X' }, 'tomorrow' as never),
+    (api) => api.batch([{ queue: 'q', class: 'X' }], {} as never),
+    (api) => api.batch([{ queue: 'q', class: 'X', priority: 1.5 }], { onComplete: { class: 'Done' } }),
+  ];
+  try {
+    for (const [index, call] of calls.entries()) {
+      const expected = await call(realApi).then(() => undefined, (error: Error) => error);
+      const actual = await call(verk).then(() => undefined, (error: Error) => error);
+      assert.ok(expected instanceof Error, `case ${index}: the real client accepted it`);
+      assert.equal(actual?.constructor, expected.constructor, `case ${index}: ${expected.message}`);
+      assert.equal(actual?.message, expected.message, `case ${index}`);
+    }
+  } finally {
+    await real.stop();
+  }
+  assert.deepEqual(testing.jobs(), []);
+  assert.equal(redis.connections(), 0, 'validation never reaches Redis, in either');
 });
 
 test('drain runs a chain of jobs that enqueue more jobs, each after its parent, through DI', async () => {
