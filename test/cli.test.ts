@@ -330,3 +330,25 @@ test('packed: `npm pack`, installed into an application, `npx verk` runs the bin
   const queues = execFileSync('npx', ['--offline', 'verk', 'queues', '--json'], { cwd: app, encoding: 'utf8', env: { ...process.env, REDIS_URL: ctx.server.url } });
   assert.deepEqual(JSON.parse(queues), { total: 0, queues: [] });
 });
+
+test('colours: only when stdout is a terminal, never with NO_COLOR or --json (runCli in-process with a TTY-like stdout)', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { runCli } = await import('../lib/cli/main.js');
+  await runSomeJobs();
+  const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> => {
+    const stdout = Object.assign(new PassThrough(), { isTTY: true });
+    const stderr = new PassThrough();
+    let text = '';
+    stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const code = await runCli(['--redis', ctx.server.url, '--prefix', PREFIX, ...args], { stdout, stderr, env }, new AbortController().signal);
+    assert.equal(code, 0);
+    return text;
+  };
+  const coloured = await run(['stats']);
+  assert.match(coloured, /\x1b\[1mQUEUE/, 'bold header');
+  assert.match(coloured, /Failed: \x1b\[31m2\x1b\[39m/, 'failures in red');
+  assert.doesNotMatch(await run(['stats'], { NO_COLOR: '1' }), /\x1b\[/);
+  const json = await run(['stats', '--json']);
+  assert.doesNotMatch(json, /\x1b\[/);
+  assert.equal((JSON.parse(json) as { dead: number }).dead, 2);
+});
