@@ -51,6 +51,8 @@ const MAIN = [
   'DashboardAction', 'JobLogLevel', 'JobLogLevels', 'OnVerkEvent', 'Perform', 'VerkClientMiddleware', 'VerkDashboardAsyncOptions', 'VerkDashboardModule', 'VerkDashboardOptions', 'VerkHealthCheckOptions', 'VerkHealthDetails', 'VerkHealthIndicator',
   'VerkHealthIndicatorResult', 'VerkMetricsController', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
   'VerkService', 'Worker', 'WorkerOptions',
+  // VerkModule.forTesting (issue 15).
+  'DrainOptions', 'DrainResult', 'TestingJobRun', 'TestingSetEntry', 'VerkTesting', 'VerkTestingOptions',
 ].sort();
 
 const ENGINE = [...SHARED, 'ClientMiddleware', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'WorkerHandler'].sort();

@@ -6,3 +6,8 @@ export const VERK_WORKER_METADATA = 'verk:worker';
 export const VERK_PERFORM_METADATA = 'verk:perform';
 /** Metadata key set by @OnVerkEvent() on a method: the event classes it wants. */
 export const VERK_ON_EVENT_METADATA = 'verk:on-event';
+/**
+ * Injection token of what VerkExplorer registers workers, middleware and event handlers
+ * with (VerkWorkerHost): the engine under forRoot, the in-memory runner under forTesting.
+ */
+export const VERK_WORKER_HOST = Symbol('VERK_WORKER_HOST');

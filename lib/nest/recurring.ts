@@ -1,6 +1,6 @@
 import { VerkConfigError, VerkValidationError } from '../engine/errors';
 import { RECURRING_OPTION_FIELDS, type RecurringOptions } from '../engine/recurring/recurring-definition';
-import type { VerkEngine } from '../engine/verk-engine';
+import type { VerkWorkerHost } from './verk.explorer';
 import type { WorkerOptions } from './decorators';
 
 /**
@@ -8,7 +8,7 @@ import type { WorkerOptions } from './decorators';
  * under the worker's job class name; the engine writes it when the node starts. Bad
  * options stop the application at boot with the worker's class and the field.
  */
-export function declareWorkerSchedule(engine: VerkEngine, name: string, target: Function, options: WorkerOptions): void {
+export function declareWorkerSchedule(engine: Pick<VerkWorkerHost, 'recurring'>, name: string, target: Function, options: WorkerOptions): void {
   const schedule: Record<string, unknown> = {};
   for (const field of RECURRING_OPTION_FIELDS) {
     const value = (options as Record<string, unknown>)[field];

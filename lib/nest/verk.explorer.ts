@@ -3,9 +3,9 @@ import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { VerkConfigError } from '../engine/errors';
 import type { RetryAt } from '../engine/core/failure';
-import { VerkEngine } from '../engine/verk-engine';
+import type { VerkEngine } from '../engine/verk-engine';
 import type { VerkEvent, VerkEventClass } from '../engine/events';
-import { VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA } from './constants';
+import { VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_HOST } from './constants';
 import type { WorkerOptions } from './decorators';
 import { checkMiddlewareClasses, hostModuleRef, resolveMiddleware } from './middleware';
 import { declareWorkerSchedule } from './recurring';
@@ -13,6 +13,12 @@ import type { VerkModuleOptions } from './verk-module-options';
 import { workerOptionsOf } from './worker-name';
 
 type Method = (...args: unknown[]) => unknown;
+
+/**
+ * What the explorer registers with: the engine's worker registry, middleware, events and
+ * recurring declarations. VerkModule.forTesting gives an in-memory one (no Redis).
+ */
+export type VerkWorkerHost = Pick<VerkEngine, 'workers' | 'middleware' | 'events'> & { readonly recurring: Pick<VerkEngine['recurring'], 'declare'> };
 
 /**
  * Finds the @Worker providers of the application and registers each with the engine
@@ -26,7 +32,7 @@ export class VerkExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly engine: VerkEngine,
+    @Inject(VERK_WORKER_HOST) private readonly engine: VerkWorkerHost,
     private readonly moduleRef: ModuleRef,
     @Inject(VERK_MODULE_OPTIONS) private readonly options: VerkModuleOptions,
   ) {}

@@ -2,7 +2,7 @@ import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/commo
 import { DiscoveryModule } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
 import { VerkEngine } from '../engine/verk-engine';
-import { VERK_MODULE_OPTIONS } from './constants';
+import { VERK_MODULE_OPTIONS, VERK_WORKER_HOST } from './constants';
 import { JobLogger } from './job-logger';
 import { checkMiddlewareClasses } from './middleware';
 import { ConfigurableVerkModule, type VerkModuleExtras } from './verk-module-definition';
@@ -11,6 +11,8 @@ import { VerkExplorer } from './verk.explorer';
 import { VerkHealthIndicator } from './verk.health';
 import { VerkService } from './verk.service';
 import { workerName } from './worker-name';
+import { verkTestingModule } from './testing/verk-testing.module';
+import type { VerkTestingOptions } from './testing/verk-testing-options';
 import { checkMetricsEndpoint, metricsControllerAt, VERK_METRICS_ENDPOINT } from './verk-metrics.controller';
 
 const engineProvider: Provider = {
@@ -39,7 +41,7 @@ const engineProvider: Provider = {
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [engineProvider, VerkExplorer, VerkService, VerkHealthIndicator],
+  providers: [engineProvider, { provide: VERK_WORKER_HOST, useExisting: VerkEngine }, VerkExplorer, VerkService, VerkHealthIndicator],
   exports: [VerkService, VerkHealthIndicator],
 })
 export class VerkModule extends ConfigurableVerkModule {
@@ -49,6 +51,15 @@ export class VerkModule extends ConfigurableVerkModule {
     const endpoint = typeof options?.metrics === 'object' ? options.metrics.endpoint : undefined;
     if (typeof endpoint !== 'string') return module;
     return { ...module, controllers: [...(module.controllers ?? []), metricsControllerAt(endpoint)], providers: [...(module.providers ?? []), { provide: VERK_METRICS_ENDPOINT, useValue: endpoint }] };
+  }
+
+  /**
+   * The same providers without Redis, for tests: VerkService keeps enqueued jobs in
+   * memory (`mode: 'fake'`, default) or runs each at once (`mode: 'inline'`), and
+   * VerkTesting runs them through the real workers and middleware. See docs/testing.md.
+   */
+  static forTesting(options: VerkTestingOptions = {}): DynamicModule {
+    return verkTestingModule(options);
   }
 
   static override forRootAsync(options: VerkModuleAsyncOptions): DynamicModule {

@@ -2,6 +2,7 @@ import type { JobSet } from '../../engine/admin/admin';
 import type { VerkStats } from '../../engine/admin/stats';
 import type { VerkEngine } from '../../engine/verk-engine';
 import type { RecurringJob } from '../../engine/recurring/recurring-definition';
+import { enqueueRecurringNow } from '../../engine/recurring/recurring-run';
 import type { BatchStatus } from '../../engine/flow/flow-admin';
 import type { JobRef } from '../../engine/admin/job-refs';
 import type { BulkResult, BusyView, DashboardDataSource, JobFilter, JobList, JobView, MetricsView, PageRequest, QueueRow } from './data-source';
@@ -162,17 +163,8 @@ export class EngineDataSource implements DashboardDataSource {
     return this.engine.admin.setPriority(jid, priority);
   }
 
-  async enqueueRecurring(name: string): Promise<string | null> {
-    const definition = await this.engine.recurring.getRecurring(name);
-    if (!definition) return null;
-    return this.engine.client.enqueue({
-      queue: definition.queue,
-      class: definition.class,
-      args: definition.args,
-      ...(definition.priority !== undefined ? { priority: definition.priority } : {}),
-      ...(definition.retry !== undefined ? { retry: definition.retry } : {}),
-      ...(definition.maxRetryCount !== undefined ? { maxRetryCount: definition.maxRetryCount } : {}),
-    });
+  enqueueRecurring(name: string): Promise<string | null> {
+    return enqueueRecurringNow(this.engine.recurring, this.engine.client, name);
   }
 
   removeRecurring(name: string): Promise<boolean> {

@@ -77,7 +77,12 @@ export interface ClientOptions {
   tracing?: JobTracing;
 }
 
-function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
+/**
+ * Validates a job to enqueue and builds the payload it would be stored with (pure: no
+ * Redis). Throws VerkValidationError naming the field (`job.queue`, `jobs[2].args[0]`).
+ * VerkModule.forTesting builds its payloads with it, so its errors are the real ones.
+ */
+export function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
   const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique', 'tags', 'track']);
@@ -127,7 +132,7 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
 }
 
 /** Epoch milliseconds of a schedule time, or a VerkValidationError. */
-function scheduleTime(at: unknown): number {
+export function scheduleTime(at: unknown): number {
   const ms = at instanceof Date ? at.getTime() : at;
   if (typeof ms !== 'number' || Number.isNaN(new Date(ms).getTime())) {
     throw new VerkValidationError('at', `must be a valid Date or epoch milliseconds, got ${at instanceof Date ? 'an invalid Date' : JSON.stringify(at)}`);
@@ -199,9 +204,7 @@ export class VerkClient {
 
   /** Adds many jobs in one atomic round trip. Returns their jids in input order. */
   async enqueueMany(jobs: EnqueueJob[]): Promise<string[]> {
-    if (!Array.isArray(jobs)) throw new VerkValidationError('jobs', 'must be an array of jobs');
-    const now = nowSeconds();
-    const payloads = jobs.map((job, index) => validateJob(job, `jobs[${index}]`, this.className, now));
+    const payloads = validateJobs(jobs, this.className, nowSeconds());
     if (payloads.length === 0) return [];
     return this.tracing ? this.tracing.sendMany(payloads, () => this.writeMany(jobs, payloads)) : this.writeMany(jobs, payloads);
   }
@@ -261,25 +264,9 @@ export class VerkClient {
    * one of them has finished (succeeded, or died), with the counts. All or nothing.
    */
   async batch(jobs: EnqueueJob[], options: BatchOptions): Promise<BatchResult> {
-    if (!Array.isArray(jobs) || jobs.length === 0) throw new VerkValidationError('jobs', 'must be a non-empty array of jobs');
-    if (options === null || typeof options !== 'object' || options.onComplete === null || typeof options.onComplete !== 'object') {
-      throw new VerkValidationError('options.onComplete', 'is required: the job to enqueue when the batch is done, { class, args?, queue? }');
-    }
     const now = nowSeconds();
-    const bid = newJid();
-    const payloads = jobs.map((job, index) => {
-      if (job && typeof job === 'object' && 'unique' in job && job.unique !== undefined) {
-        throw new VerkValidationError(`jobs[${index}].unique`, 'unique jobs cannot be part of a batch (a duplicate would never count as done)');
-      }
-      const payload = validateJob(job, `jobs[${index}]`, this.className, now);
-      payload.bid = bid;
-      return payload;
-    });
-    // The counts replace this string argument when the batch completes (in Lua, without
-    // decoding the payload, so the callback's own args are kept exactly).
-    const token = `__verk_batch_status_${bid}__`;
+    const { bid, payloads, callback, token } = validateBatch(jobs, options, this.className, now);
     const onComplete = options.onComplete;
-    const callback = validateJob({ ...onComplete, queue: onComplete.queue ?? payloads[0].queue }, 'options.onComplete', this.className, now);
     await this.prepare(payloads);
     await this.prepare([callback], () => 'options.onComplete');
     await this.recorder?.beforeWrite([...payloads, callback], [...jobs.map((job) => job.track === true), onComplete.track === true], (index) =>
@@ -302,15 +289,7 @@ export class VerkClient {
    * of the same call is refused (it could form a cycle).
    */
   private async writeFlow(payloads: JobPayload[], fields: string[], score = nowSeconds(), batch?: Parameters<FlowWriter['write']>[3]): Promise<string[]> {
-    const position = new Map(payloads.map((payload, index) => [payload.jid, index]));
-    payloads.forEach((payload, index) => {
-      (payload.depends_on ?? []).forEach((dep, at) => {
-        const other = position.get(dep);
-        if (other === undefined) return;
-        if (other > index) throw new VerkValidationError(`${fields[index]}.dependsOn[${at}]`, `depends on ${fields[other]}, which comes later in this call; list dependencies first`);
-        payloads[other].dependable = true;
-      });
-    });
+    linkDependencies(payloads, fields);
     const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
     // A unique duplicate was not written: its jid is the holder's.
     this.recorder?.afterWrite(payloads, 'scheduled', score * 1000, (payload, index) => jids[index] === payload.jid);
@@ -318,6 +297,61 @@ export class VerkClient {
     if (score <= nowSeconds()) this.onScheduledNow();
     return jids;
   }
+}
+
+/** Validates the jobs of enqueueMany and builds their payloads (see validateJob). */
+export function validateJobs(jobs: unknown, className: (ref: WorkerClassRef) => string, now: number): JobPayload[] {
+  if (!Array.isArray(jobs)) throw new VerkValidationError('jobs', 'must be an array of jobs');
+  return jobs.map((job, index) => validateJob(job, `jobs[${index}]`, className, now));
+}
+
+/**
+ * Validates a batch and builds its payloads (each with the new `bid`) and its callback's
+ * (queue defaulting to the first job's). `token` is the string argument the counts
+ * replace when the batch completes. Pure: nothing is written.
+ */
+export function validateBatch(
+  jobs: unknown,
+  options: unknown,
+  className: (ref: WorkerClassRef) => string,
+  now: number,
+): { bid: string; payloads: JobPayload[]; callback: JobPayload; token: string } {
+  if (!Array.isArray(jobs) || jobs.length === 0) throw new VerkValidationError('jobs', 'must be a non-empty array of jobs');
+  const onComplete = (options as Partial<BatchOptions> | null)?.onComplete;
+  if (options === null || typeof options !== 'object' || onComplete === null || typeof onComplete !== 'object') {
+    throw new VerkValidationError('options.onComplete', 'is required: the job to enqueue when the batch is done, { class, args?, queue? }');
+  }
+  const bid = newJid();
+  const payloads = jobs.map((job: unknown, index) => {
+    if (job && typeof job === 'object' && 'unique' in job && job.unique !== undefined) {
+      throw new VerkValidationError(`jobs[${index}].unique`, 'unique jobs cannot be part of a batch (a duplicate would never count as done)');
+    }
+    const payload = validateJob(job, `jobs[${index}]`, className, now);
+    payload.bid = bid;
+    return payload;
+  });
+  // The counts replace this string argument when the batch completes (in Lua, without
+  // decoding the payload, so the callback's own args are kept exactly).
+  const token = `__verk_batch_status_${bid}__`;
+  const callback = validateJob({ ...onComplete, queue: onComplete.queue ?? payloads[0].queue }, 'options.onComplete', className, now);
+  return { bid, payloads, callback, token };
+}
+
+/**
+ * Dependencies inside one call: a job named by a later job's dependsOn becomes
+ * dependable; a dependency on a later job of the same call is refused (it could form a
+ * cycle). `fields` names each payload in errors.
+ */
+export function linkDependencies(payloads: JobPayload[], fields: readonly string[]): void {
+  const position = new Map(payloads.map((payload, index) => [payload.jid, index]));
+  payloads.forEach((payload, index) => {
+    (payload.depends_on ?? []).forEach((dep, at) => {
+      const other = position.get(dep);
+      if (other === undefined) return;
+      if (other > index) throw new VerkValidationError(`${fields[index]}.dependsOn[${at}]`, `depends on ${fields[other]}, which comes later in this call; list dependencies first`);
+      payloads[other].dependable = true;
+    });
+  });
 }
 
 export interface BatchResult {

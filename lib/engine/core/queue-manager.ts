@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
-import { UnknownWorkerError, VerkStateError } from '../errors';
+import { VerkStateError } from '../errors';
 import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
@@ -447,7 +447,7 @@ export class QueueManager {
   /** The worker's perform inside the middleware; an unknown class is a failure like any other. */
   private perform(worker: WorkerHandler | undefined, job: JobPayload, run: JobRun): unknown {
     if (!worker) {
-      throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
+      throw this.options.workers.unknown(job.class, this.options.nodeId);
     }
     return this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
   }

@@ -1,4 +1,4 @@
-import { VerkConfigError } from '../errors';
+import { UnknownWorkerError, VerkConfigError } from '../errors';
 import type { RetryAt } from './failure';
 import type { JobPayload } from './job';
 import { checkWorkerMiddleware, type ServerMiddleware } from './middleware';
@@ -34,5 +34,10 @@ export class WorkerRegistry {
 
   names(): string[] {
     return [...this.handlers.keys()];
+  }
+
+  /** The failure of a job whose class no registered worker handles. */
+  unknown(className: string, nodeId: string): UnknownWorkerError {
+    return new UnknownWorkerError(`No worker for job class "${className}" on node ${nodeId} (known: ${this.names().join(', ') || 'none'})`);
   }
 }

@@ -13,6 +13,15 @@ export interface NewBatch {
   createdAt: number;
 }
 
+/** The error of a dependsOn naming a job that is neither pending nor recorded as finished (nothing was written). */
+export function unknownDependency(field: string, jid: string): VerkValidationError {
+  return new VerkValidationError(
+    field,
+    `job ${jid} is neither pending nor recorded as finished. A job can be depended on when it was enqueued with dependable: true ` +
+      `(or with dependsOn, or earlier in the same enqueueMany call) and, once finished, for flowRetention; nothing was written`,
+  );
+}
+
 /**
  * Writes flow-control jobs with enqueueFlowJobs, in one atomic call: unique locks taken,
  * dependencies registered, ready jobs into `schedule` at their score.
@@ -36,11 +45,7 @@ export class FlowWriter {
       const index = Number(reply[1]) - 1;
       const payload = payloads[index];
       const at = (payload.depends_on ?? []).indexOf(String(reply[2]));
-      throw new VerkValidationError(
-        `${fields[index]}.dependsOn[${at}]`,
-        `job ${String(reply[2])} is neither pending nor recorded as finished. A job can be depended on when it was enqueued with dependable: true ` +
-          `(or with dependsOn, or earlier in the same enqueueMany call) and, once finished, for flowRetention; nothing was written`,
-      );
+      throw unknownDependency(`${fields[index]}.dependsOn[${at}]`, String(reply[2]));
     }
     return reply.slice(1).map(String);
   }
