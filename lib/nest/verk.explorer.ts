@@ -37,7 +37,19 @@ export class VerkExplorer implements OnModuleInit {
     @Inject(VERK_MODULE_OPTIONS) private readonly options: VerkModuleOptions,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  private explored?: Promise<void>;
+
+  /**
+   * Discovers once: Nest calls this at init, and forTesting's in-memory engine calls it
+   * before its first enqueue or run, so a module that was only compile()d (no init(), as
+   * many @nestjs/testing suites do) still finds its workers and middleware.
+   */
+  onModuleInit(): Promise<void> {
+    this.explored ??= this.explore();
+    return this.explored;
+  }
+
+  private async explore(): Promise<void> {
     // Global middleware first: a worker's own run inside them.
     this.engine.middleware.use(...(await resolveMiddleware(this.moduleRef, this.options?.middleware ?? [], 'perform', 'module option "middleware"')));
     this.engine.middleware.useClient(...(await resolveMiddleware(this.moduleRef, this.options?.clientMiddleware ?? [], 'enqueue', 'module option "clientMiddleware"')));

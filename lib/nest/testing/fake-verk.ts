@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { type BatchOptions, type BatchResult, type EnqueueJob, scheduleTime, validateBatch, validateJob, validateJobs } from '../../engine/client/client';
 import { failJob } from '../../engine/core/failure';
 import { type JobPayload, nowSeconds } from '../../engine/core/job';
@@ -6,7 +7,7 @@ import { MiddlewareStack } from '../../engine/core/middleware';
 import { WorkerRegistry } from '../../engine/core/worker-registry';
 import { EventBus, JobFailed, JobFinished, JobStarted } from '../../engine/events';
 import { validateRecurring, type RecurringOptions } from '../../engine/recurring/recurring-definition';
-import type { VerkWorkerHost } from '../verk.explorer';
+import { VerkExplorer, type VerkWorkerHost } from '../verk.explorer';
 import { workerName } from '../worker-name';
 import { FakeJobStore } from './fake-job-store';
 import { type ResolvedTestingOptions, VERK_TESTING_OPTIONS } from './verk-testing-options';
@@ -45,7 +46,18 @@ export class FakeVerk implements VerkWorkerHost {
     },
   };
 
-  constructor(@Inject(VERK_TESTING_OPTIONS) readonly options: ResolvedTestingOptions) {}
+  constructor(
+    @Inject(VERK_TESTING_OPTIONS) readonly options: ResolvedTestingOptions,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /**
+   * Workers and middleware discovered before the first write or run, even when the test
+   * only compile()d its module and never called init() (discovery runs once either way).
+   */
+  private discovered(): Promise<void> {
+    return this.moduleRef.get(VerkExplorer, { strict: true }).onModuleInit();
+  }
 
   async enqueue(job: EnqueueJob): Promise<string> {
     return this.writeOne(validateJob(job, 'job', workerName, nowSeconds()), Date.now());
@@ -66,6 +78,7 @@ export class FakeVerk implements VerkWorkerHost {
 
   async batch(jobs: EnqueueJob[], options: BatchOptions): Promise<BatchResult> {
     const { bid, payloads, callback } = validateBatch(jobs, options, workerName, nowSeconds());
+    await this.discovered();
     await this.middleware.prepare(payloads);
     await this.middleware.prepare([callback], () => 'options.onComplete');
     const fields = payloads.map((_, index) => `jobs[${index}]`);
@@ -80,6 +93,7 @@ export class FakeVerk implements VerkWorkerHost {
 
   /** Client middleware (which may refuse: nothing stored), then the store, then (inline) the runs. */
   private async write(payloads: JobPayload[], fields: string[], atMs: number): Promise<string[]> {
+    await this.discovered();
     await this.middleware.prepare(payloads, (index) => fields[index]);
     const jids = this.store.write(payloads, fields, atMs);
     await this.afterWrite(jids);
@@ -112,6 +126,7 @@ export class FakeVerk implements VerkWorkerHost {
    * real failure fields and retry/dead decision (inline mode: dead, no retries).
    */
   async run(job: JobPayload, inline = false): Promise<{ run: TestingJobRun; released: string[] }> {
+    await this.discovered();
     const { queue } = job;
     const started = Date.now();
     if (this.events.active) this.events.emit(new JobStarted(job, queue, new Date(started)));
