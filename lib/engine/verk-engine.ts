@@ -16,6 +16,7 @@ import { QueueManager } from './core/queue-manager';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
+import { Durability } from './redis/durability';
 import { checkPingTimeout, checkRedisVersion, HealthPing } from './redis/redis-health';
 import { Heartbeat } from './core/heartbeat';
 import { Recovery } from './core/recovery';
@@ -38,6 +39,11 @@ export interface VerkEngineHooks {
    * they control.
    */
   clock?: () => number;
+  /**
+   * The name of this instance when an application runs several (VerkModule.forRoot({ name })):
+   * stamped on every event as `instance`. Undefined for the default instance.
+   */
+  instance?: string;
 }
 
 /** What a node knows about its own health, for health checks (see VerkEngine.health). */
@@ -99,6 +105,8 @@ export class VerkEngine {
   /** Prometheus metrics (option `metrics`); undefined when off, and then prom-client is never loaded. */
   private readonly metrics?: EngineMetrics;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** Option `durability`: enqueues and acknowledgements wait for WAIT; undefined when off. */
+  private readonly durability?: Durability;
 
   constructor(
     options: VerkOptions,
@@ -109,7 +117,8 @@ export class VerkEngine {
     // Before any connection opens: a missing @opentelemetry/api leaves nothing to close.
     if (this.options.tracing.enabled) this.tracing = new JobTracing(this.options.tracing);
     this.logger = hooks.logger ?? consoleLogger;
-    this.events = new EventBus(this.logger);
+    this.events = new EventBus(this.logger, hooks.instance);
+    this.durability = this.options.durability && new Durability(this.options.durability, this.keys.queues);
     const node = this.options.nodeId;
     this.subscriber = createConnection(this.options.redis, 'blocking', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
@@ -130,7 +139,7 @@ export class VerkEngine {
       writer: () => (this.state === 'new' || this.state === 'stopped' ? this.clientRedis : this.redis),
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing });
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing, durability: this.durability });
     this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder, {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
@@ -401,6 +410,7 @@ export class VerkEngine {
       clock: this.hooks.clock,
       tracing: this.tracing,
       metrics: this.metrics?.queue(queue, concurrency),
+      durability: this.durability,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
+import type { Durability } from '../redis/durability';
 import { UnknownWorkerError, VerkStateError } from '../errors';
 import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from '../flow/flow';
@@ -54,6 +55,8 @@ export interface QueueManagerOptions {
   tracing?: JobTracing;
   /** Prometheus counters of this queue on this node (plain numbers); absent when metrics are off. */
   metrics?: QueueMetrics;
+  /** Option `durability`: acknowledgements wait for WAIT; absent when off. */
+  durability?: Durability;
 }
 
 /**
@@ -116,7 +119,7 @@ export class QueueManager {
     this.clock = options.clock ?? Date.now;
     this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
-    this.blockingId = new BlockingConnectionId(options.blocking);
+    this.blockingId = new BlockingConnectionId(options.blocking, options.keys.queue(options.queue));
     this.scripts = new VerkScripts(options.redis, options.keys);
     this.flowAck = { scripts: this.scripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
   }
@@ -457,6 +460,7 @@ export class QueueManager {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         const released = await completeFlowJob(this.flowAck, raw, job, histograms);
+        await this.confirmDurable();
         if (event && released >= 0) this.options.recorder?.record([event]);
         if (released > 0) this.options.onScheduledNow();
         break;
@@ -475,12 +479,14 @@ export class QueueManager {
       try {
         if (isFlowJob(outcome.payload)) {
           const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs, histograms);
+          await this.confirmDurable();
           if (released >= 0) this.recordFailure(outcome, durationMs);
           if (released > 0) this.options.onScheduledNow();
           break;
         }
         const payload = outcomeText(raw, outcome);
         const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
+        await this.confirmDurable();
         // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
@@ -512,6 +518,21 @@ export class QueueManager {
     recorder.record([event]);
   }
 
+  /**
+   * Option `durability`: waits until the acknowledgement just written is on the replicas.
+   * When they do not confirm in time it is only logged: the write is done on the master and
+   * cannot be undone; a failover that loses it runs the job again (never loses it).
+   */
+  private async confirmDurable(): Promise<void> {
+    const { durability } = this.options;
+    if (!durability) return;
+    try {
+      await durability.confirm(this.options.redis, `An acknowledgement in queue ${this.queue}`);
+    } catch (error) {
+      this.warnings.warn((error as Error).message);
+    }
+  }
+
   /** Queues a finished job for the next batched acknowledgement, with its run and wait times (ms). */
   private acknowledge(raw: string, event: JobEvent | undefined, runMs: number, waitMs: number | undefined): void {
     if (event) this.ackEvents.set(raw, event);
@@ -535,6 +556,7 @@ export class QueueManager {
       const times = this.pendingTimes.splice(0, 2 * batch.length);
       try {
         await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
+        await this.confirmDurable();
         attempt = 0;
         if (this.ackEvents.size > 0) this.recordAcks(batch);
         for (const raw of batch) this.release(raw);

@@ -1,9 +1,11 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { clientName } from '../redis/blocking-connection';
 import { VerkStateError } from '../errors';
 import { Keys } from '../redis/keys';
+import { DEFAULT_CLUSTER_PREFIX, isCluster, isClusterConfig } from '../redis/cluster';
 import type { VerkLogger } from '../logger';
-import { closeConnection, warnOnErrors } from '../redis/redis';
+import { closeConnection, openConnection, type VerkRedisTarget, warnOnErrors } from '../redis/redis';
 import type { TrackedJobEvent } from './recorder';
 
 export type TrackedJobListener = (event: TrackedJobEvent) => unknown;
@@ -31,10 +33,10 @@ function deliver(listeners: Iterable<TrackedJobListener>, message: string, onErr
   }
 }
 
-function connection(redis: string | RedisOptions, name: string): Redis {
+function connection(redis: VerkRedisTarget, name: string): Redis {
   // Subscriptions are re-established by ioredis after a reconnect; messages published meanwhile are lost (pub/sub).
   const overrides: RedisOptions = { connectionName: clientName(name), lazyConnect: true, maxRetriesPerRequest: null };
-  return typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
+  return openConnection(redis, overrides, { lazyConnect: true });
 }
 
 /**
@@ -44,11 +46,11 @@ function connection(redis: string | RedisOptions, name: string): Redis {
  * close the connection. `prefix` must be the `prefix` option of the nodes.
  */
 export async function subscribeToTrackedJobs(
-  redis: string | RedisOptions,
+  redis: VerkRedisTarget,
   listener: TrackedJobListener,
   options: { prefix?: string; onError?: (error: unknown) => void } = {},
 ): Promise<() => Promise<void>> {
-  const channel = new Keys(options.prefix ?? '').trackChannel;
+  const channel = new Keys(options.prefix ?? (isClusterConfig(redis) || isCluster(redis) ? DEFAULT_CLUSTER_PREFIX : '')).trackChannel;
   const subscriber = connection(redis, 'verk:track-subscriber');
   subscriber.on('error', () => undefined); // ioredis reconnects by itself
   const onError = options.onError ?? ((error: unknown) => console.error(`A tracked-job listener failed: ${String(error)}`));
@@ -81,7 +83,7 @@ export class TrackedJobSubscriptions {
   private closed = false;
 
   constructor(
-    private readonly redis: string | RedisOptions,
+    private readonly redis: VerkRedisTarget,
     private readonly keys: Keys,
     private readonly name: string,
     private readonly logger: VerkLogger,
