@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { asCluster, masterFor, masterKeyFor, nodeKeyOf } from './cluster';
+import { asCluster, connectionFor, masterKeyFor, nodeKeyOf } from './cluster';
 
 /** Attempts, about 2 ms apart, to interrupt a BLMOVE that has not reached Redis yet. */
 const UNBLOCK_ATTEMPTS = 250;
@@ -84,10 +84,10 @@ export class BlockingConnectionId {
     for (let attempt = 0; attempt < UNBLOCK_ATTEMPTS && stillBlocked(); attempt++) {
       if (attempt > 0) await new Promise<void>((resolve) => setTimeout(resolve, 2));
       const id = this.current;
+      if (id === undefined) continue;
       // On a Cluster, CLIENT (no key) must go to the master the BLMOVE went to.
-      const viaCluster = asCluster(via);
-      const target = viaCluster ? masterFor(viaCluster, this.key) : via;
-      if (id !== undefined && target !== undefined && Number(await target.call('CLIENT', 'UNBLOCK', String(id))) === 1) return true;
+      const target = await connectionFor(via, this.key);
+      if (Number(await target.call('CLIENT', 'UNBLOCK', String(id))) === 1) return true;
     }
     return false;
   }
