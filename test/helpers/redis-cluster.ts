@@ -58,7 +58,10 @@ export interface RedisClusterOptions {
  * process and removes the dirs; the process-exit hook kills whatever a crashed test left.
  */
 export class RedisCluster {
-  private constructor(private readonly nodes: Node[]) {}
+  private constructor(
+    private readonly nodes: Node[],
+    private readonly nodeTimeout: number,
+  ) {}
 
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
     const masters = options.masters ?? 3;
@@ -66,9 +69,9 @@ export class RedisCluster {
     const taken = new Set<number>();
     const nodes: Node[] = [];
     for (let i = 0; i < masters * (1 + replicas); i++) nodes.push({ port: await freeClusterPort(taken), dir: mkdtempSync(join(tmpdir(), 'verk-cluster-')) });
-    const cluster = new RedisCluster(nodes);
+    const cluster = new RedisCluster(nodes, options.nodeTimeout ?? 1000);
     try {
-      await Promise.all(nodes.map((node) => cluster.launch(node, options.nodeTimeout ?? 1000)));
+      await Promise.all(nodes.map((node) => cluster.launch(node)));
       const cli = process.env.REDIS_CLI || 'redis-cli';
       await run(cli, ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 60_000 });
       await cluster.waitUntilOk(replicas);
@@ -89,7 +92,8 @@ export class RedisCluster {
     return this.nodes.filter((node) => node.child).map((node) => node.port);
   }
 
-  private launch(node: Node, nodeTimeout: number): Promise<void> {
+  private launch(node: Node): Promise<void> {
+    const nodeTimeout = this.nodeTimeout;
     const binary = process.env.REDIS_SERVER || 'redis-server';
     const args = [
       '--port', String(node.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', node.dir, '--daemonize', 'no',
@@ -175,6 +179,13 @@ export class RedisCluster {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** Starts a killed node again (same port and nodes.conf): it rejoins, as a replica when it was failed over. */
+  async restart(port: number): Promise<void> {
+    const node = this.nodes.find((candidate) => candidate.port === port);
+    if (!node || node.child) throw new Error(`node ${port} is not stopped`);
+    await this.launch(node);
   }
 
   /** Waits until a node other than `deadPort` serves `key`'s slot and the survivors agree the cluster is ok. */

@@ -223,6 +223,9 @@ export class QueueManager {
     this.state = 'running';
     this.options.blocking.on('close', this.connectionDropped);
     this.options.redis.on('close', this.connectionDropped);
+    // On a Cluster a node's connection ends when its master dies (failover): a write in
+    // flight to it may have been lost or resent to the promoted replica.
+    this.options.redis.on('-node', this.connectionDropped);
     this.options.events.emit(this.paused ? new QueuePaused(this.queue) : new QueueRunning(this.queue));
     this.pausedAnnounced = this.paused;
     this.loop = this.run();
@@ -269,6 +272,7 @@ export class QueueManager {
     this.sleeper.cancel();
     this.state = 'stopped';
     this.options.redis.off('close', this.connectionDropped);
+    this.options.redis.off('-node', this.connectionDropped);
     this.blockingId.detach();
     if (moved < 0) {
       this.options.logger.error(
