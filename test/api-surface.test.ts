@@ -44,6 +44,8 @@ const SHARED = [
   // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
   'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
+  // Beyond one Redis (issue 17): Redis Cluster and durability options.
+  'DurabilityOptions', 'VerkClusterConfig', 'VerkRedisTarget',
 ];
 
 const MAIN = [
@@ -51,6 +53,8 @@ const MAIN = [
   'DashboardAction', 'JobLogLevel', 'JobLogLevels', 'OnVerkEvent', 'Perform', 'VerkClientMiddleware', 'VerkDashboardAsyncOptions', 'VerkDashboardModule', 'VerkDashboardOptions', 'VerkHealthCheckOptions', 'VerkHealthDetails', 'VerkHealthIndicator',
   'VerkHealthIndicatorResult', 'VerkMetricsController', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
   'VerkService', 'Worker', 'WorkerOptions',
+  // Named instances (issue 17).
+  'InjectVerk', 'InjectVerkHealth', 'getVerkHealthToken', 'getVerkServiceToken',
 ].sort();
 
 const ENGINE = [...SHARED, 'ClientMiddleware', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'WorkerHandler'].sort();

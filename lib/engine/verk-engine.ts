@@ -207,6 +207,11 @@ export class VerkEngine {
     return this.options.nodeId;
   }
 
+  /** The name of this instance (hook `instance`, VerkModule.forRoot({ name })); undefined for the default one. */
+  get instance(): string | undefined {
+    return this.hooks.instance;
+  }
+
   /** The prom-client registry this node's metrics are in (option `metrics`), or undefined when metrics are off. */
   get metricsRegistry(): VerkMetricsRegistry | undefined {
     return this.metrics?.registry;

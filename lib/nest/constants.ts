@@ -6,3 +6,5 @@ export const VERK_WORKER_METADATA = 'verk:worker';
 export const VERK_PERFORM_METADATA = 'verk:perform';
 /** Metadata key set by @OnVerkEvent() on a method: the event classes it wants. */
 export const VERK_ON_EVENT_METADATA = 'verk:on-event';
+/** Token of a named instance's name, given to its VerkExplorer; never provided for the unnamed instance. */
+export const VERK_INSTANCE_NAME = Symbol('VERK_INSTANCE_NAME');

@@ -39,7 +39,7 @@ export class FlowWriter {
       throw new VerkValidationError(
         `${fields[index]}.dependsOn[${at}]`,
         `job ${String(reply[2])} is neither pending nor recorded as finished. A job can be depended on when it was enqueued with dependable: true ` +
-          `(or with dependsOn, or earlier in the same enqueueMany call) and, once finished, for flowRetention; nothing was written`,
+          `(or with dependsOn, or earlier in the same enqueueMany call) and, once finished, for flowRetention, in the same Verk instance (a job of another instance, on another Redis, cannot be depended on); nothing was written`,
       );
     }
     return reply.slice(1).map(String);

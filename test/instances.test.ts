@@ -1,0 +1,182 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  getVerkHealthToken,
+  getVerkServiceToken,
+  InjectVerk,
+  InjectVerkHealth,
+  JobFinished,
+  OnVerkEvent,
+  Perform,
+  VerkConfigError,
+  VerkHealthIndicator,
+  VerkModule,
+  VerkService,
+  VerkValidationError,
+  Worker,
+} from 'nestjs-verk';
+import type Redis from 'ioredis';
+import { RedisServer } from './helpers/redis-server';
+import { connect } from './helpers/engine';
+import { waitFor } from './helpers/wait';
+
+/*
+ * Named instances: two VerkModule.forRoot({ name }) on two private redis-servers (plus the
+ * unnamed default one) in one Nest application; workers bound to each, @InjectVerk, health
+ * and events carrying the instance's name.
+ */
+
+let eu: RedisServer;
+let us: RedisServer;
+let euRedis: Redis;
+let usRedis: Redis;
+before(async () => {
+  [eu, us] = await Promise.all([RedisServer.start(), RedisServer.start()]);
+  euRedis = connect(eu.url);
+  usRedis = connect(us.url);
+});
+after(async () => {
+  euRedis.disconnect();
+  usRedis.disconnect();
+  await Promise.all([eu.cleanup(), us.cleanup()]);
+});
+
+@Injectable()
+class Ran {
+  readonly jobs: string[] = [];
+  readonly finished: (string | undefined)[] = [];
+}
+
+@Worker({ instance: 'eu' })
+@Injectable()
+class EuWork {
+  constructor(private readonly ran: Ran) {}
+  @Perform() perform(what: string): void {
+    this.ran.jobs.push(`eu:${what}`);
+  }
+}
+
+@Worker({ instance: 'us' })
+@Injectable()
+class UsWork {
+  constructor(private readonly ran: Ran) {}
+  @Perform() perform(what: string): void {
+    this.ran.jobs.push(`us:${what}`);
+  }
+}
+
+@Worker()
+@Injectable()
+class MainWork {
+  constructor(private readonly ran: Ran) {}
+  @Perform() perform(what: string): void {
+    this.ran.jobs.push(`main:${what}`);
+  }
+}
+
+@Injectable()
+class Producer {
+  constructor(
+    @InjectVerk('eu') readonly eu: VerkService,
+    @InjectVerk('us') readonly us: VerkService,
+    readonly main: VerkService,
+    @InjectVerk() readonly alsoMain: VerkService,
+    @InjectVerkHealth('us') readonly usHealth: VerkHealthIndicator,
+  ) {}
+}
+
+@Injectable()
+class Listener {
+  constructor(private readonly ran: Ran) {}
+  @OnVerkEvent(JobFinished) onFinished(event: JobFinished): void {
+    this.ran.finished.push(event.instance);
+  }
+}
+
+function appModule(): Type<unknown> {
+  const common = { queues: { default: 2 }, pollInterval: 50 };
+  @Module({
+    imports: [
+      VerkModule.forRoot({ ...common, redis: eu.url, nodeId: 'main-node', prefix: 'main:' }),
+      VerkModule.forRoot({ ...common, name: 'eu', redis: eu.url, nodeId: 'eu-node' }),
+      VerkModule.forRootAsync({ name: 'us', useFactory: () => ({ ...common, redis: us.url, nodeId: 'us-node' }) }),
+    ],
+    providers: [Ran, EuWork, UsWork, MainWork, Producer, Listener],
+  })
+  class AppModule {}
+  return AppModule;
+}
+
+async function boot(module: Type<unknown>): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(module, { logger: false, abortOnError: false });
+}
+
+test('two named instances on two redis-servers: each worker runs only its instance\'s jobs; @InjectVerk resolves the right service', async () => {
+  const app = await boot(appModule());
+  try {
+    const producer = app.get(Producer);
+    const ran = app.get(Ran);
+    assert.equal(producer.eu, app.get(getVerkServiceToken('eu')));
+    assert.equal(producer.main, app.get(VerkService));
+    assert.equal(producer.alsoMain, producer.main);
+    assert.notEqual(producer.eu, producer.us);
+    assert.equal(producer.eu.nodeId, 'eu-node');
+    assert.equal(producer.us.nodeId, 'us-node');
+    assert.equal(producer.main.nodeId, 'main-node');
+
+    await producer.eu.enqueue({ queue: 'default', class: EuWork, args: ['1'] });
+    await producer.us.enqueue({ queue: 'default', class: UsWork, args: ['2'] });
+    await producer.main.enqueue({ queue: 'default', class: MainWork, args: ['3'] });
+    // A us job enqueued into eu: eu has no worker for it (a normal failure), us never sees it.
+    await producer.eu.enqueue({ queue: 'default', class: 'UsWork', args: ['lost'], maxRetryCount: 0 });
+    await waitFor(() => ran.jobs.length === 3, 'the three jobs ran');
+    await waitFor(async () => (await euRedis.zcard('dead')) === 1, 'the misdirected job failed in eu');
+    assert.deepEqual([...ran.jobs].sort(), ['eu:1', 'main:3', 'us:2']);
+    const dead = JSON.parse((await euRedis.zrange('dead', '0', '0'))[0]) as { error_class: string; class: string };
+    assert.equal(dead.error_class, 'UnknownWorkerError');
+    // Each instance's keys are on its own Redis (the unnamed one under its prefix).
+    assert.equal(await euRedis.get('stat:processed'), '1');
+    assert.equal(await euRedis.get('main:stat:processed'), '1');
+    assert.equal(await usRedis.get('stat:processed'), '1');
+    assert.equal(await usRedis.exists('dead'), 0);
+
+    // Events carry the instance's name (undefined for the unnamed one).
+    await waitFor(() => ran.finished.length >= 3, 'three JobFinished events');
+    assert.deepEqual(new Set(ran.finished), new Set(['eu', 'us', undefined]));
+
+    // Health per instance, naming it.
+    const usHealth = await producer.usHealth.isHealthy('verk-us');
+    assert.equal(usHealth['verk-us'].status, 'up');
+    assert.equal(usHealth['verk-us'].instance, 'us');
+    assert.equal(usHealth['verk-us'].nodeId, 'us-node');
+    const euHealth = await app.get<VerkHealthIndicator>(getVerkHealthToken('eu')).isHealthy('verk-eu');
+    assert.equal(euHealth['verk-eu'].instance, 'eu');
+    const mainHealth = await app.get(VerkHealthIndicator).isHealthy('verk');
+    assert.equal(mainHealth.verk.instance, undefined);
+    assert.equal(mainHealth.verk.nodeId, 'main-node');
+
+    // Flow features work within one instance: a dependency on another instance's job is refused.
+    const parent = await producer.eu.enqueue({ queue: 'default', class: EuWork, args: ['parent'], dependable: true });
+    await assert.rejects(
+      producer.us.enqueue({ queue: 'default', class: UsWork, args: ['child'], dependsOn: [parent] }),
+      (error: unknown) => error instanceof VerkValidationError && /same Verk instance/.test(error.message),
+    );
+    assert.equal(await usRedis.llen('queue:default'), 0, 'nothing was written');
+  } finally {
+    await app.close();
+  }
+});
+
+test('a worker bound to an instance no module registers, and a bad instance name, fail at boot saying why', async () => {
+  @Worker({ instance: 'mars' })
+  class MarsWork {
+    @Perform() perform(): void {}
+  }
+  @Module({ imports: [VerkModule.forRoot({ redis: eu.url, nodeId: 'n' })], providers: [MarsWork] })
+  class Missing {}
+  await assert.rejects(boot(Missing), (error: unknown) => error instanceof VerkConfigError && /bound to Verk instance "mars"/.test(error.message));
+  assert.throws(() => VerkModule.forRoot({ name: 'e u', redis: eu.url, nodeId: 'n' }), (error: unknown) => error instanceof VerkConfigError && error.field === 'name');
+});
