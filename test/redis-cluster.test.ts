@@ -187,6 +187,39 @@ test('cluster: cancel and move, history, and the dashboard\'s data calls', async
   }
 });
 
+test('cluster: pause/resume, wake-ups and tracked-job events travel on sharded channels of the instance\'s slot', async () => {
+  const ran: string[] = [];
+  const engine = await startEngine(options({ queues: { s: 1 }, history: true }), { Step: { perform: (args) => void ran.push(String(args[0])) } });
+  const events: string[] = [];
+  try {
+    engine.subscribe((event) => void events.push(`${event.jid}:${event.event}`));
+    await engine.subscribed();
+    const master = await cluster.masterOf('{verk}');
+    const channels = (await cluster.onNode(master, 'PUBSUB', 'SHARDCHANNELS')) as string[];
+    assert.deepEqual([...channels].sort(), ['{verk}:verk:control', '{verk}:verk:track', '{verk}:verk:wake']);
+    assert.deepEqual(await cluster.onNode(master, 'PUBSUB', 'CHANNELS'), [], 'no plain channel');
+    const jid = await engine.client.enqueue({ queue: 's', class: 'Step', args: ['tracked'], track: true });
+    await waitFor(() => events.includes(`${jid}:finished`), 'the tracked job\'s finished event', 30_000);
+    // The node is now blocked in BLMOVE on the empty list: a prioritized job wakes it,
+    // announced by the enqueue script with SPUBLISH (a sharded subscriber hears it).
+    const listener = new Cluster(cluster.seeds, { shardedSubscribers: true });
+    const woken: string[] = [];
+    listener.on('smessage', (channel: string, message: string) => void woken.push(`${channel} ${message}`));
+    try {
+      await listener.ssubscribe('{verk}:verk:wake');
+      await sleep(200);
+      await engine.client.enqueue({ queue: 's', class: 'Step', args: ['urgent'], priority: 5 });
+      await waitFor(() => ran.includes('urgent'), 'the prioritized job', 30_000);
+      await waitFor(() => woken.length > 0, 'the wake-up on the sharded channel');
+      assert.deepEqual(woken, ['{verk}:verk:wake s']);
+    } finally {
+      listener.disconnect();
+    }
+  } finally {
+    await engine.stop();
+  }
+});
+
 test('cluster: CLIENT UNBLOCK reaches the BLMOVE on the master of the queue\'s slot', async () => {
   const logger = new MemoryLogger();
   const blocking = createConnection({ cluster: cluster.seeds }, 'blocking', 'verk:test:blocking', logger);

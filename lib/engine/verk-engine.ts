@@ -17,6 +17,7 @@ import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
 import { Durability } from './redis/durability';
+import { publishIn, subscribe } from './redis/pubsub';
 import { checkPingTimeout, checkRedisVersion, HealthPing } from './redis/redis-health';
 import { Heartbeat } from './core/heartbeat';
 import { Recovery } from './core/recovery';
@@ -113,14 +114,14 @@ export class VerkEngine {
     private readonly hooks: VerkEngineHooks = {},
   ) {
     this.options = resolveOptions(options);
-    this.keys = new Keys(this.options.prefix);
+    this.keys = new Keys(this.options.prefix, this.options.clusterMode);
     // Before any connection opens: a missing @opentelemetry/api leaves nothing to close.
     if (this.options.tracing.enabled) this.tracing = new JobTracing(this.options.tracing);
     this.logger = hooks.logger ?? consoleLogger;
     this.events = new EventBus(this.logger, hooks.instance);
     this.durability = this.options.durability && new Durability(this.options.durability, this.keys.queues);
     const node = this.options.nodeId;
-    this.subscriber = createConnection(this.options.redis, 'blocking', `verk:${node}:control`, this.logger);
+    this.subscriber = createConnection(this.options.redis, 'subscriber', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
     // Not through this.logger: the other connections already report an outage.
@@ -276,7 +277,7 @@ export class VerkEngine {
   }
 
   private async startNode(): Promise<void> {
-    await checkRedisVersion(this.redis);
+    await checkRedisVersion(this.redis, this.options.clusterMode);
     // Schedules declared in code are stored before this node ticks any.
     await this.recurring.writeDeclared();
     // Before recovering: a tracked job put back now publishes `recovered`.
@@ -329,13 +330,13 @@ export class VerkEngine {
    */
   async pauseQueue(queue: string): Promise<void> {
     checkQueueName(queue, 'queue');
-    checkExec(await this.clientRedis.multi().sadd(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'pause', queue })).exec());
+    checkExec(await publishIn(this.clientRedis.multi().sadd(this.keys.pausedQueues, queue), this.keys, this.keys.control, JSON.stringify({ type: 'pause', queue })).exec());
   }
 
   /** Lets every node fetch from a paused queue again. */
   async resumeQueue(queue: string): Promise<void> {
     checkQueueName(queue, 'queue');
-    checkExec(await this.clientRedis.multi().srem(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
+    checkExec(await publishIn(this.clientRedis.multi().srem(this.keys.pausedQueues, queue), this.keys, this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
   }
 
   /** True when the queue is paused (for every node). */
@@ -349,7 +350,7 @@ export class VerkEngine {
    * for prioritized jobs arriving in an idle queue (see QueueManager.wake).
    */
   private async followPauses(): Promise<void> {
-    this.subscriber.on('message', (channel: string, message: string) => {
+    const onMessage = (channel: string, message: string): void => {
       if (channel === this.keys.wake) return this.managers.get(message)?.manager.wake();
       let command: { type?: unknown; queue?: unknown; jid?: unknown; node?: unknown };
       try {
@@ -362,11 +363,11 @@ export class VerkEngine {
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
       else this.recorder.onControl(command.type);
-    });
+    };
     this.subscriber.on('ready', () => void this.syncPauses());
     this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
-    await this.subscriber.subscribe(this.keys.control, this.keys.wake);
+    await subscribe(this.subscriber, this.keys, [this.keys.control, this.keys.wake], onMessage);
   }
 
   /** A job running here was cancelled or moved: its worker can see it, its outcome is ignored. */

@@ -6,6 +6,7 @@ import { Keys } from '../redis/keys';
 import { DEFAULT_CLUSTER_PREFIX, isCluster, isClusterConfig } from '../redis/cluster';
 import type { VerkLogger } from '../logger';
 import { closeConnection, openConnection, type VerkRedisTarget, warnOnErrors } from '../redis/redis';
+import { subscribe } from '../redis/pubsub';
 import type { TrackedJobEvent } from './recorder';
 
 export type TrackedJobListener = (event: TrackedJobEvent) => unknown;
@@ -36,7 +37,7 @@ function deliver(listeners: Iterable<TrackedJobListener>, message: string, onErr
 function connection(redis: VerkRedisTarget, name: string): Redis {
   // Subscriptions are re-established by ioredis after a reconnect; messages published meanwhile are lost (pub/sub).
   const overrides: RedisOptions = { connectionName: clientName(name), lazyConnect: true, maxRetriesPerRequest: null };
-  return openConnection(redis, overrides, { lazyConnect: true });
+  return openConnection(redis, overrides, { lazyConnect: true, shardedSubscribers: true });
 }
 
 /**
@@ -50,15 +51,16 @@ export async function subscribeToTrackedJobs(
   listener: TrackedJobListener,
   options: { prefix?: string; onError?: (error: unknown) => void } = {},
 ): Promise<() => Promise<void>> {
-  const channel = new Keys(options.prefix ?? (isClusterConfig(redis) || isCluster(redis) ? DEFAULT_CLUSTER_PREFIX : '')).trackChannel;
+  const clusterMode = isClusterConfig(redis) || isCluster(redis);
+  const keys = new Keys(options.prefix ?? (clusterMode ? DEFAULT_CLUSTER_PREFIX : ''), clusterMode);
+  const channel = keys.trackChannel;
   const subscriber = connection(redis, 'verk:track-subscriber');
   subscriber.on('error', () => undefined); // ioredis reconnects by itself
   const onError = options.onError ?? ((error: unknown) => console.error(`A tracked-job listener failed: ${String(error)}`));
-  subscriber.on('message', (from: string, message: string) => {
-    if (from === channel) deliver([listener], message, onError);
-  });
   try {
-    await subscriber.subscribe(channel);
+    await subscribe(subscriber, keys, [channel], (from: string, message: string) => {
+      if (from === channel) deliver([listener], message, onError);
+    });
   } catch (error) {
     subscriber.disconnect();
     throw error;
@@ -110,11 +112,10 @@ export class TrackedJobSubscriptions {
     const subscriber = connection(this.redis, this.name);
     this.subscriber = subscriber;
     warnOnErrors(subscriber, this.name, this.redis, this.logger);
-    subscriber.on('message', (from: string, message: string) => {
+    this.subscribed = subscribe(subscriber, this.keys, [channel], (from: string, message: string) => {
       if (from !== channel) return;
       deliver(this.listeners, message, (error) => this.logger.error(`A tracked-job listener failed: ${error instanceof Error ? error.message : String(error)}`));
-    });
-    this.subscribed = subscriber.subscribe(channel).then(
+    }).then(
       () => undefined,
       (error: Error) => this.logger.warn(`Could not subscribe to ${channel}: ${error.message}`),
     );

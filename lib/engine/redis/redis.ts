@@ -13,6 +13,8 @@ import { defineScripts } from './scripts';
  *   harmless when run twice (acknowledge/fail check LREM, the scheduler checks ZREM), and
  *   a fetch that may have run twice is reconciled by the queue manager (see 'close').
  * - `blocking`: one per queue for BLMOVE, same rules.
+ * - `subscriber`: pause/resume and wake-up announcements, same rules; on a cluster its
+ *   sharded subscriptions (SSUBSCRIBE) go to the node serving the channels' slot.
  * - `client`: the enqueue API; ioredis's maxRetriesPerRequest, so a caller gets an error
  *   after a bounded number of reconnect attempts (about 10 s) instead of waiting forever.
  * - `health`: PING for health checks. maxRetriesPerRequest: 0, so a PING sent while
@@ -20,7 +22,7 @@ import { defineScripts } from './scripts';
  *   MAX_RECONNECT_DELAY) instead of queueing until Redis returns: checks polled during an
  *   outage never pile up. The caller bounds its own wait (VerkEngine.ping).
  */
-export type ConnectionRole = 'engine' | 'blocking' | 'client' | 'health';
+export type ConnectionRole = 'engine' | 'blocking' | 'subscriber' | 'client' | 'health';
 
 /** The longest wait between two reconnect attempts of any engine connection. */
 export const MAX_RECONNECT_DELAY = 2000;
@@ -91,7 +93,7 @@ export function createConnection(redis: VerkRedisTarget, role: ConnectionRole, n
   const { retryStrategy: _nodeRetry, ...nodeOverrides } = overrides;
   const clusterMode = isClusterConfig(redis) || redis instanceof Cluster;
   const connection = clusterMode
-    ? openConnection(redis, nodeOverrides, { lazyConnect: true, enableAutoPipelining: overrides.enableAutoPipelining ?? false, clusterRetryStrategy: reconnectDelay })
+    ? openConnection(redis, nodeOverrides, { lazyConnect: true, enableAutoPipelining: overrides.enableAutoPipelining ?? false, clusterRetryStrategy: reconnectDelay, shardedSubscribers: role === 'subscriber' })
     : openConnection(redis, overrides);
   defineScripts(connection);
   warnOnErrors(connection, name, redis, logger);
