@@ -12,6 +12,7 @@ import {
   OnVerkEvent,
   Perform,
   VerkConfigError,
+  VerkDashboardModule,
   VerkHealthIndicator,
   VerkModule,
   VerkService,
@@ -19,6 +20,7 @@ import {
   Worker,
 } from 'nestjs-verk';
 import type Redis from 'ioredis';
+import type { AddressInfo } from 'node:net';
 import { RedisServer } from './helpers/redis-server';
 import { connect } from './helpers/engine';
 import { waitFor } from './helpers/wait';
@@ -179,4 +181,41 @@ test('a worker bound to an instance no module registers, and a bad instance name
   class Missing {}
   await assert.rejects(boot(Missing), (error: unknown) => error instanceof VerkConfigError && /bound to Verk instance "mars"/.test(error.message));
   assert.throws(() => VerkModule.forRoot({ name: 'e u', redis: eu.url, nodeId: 'n' }), (error: unknown) => error instanceof VerkConfigError && error.field === 'name');
+});
+
+test('the dashboard shows the instance it is given (one per instance, at different paths)', async () => {
+  @Module({
+    imports: [
+      VerkModule.forRoot({ name: 'eu', redis: eu.url, nodeId: 'dash-eu' }),
+      VerkModule.forRoot({ name: 'us', redis: us.url, nodeId: 'dash-us' }),
+      VerkDashboardModule.forRoot({ path: '/verk/eu', instance: 'eu' }),
+      VerkDashboardModule.forRoot({ path: '/verk/us', instance: 'us' }),
+    ],
+  })
+  class DashboardApp {}
+  const app = await NestFactory.create(DashboardApp, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  try {
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    await app.get<VerkService>(getVerkServiceToken('eu')).enqueue({ queue: 'eu-only', class: 'X' });
+    await app.get<VerkService>(getVerkServiceToken('us')).enqueue({ queue: 'us-only', class: 'X' });
+    const queuesAt = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}/api/queues`);
+      assert.equal(response.status, 200);
+      return JSON.stringify(await response.json());
+    };
+    const euQueues = await queuesAt('/verk/eu');
+    const usQueues = await queuesAt('/verk/us');
+    assert.match(euQueues, /eu-only/);
+    assert.doesNotMatch(euQueues, /us-only/);
+    assert.match(usQueues, /us-only/);
+    assert.doesNotMatch(usQueues, /eu-only/);
+  } finally {
+    await app.close();
+  }
+  @Module({ imports: [VerkModule.forRoot({ redis: eu.url, nodeId: 'n' }), VerkDashboardModule.forRoot({ instance: 'nowhere' })] })
+  class MissingInstance {}
+  const broken = await NestFactory.create(MissingInstance, { logger: false, abortOnError: false });
+  await assert.rejects(broken.init(), (error: unknown) => error instanceof VerkConfigError && /instance "nowhere"/.test(error.message));
+  await broken.close().catch(() => undefined);
 });
