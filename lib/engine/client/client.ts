@@ -199,7 +199,7 @@ export class VerkClient {
     } else {
       await this.scripts.enqueueJob({ queue: payload.queue, payload: JSON.stringify(payload) });
     }
-    await this.durability?.confirm(this.redis, `Job ${payload.jid}`);
+    if (this.durability) await this.durability.confirm(this.redis, `Job ${payload.jid}`);
     this.recorder?.afterWrite([payload], 'enqueued');
     return payload.jid;
   }
@@ -237,7 +237,7 @@ export class VerkClient {
     const queued = VerkScripts.inPipeline(multi, this.keys);
     for (const [queue, jobs] of prioritized) queued.enqueuePrioritized({ queue, jobs });
     await multi.exec().then(checkExec);
-    await this.durability?.confirm(this.redis, `The ${payloads.length} job(s) of enqueueMany`);
+    if (this.durability) await this.durability.confirm(this.redis, `The ${payloads.length} job(s) of enqueueMany`);
     this.recorder?.afterWrite(payloads, 'enqueued');
     return payloads.map((payload) => payload.jid);
   }
@@ -260,7 +260,7 @@ export class VerkClient {
     await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job'], ms / 1000))[0];
     await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
-    await this.durability?.confirm(this.redis, `Scheduled job ${payload.jid}`);
+    if (this.durability) await this.durability.confirm(this.redis, `Scheduled job ${payload.jid}`);
     this.recorder?.afterWrite([payload], 'scheduled', ms);
     return payload.jid;
   }
@@ -321,7 +321,7 @@ export class VerkClient {
       });
     });
     const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
-    await this.durability?.confirm(this.redis, `The ${payloads.length} job(s) written`);
+    if (this.durability) await this.durability.confirm(this.redis, `The ${payloads.length} job(s) written`);
     // A unique duplicate was not written: its jid is the holder's.
     this.recorder?.afterWrite(payloads, 'scheduled', score * 1000, (payload, index) => jids[index] === payload.jid);
     await this.recorder?.notWritten(payloads.filter((payload, index) => jids[index] !== payload.jid));

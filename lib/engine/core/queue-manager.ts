@@ -464,7 +464,7 @@ export class QueueManager {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         const released = await completeFlowJob(this.flowAck, raw, job, histograms);
-        await this.confirmDurable();
+        if (this.options.durability) await this.confirmDurable();
         if (event && released >= 0) this.options.recorder?.record([event]);
         if (released > 0) this.options.onScheduledNow();
         break;
@@ -483,14 +483,14 @@ export class QueueManager {
       try {
         if (isFlowJob(outcome.payload)) {
           const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs, histograms);
-          await this.confirmDurable();
+          if (this.options.durability) await this.confirmDurable();
           if (released >= 0) this.recordFailure(outcome, durationMs);
           if (released > 0) this.options.onScheduledNow();
           break;
         }
         const payload = outcomeText(raw, outcome);
         const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
-        await this.confirmDurable();
+        if (this.options.durability) await this.confirmDurable();
         // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
@@ -560,7 +560,7 @@ export class QueueManager {
       const times = this.pendingTimes.splice(0, 2 * batch.length);
       try {
         await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
-        await this.confirmDurable();
+        if (this.options.durability) await this.confirmDurable();
         attempt = 0;
         if (this.ackEvents.size > 0) this.recordAcks(batch);
         for (const raw of batch) this.release(raw);
