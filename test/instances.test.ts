@@ -15,6 +15,8 @@ import {
   VerkDashboardModule,
   VerkHealthIndicator,
   VerkModule,
+  type VerkModuleOptions,
+  type VerkOptionsFactory,
   VerkService,
   VerkValidationError,
   Worker,
@@ -181,6 +183,25 @@ test('a worker bound to an instance no module registers, and a bad instance name
   class Missing {}
   await assert.rejects(boot(Missing), (error: unknown) => error instanceof VerkConfigError && /bound to Verk instance "mars"/.test(error.message));
   assert.throws(() => VerkModule.forRoot({ name: 'e u', redis: eu.url, nodeId: 'n' }), (error: unknown) => error instanceof VerkConfigError && error.field === 'name');
+});
+
+test('forRootAsync({ name, useClass }) builds a named instance from an options factory class', async () => {
+  @Injectable()
+  class EuOptions implements VerkOptionsFactory {
+    createVerkOptions(): VerkModuleOptions {
+      return { redis: eu.url, nodeId: 'from-class', queues: { default: 1 } };
+    }
+  }
+  @Module({ imports: [VerkModule.forRootAsync({ name: 'eu', useClass: EuOptions })] })
+  class AsyncApp {}
+  const app = await boot(AsyncApp);
+  try {
+    const service = app.get<VerkService>(getVerkServiceToken('eu'));
+    assert.equal(service.nodeId, 'from-class');
+    assert.deepEqual(service.queues(), { default: 1 });
+  } finally {
+    await app.close();
+  }
 });
 
 test('the dashboard shows the instance it is given (one per instance, at different paths)', async () => {
