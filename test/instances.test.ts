@@ -24,7 +24,8 @@ import {
 import type Redis from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { RedisServer } from './helpers/redis-server';
-import { connect } from './helpers/engine';
+import { connect, MemoryLogger } from './helpers/engine';
+import { VerkEngine } from '../lib/engine';
 import { waitFor } from './helpers/wait';
 
 /*
@@ -239,4 +240,21 @@ test('the dashboard shows the instance it is given (one per instance, at differe
   const broken = await NestFactory.create(MissingInstance, { logger: false, abortOnError: false });
   await assert.rejects(broken.init(), (error: unknown) => error instanceof VerkConfigError && /instance "nowhere"/.test(error.message));
   await broken.close().catch(() => undefined);
+});
+
+test('an ioredis Redis the application made: the engine runs on copies of it and never closes it', async () => {
+  const own = connect(us.url);
+  const engine = new VerkEngine({ redis: own, nodeId: 'own-redis', queues: { mine: 1 }, pollInterval: 50, prefix: 'own:' }, { logger: new MemoryLogger() });
+  const ran: unknown[] = [];
+  engine.workers.register('Own', { perform: (args) => void ran.push(args[0]) });
+  await engine.start();
+  try {
+    await engine.client.enqueue({ queue: 'mine', class: 'Own', args: ['x'] });
+    await waitFor(() => ran.length === 1, 'the job ran');
+  } finally {
+    await engine.stop();
+  }
+  assert.equal(await own.ping(), 'PONG', 'the application\'s connection is still open');
+  assert.equal(await own.get('own:stat:processed'), '1');
+  own.disconnect();
 });
