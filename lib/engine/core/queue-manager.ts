@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
 import type { Durability } from '../redis/durability';
-import { UnknownWorkerError, VerkStateError } from '../errors';
+import { UnknownWorkerError, VerkRedisError, VerkStateError } from '../errors';
 import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
@@ -533,7 +533,9 @@ export class QueueManager {
     try {
       await durability.confirm(this.options.redis, `An acknowledgement in queue ${this.queue}`);
     } catch (error) {
-      this.warnings.warn((error as Error).message);
+      // The durability error says it all; another (the connection dropped during WAIT) gets the context.
+      const message = (error as Error).message;
+      this.warnings.warn(error instanceof VerkRedisError ? message : `Queue ${this.queue}: could not confirm an acknowledgement on the replicas (option durability): ${message}`);
     }
   }
 
