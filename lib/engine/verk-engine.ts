@@ -108,6 +108,8 @@ export class VerkEngine {
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   /** Option `durability`: enqueues and acknowledgements wait for WAIT; undefined when off. */
   private readonly durability?: Durability;
+  /** With durability: the connection of acknowledgements and their WAIT; undefined when off. */
+  private readonly ackRedis?: Redis;
 
   constructor(
     options: VerkOptions,
@@ -124,6 +126,8 @@ export class VerkEngine {
     this.subscriber = createConnection(this.options.redis, 'subscriber', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
+    // With durability, acknowledgements and their WAIT get a connection of their own (see QueueManagerOptions.ackRedis).
+    if (this.durability) this.ackRedis = createConnection(this.options.redis, 'engine', `verk:${node}:ack`, this.logger);
     // Not through this.logger: the other connections already report an outage.
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthPing = new HealthPing(this.healthRedis);
@@ -417,6 +421,7 @@ export class VerkEngine {
       tracing: this.tracing,
       metrics: this.metrics?.queue(queue, concurrency),
       durability: this.durability,
+      ackRedis: this.ackRedis,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
@@ -462,7 +467,13 @@ export class VerkEngine {
   }
 
   private async closeConnections(): Promise<void> {
-    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.subscriber), closeConnection(this.healthRedis)]);
+    await Promise.all([
+      ...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)),
+      closeConnection(this.redis),
+      closeConnection(this.subscriber),
+      closeConnection(this.healthRedis),
+      ...(this.ackRedis ? [closeConnection(this.ackRedis)] : []),
+    ]);
     this.managers.clear();
   }
 }

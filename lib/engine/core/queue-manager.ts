@@ -57,6 +57,12 @@ export interface QueueManagerOptions {
   metrics?: QueueMetrics;
   /** Option `durability`: acknowledgements wait for WAIT; absent when off. */
   durability?: Durability;
+  /**
+   * With `durability`: the connection acknowledgements and their WAIT go on, so fetches
+   * (on `redis`) never wait behind a WAIT, which holds its connection until the replicas
+   * answer. Default `redis`.
+   */
+  ackRedis?: Redis;
 }
 
 /**
@@ -106,6 +112,9 @@ export class QueueManager {
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
   private readonly scripts: VerkScripts;
   private readonly flowAck: FlowAckContext;
+  /** Where acknowledgements are written (see QueueManagerOptions.ackRedis), and their façade. */
+  private readonly ackRedis: Redis;
+  private readonly ackScripts: VerkScripts;
   /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
   private readonly blockingId: BlockingConnectionId;
 
@@ -121,7 +130,9 @@ export class QueueManager {
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
     this.blockingId = new BlockingConnectionId(options.blocking, options.keys.queue(options.queue));
     this.scripts = new VerkScripts(options.redis, options.keys);
-    this.flowAck = { scripts: this.scripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
+    this.ackRedis = options.ackRedis ?? options.redis;
+    this.ackScripts = options.ackRedis ? new VerkScripts(options.ackRedis, options.keys) : this.scripts;
+    this.flowAck = { scripts: this.ackScripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
   }
 
   get isPaused(): boolean {
@@ -226,6 +237,10 @@ export class QueueManager {
     // On a Cluster a node's connection ends when its master dies (failover): a write in
     // flight to it may have been lost or resent to the promoted replica.
     this.options.redis.on('-node', this.connectionDropped);
+    if (this.ackRedis !== this.options.redis) {
+      this.ackRedis.on('close', this.connectionDropped);
+      this.ackRedis.on('-node', this.connectionDropped);
+    }
     this.options.events.emit(this.paused ? new QueuePaused(this.queue) : new QueueRunning(this.queue));
     this.pausedAnnounced = this.paused;
     this.loop = this.run();
@@ -273,6 +288,8 @@ export class QueueManager {
     this.state = 'stopped';
     this.options.redis.off('close', this.connectionDropped);
     this.options.redis.off('-node', this.connectionDropped);
+    this.ackRedis.off('close', this.connectionDropped);
+    this.ackRedis.off('-node', this.connectionDropped);
     this.blockingId.detach();
     if (moved < 0) {
       this.options.logger.error(
@@ -489,7 +506,7 @@ export class QueueManager {
           break;
         }
         const payload = outcomeText(raw, outcome);
-        const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
+        const moved = await this.ackScripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
         if (this.options.durability) await this.confirmDurable();
         // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
@@ -531,7 +548,7 @@ export class QueueManager {
     const { durability } = this.options;
     if (!durability) return;
     try {
-      await durability.confirm(this.options.redis, `An acknowledgement in queue ${this.queue}`);
+      await durability.confirm(this.ackRedis, `An acknowledgement in queue ${this.queue}`);
     } catch (error) {
       // The durability error says it all; another (the connection dropped during WAIT) gets the context.
       const message = (error as Error).message;
@@ -561,7 +578,7 @@ export class QueueManager {
       const batch = this.pendingAcks.splice(0, MAX_BATCH);
       const times = this.pendingTimes.splice(0, 2 * batch.length);
       try {
-        await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
+        await this.ackScripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
         if (this.options.durability) await this.confirmDurable();
         attempt = 0;
         if (this.ackEvents.size > 0) this.recordAcks(batch);
