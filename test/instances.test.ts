@@ -175,7 +175,7 @@ test('two named instances on two redis-servers: each worker runs only its instan
   }
 });
 
-test('a worker bound to an instance no module registers, and a bad instance name, fail at boot saying why', async () => {
+test('a worker bound to an instance no module registers, an unbound worker with only named instances, and a bad instance name fail at boot saying why', async () => {
   @Worker({ instance: 'mars' })
   class MarsWork {
     @Perform() perform(): void {}
@@ -183,6 +183,13 @@ test('a worker bound to an instance no module registers, and a bad instance name
   @Module({ imports: [VerkModule.forRoot({ redis: eu.url, nodeId: 'n' })], providers: [MarsWork] })
   class Missing {}
   await assert.rejects(boot(Missing), (error: unknown) => error instanceof VerkConfigError && /bound to Verk instance "mars"/.test(error.message));
+  @Worker()
+  class Unbound {
+    @Perform() perform(): void {}
+  }
+  @Module({ imports: [VerkModule.forRoot({ name: 'only', redis: eu.url, nodeId: 'n' })], providers: [Unbound] })
+  class OnlyNamed {}
+  await assert.rejects(boot(OnlyNamed), (error: unknown) => error instanceof VerkConfigError && /Unbound belongs to the unnamed Verk instance/.test(error.message));
   assert.throws(() => VerkModule.forRoot({ name: 'e u', redis: eu.url, nodeId: 'n' }), (error: unknown) => error instanceof VerkConfigError && error.field === 'name');
 });
 

@@ -46,7 +46,8 @@ export class VerkExplorer implements OnModuleInit {
       if (!options) continue;
       // Each instance runs the workers bound to it; the unnamed one those bound to none.
       if (options.instance !== this.instance) {
-        if (this.instance === undefined) this.checkInstanceExists(options.instance as string, target);
+        // Checked by one explorer each way: the unnamed one for bound workers, a named one for unbound workers.
+        this.checkInstanceExists(options.instance, target);
         continue;
       }
       const name = options.name ?? target.name;
@@ -61,12 +62,16 @@ export class VerkExplorer implements OnModuleInit {
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) this.subscribeHandlers(wrapper);
   }
 
-  /** A worker bound to an instance no module registers would never run: refuse to boot. */
-  private checkInstanceExists(instance: string, target: Function): void {
+  /** A worker bound to an instance no module registers (the unnamed one included) would never run: refuse to boot. */
+  private checkInstanceExists(instance: string | undefined, target: Function): void {
     try {
       this.moduleRef.get(getVerkEngineToken(instance), { strict: false });
     } catch {
-      throw new VerkConfigError(`Worker ${target.name} is bound to Verk instance "${instance}", but no VerkModule.forRoot({ name: '${instance}' }) is imported`);
+      throw new VerkConfigError(
+        instance === undefined
+          ? `Worker ${target.name} belongs to the unnamed Verk instance, but only named ones are imported; bind it with @Worker({ instance: '...' })`
+          : `Worker ${target.name} is bound to Verk instance "${instance}", but no VerkModule.forRoot({ name: '${instance}' }) is imported`,
+      );
     }
   }
 
