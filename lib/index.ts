@@ -11,6 +11,7 @@ export type { VerkTestingOptions } from './nest/testing/verk-testing-options';
 export { VerkMetricsController } from './nest/verk-metrics.controller';
 export { VerkHealthIndicator, type VerkHealthCheckOptions, type VerkHealthDetails, type VerkHealthIndicatorResult } from './nest/verk.health';
 export { Worker, Perform, OnVerkEvent, type WorkerOptions } from './nest/decorators';
+export { InjectVerk, InjectVerkHealth, getVerkHealthToken, getVerkServiceToken } from './nest/verk-tokens';
 export type { VerkClientMiddleware, VerkMiddleware } from './nest/middleware';
 export type { JobLogLevel, JobLogLevels } from './nest/job-logger';
 export type { VerkModuleOptions, VerkModuleAsyncOptions, VerkOptionsFactory } from './nest/verk-module-options';

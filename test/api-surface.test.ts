@@ -44,6 +44,8 @@ const SHARED = [
   // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
   'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
+  // Beyond one Redis (issue 17): Redis Cluster and durability options.
+  'DurabilityOptions', 'VerkClusterConfig', 'VerkRedisTarget',
 ];
 
 const MAIN = [
@@ -53,6 +55,8 @@ const MAIN = [
   'VerkService', 'Worker', 'WorkerOptions',
   // VerkModule.forTesting (issue 15).
   'DrainOptions', 'DrainResult', 'TestingJobRun', 'TestingSetEntry', 'VerkTesting', 'VerkTestingOptions',
+  // Named instances (issue 17).
+  'InjectVerk', 'InjectVerkHealth', 'getVerkHealthToken', 'getVerkServiceToken',
 ].sort();
 
 const ENGINE = [...SHARED, 'ClientMiddleware', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'WorkerHandler'].sort();

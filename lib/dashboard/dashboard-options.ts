@@ -21,6 +21,11 @@ export interface VerkDashboardOptions {
   authorize?: (request: unknown, action: DashboardAction) => boolean | Promise<boolean>;
   /** The live chart's default polling period, ms (the viewer may change it from 2 to 20 s). Default 5000. */
   pollInterval?: number;
+  /**
+   * The named Verk instance to show (`VerkModule.forRoot({ name })`); default the unnamed
+   * one. Import the dashboard once per instance, at different paths, to see several.
+   */
+  instance?: string;
 }
 
 export interface ResolvedDashboardOptions {
@@ -29,9 +34,10 @@ export interface ResolvedDashboardOptions {
   guards: (Type<CanActivate> | CanActivate)[];
   authorize?: VerkDashboardOptions['authorize'];
   pollInterval: number;
+  instance?: string;
 }
 
-const KNOWN = ['path', 'readOnly', 'guards', 'authorize', 'pollInterval'];
+const KNOWN = ['path', 'readOnly', 'guards', 'authorize', 'pollInterval', 'instance'];
 
 /** Checks the options, naming the field that is wrong. */
 export function resolveDashboardOptions(input: VerkDashboardOptions | undefined): ResolvedDashboardOptions {
@@ -52,5 +58,8 @@ export function resolveDashboardOptions(input: VerkDashboardOptions | undefined)
   }
   if (options.authorize !== undefined && typeof options.authorize !== 'function') throw new VerkConfigError('VerkDashboardModule option "authorize": must be a function (request, action) => boolean');
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw new VerkConfigError(`VerkDashboardModule option "readOnly": must be a boolean, got ${JSON.stringify(options.readOnly)}`);
-  return { path: path.length > 1 ? path.replace(/\/+$/, '') : path, readOnly: options.readOnly === true, guards, authorize: options.authorize, pollInterval };
+  if (options.instance !== undefined && (typeof options.instance !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(options.instance))) {
+    throw new VerkConfigError(`VerkDashboardModule option "instance": must be the name of a VerkModule instance, got ${JSON.stringify(options.instance)}`);
+  }
+  return { path: path.length > 1 ? path.replace(/\/+$/, '') : path, readOnly: options.readOnly === true, guards, authorize: options.authorize, pollInterval, instance: options.instance };
 }

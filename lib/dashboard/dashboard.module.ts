@@ -1,7 +1,8 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
-import { VerkEngine } from '../engine/verk-engine';
+import type { VerkEngine } from '../engine/verk-engine';
+import { getVerkEngineToken } from '../nest/verk-tokens';
 import { ConfigurableDashboardModule, VERK_DASHBOARD_OPTIONS, type VerkDashboardAsyncOptions } from './dashboard-module-definition';
 import { resolveDashboardOptions, type VerkDashboardOptions } from './dashboard-options';
 import { EngineDataSource } from './data/engine-data-source';
@@ -36,9 +37,13 @@ export class VerkDashboardServer implements OnModuleInit {
     }
     let engine: VerkEngine;
     try {
-      engine = this.moduleRef.get(VerkEngine, { strict: false });
+      engine = this.moduleRef.get<VerkEngine>(getVerkEngineToken(options.instance), { strict: false });
     } catch {
-      throw new VerkConfigError('VerkDashboardModule needs VerkModule: import VerkModule.forRoot(...) in the same application');
+      throw new VerkConfigError(
+        options.instance === undefined
+          ? 'VerkDashboardModule needs VerkModule: import VerkModule.forRoot(...) in the same application'
+          : `VerkDashboardModule instance "${options.instance}": import VerkModule.forRoot({ name: '${options.instance}', ... }) in the same application`,
+      );
     }
     const base = mountPoint(this.config.getGlobalPrefix(), options.path);
     registerDashboardRoutes({

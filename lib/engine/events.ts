@@ -4,6 +4,8 @@ import type { VerkLogger } from './logger';
 /** A job began running on this node. */
 export class JobStarted {
   readonly type = 'JobStarted' as const;
+  /** The named instance it comes from (`VerkModule.forRoot({ name })`); undefined for the unnamed default one. */
+  instance?: string;
   constructor(
     readonly job: JobPayload,
     readonly queue: string,
@@ -14,6 +16,8 @@ export class JobStarted {
 /** A job's perform method returned. */
 export class JobFinished {
   readonly type = 'JobFinished' as const;
+  /** The named instance it comes from (`VerkModule.forRoot({ name })`); undefined for the unnamed default one. */
+  instance?: string;
   constructor(
     readonly job: JobPayload,
     readonly queue: string,
@@ -27,6 +31,8 @@ export class JobFinished {
 /** A job's perform method threw (or the job could not run: unknown class). */
 export class JobFailed {
   readonly type = 'JobFailed' as const;
+  /** The named instance it comes from (`VerkModule.forRoot({ name })`); undefined for the unnamed default one. */
+  instance?: string;
   constructor(
     /** The job with its failure fields (retry_count, error_message, ...). */
     readonly job: JobPayload,
@@ -48,18 +54,24 @@ export class JobFailed {
 /** A queue is fetching jobs on this node (started or resumed). */
 export class QueueRunning {
   readonly type = 'QueueRunning' as const;
+  /** The named instance it comes from (`VerkModule.forRoot({ name })`); undefined for the unnamed default one. */
+  instance?: string;
   constructor(readonly queue: string) {}
 }
 
 /** A queue stopped fetching on this node; jobs it had already taken are still running. */
 export class QueuePausing {
   readonly type = 'QueuePausing' as const;
+  /** The named instance it comes from (`VerkModule.forRoot({ name })`); undefined for the unnamed default one. */
+  instance?: string;
   constructor(readonly queue: string) {}
 }
 
 /** A paused queue has no job running any more on this node. */
 export class QueuePaused {
   readonly type = 'QueuePaused' as const;
+  /** The named instance it comes from (`VerkModule.forRoot({ name })`); undefined for the unnamed default one. */
+  instance?: string;
   constructor(readonly queue: string) {}
 }
 
@@ -77,7 +89,11 @@ export class EventBus {
   private queue: VerkEvent[] = [];
   private scheduled = false;
 
-  constructor(private readonly logger: VerkLogger) {}
+  constructor(
+    private readonly logger: VerkLogger,
+    /** The named instance whose events these are (stamped on each), undefined for the default one. */
+    private readonly instance?: string,
+  ) {}
 
   /** True when someone listens: emitters skip building events otherwise. */
   get active(): boolean {
@@ -92,6 +108,7 @@ export class EventBus {
 
   emit(event: VerkEvent): void {
     if (this.listeners.size === 0) return;
+    if (this.instance !== undefined) event.instance = this.instance;
     this.queue.push(event);
     if (!this.scheduled) {
       this.scheduled = true;

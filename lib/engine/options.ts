@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
+import { DEFAULT_CLUSTER_PREFIX, hashTagOf, isClusterConfig } from './redis/cluster';
+import type { VerkRedisTarget } from './redis/redis';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
 import { redactRedisUrl } from './redis/redact';
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
@@ -9,8 +11,13 @@ import { type ResolvedMetricsOptions, resolveMetricsOptions, type VerkMetricsOpt
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
-  /** Redis URL (`redis://`, `rediss://`) or ioredis options. Default `redis://127.0.0.1:6379`. */
-  redis?: string | RedisOptions;
+  /**
+   * Redis URL (`redis://`, `rediss://`), ioredis options, a Redis Cluster's seed nodes
+   * `{ cluster: [{ host, port }], options?: ClusterOptions }`, or an ioredis Redis or
+   * Cluster the application made (copied with `duplicate()`, never closed by Verk).
+   * Default `redis://127.0.0.1:6379`. See docs/redis-cluster.md.
+   */
+  redis?: VerkRedisTarget;
   /** Queue name -> concurrency (jobs run at once on this node). Default `{}`. */
   queues?: Record<string, number>;
   /** Retries before a failing job goes to `dead`, unless the job says otherwise. Default 25. */
@@ -27,8 +34,17 @@ export interface VerkOptions {
   heartbeat?: number;
   /** How long (ms) shutdown waits for running jobs before putting them back. Default 30000. */
   shutdownTimeout?: number;
-  /** Prefix for every key, e.g. `myapp:`. Default '' (Sidekiq's layout). */
+  /**
+   * Prefix for every key, e.g. `myapp:`. Default '' (Sidekiq's layout); in cluster mode it
+   * must contain a hash tag, default `{verk}:`, so every key lives in one slot.
+   */
   prefix?: string;
+  /**
+   * Make enqueues and acknowledgements wait until `replicas` replicas have the write
+   * (Redis `WAIT replicas timeout`, `timeout` ms, default 1000), so a failover cannot lose
+   * them. Default off. See docs/redis-cluster.md.
+   */
+  durability?: DurabilityOptions;
   /** Times a job may be recovered from nodes that died running it before it is sent to dead as a poison job. Default 3. */
   maxRecoveries?: number;
   /**
@@ -64,9 +80,20 @@ export interface VerkOptions {
   metrics?: boolean | VerkMetricsOptions;
 }
 
+/** Option `durability`: replicas that must confirm each enqueue and acknowledgement. */
+export interface DurabilityOptions {
+  /** Replicas that must have the write (1 or more). */
+  replicas: number;
+  /** How long (ms) to wait for them; default 1000. */
+  timeout?: number;
+}
+
 /** Options with every default filled in. */
 export interface ResolvedVerkOptions {
-  redis: string | RedisOptions;
+  redis: VerkRedisTarget;
+  /** True when `redis` is a Redis Cluster (its seed nodes or a Cluster instance). */
+  clusterMode: boolean;
+  durability?: Required<DurabilityOptions>;
   queues: Record<string, number>;
   maxRetryCount: number;
   maxDeadJobs: number;
@@ -123,6 +150,7 @@ const KNOWN = new Set<string>([
   'histogramRetention',
   'tracing',
   'metrics',
+  'durability',
 ]);
 
 function fail(field: string, message: string): never {
@@ -160,8 +188,14 @@ function validateConcurrency(value: unknown, field: string): number {
   return value;
 }
 
-function validateRedis(value: unknown): string | RedisOptions {
+function validateRedis(value: unknown): VerkRedisTarget {
   if (value === undefined) return DEFAULT_REDIS_URL;
+  if (value instanceof Redis || value instanceof Cluster) return value;
+  if (isClusterConfig(value)) {
+    if (value.cluster.length === 0) fail('redis', 'cluster must list at least one seed node ({ host, port })');
+    if (value.options !== undefined && !isPlainObject(value.options)) fail('redis', 'cluster options must be an ioredis ClusterOptions object');
+    return value;
+  }
   if (typeof value === 'string') {
     // Messages show the URL without its password (they end up in logs).
     const shown = redactRedisUrl(value);
@@ -180,7 +214,7 @@ function validateRedis(value: unknown): string | RedisOptions {
     return value;
   }
   if (isPlainObject(value)) return value as RedisOptions;
-  return fail('redis', 'must be a redis:// URL or an ioredis options object');
+  return fail('redis', 'must be a redis:// URL, ioredis options, { cluster: [{ host, port }], options }, or an ioredis Redis or Cluster');
 }
 
 /** A node id that is unique per process: host, pid and randomness. */
@@ -225,11 +259,21 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
   const histogramRetention = integer(options, 'histogramRetention', 1, DEFAULTS.histogramRetention);
   if (histogramRetention > MAX_HISTOGRAM_RETENTION) fail('histogramRetention', `must be an integer from 1 to ${MAX_HISTOGRAM_RETENTION} (days), got ${histogramRetention}`);
 
-  const prefix = options.prefix ?? DEFAULTS.prefix;
+  const redis = validateRedis(options.redis);
+  const clusterMode = redis instanceof Cluster || isClusterConfig(redis);
+  const prefix = options.prefix ?? (clusterMode ? DEFAULT_CLUSTER_PREFIX : DEFAULTS.prefix);
   if (typeof prefix !== 'string') fail('prefix', 'must be a string');
+  if (clusterMode && hashTagOf(prefix) === undefined) {
+    fail(
+      'prefix',
+      `"${prefix}" has no hash tag: on a Redis Cluster every key of one instance must be in one hash slot (scripts touch several keys at once), so the prefix must contain one, e.g. "{verk}:" (the default in cluster mode) or "{${prefix.replace(/[{}:]/g, '') || 'myapp'}}:"`,
+    );
+  }
 
   return {
-    redis: validateRedis(options.redis),
+    redis,
+    clusterMode,
+    durability: resolveDurability(options.durability),
     queues,
     maxRetryCount: integer(options, 'maxRetryCount', 0, DEFAULTS.maxRetryCount),
     maxDeadJobs: integer(options, 'maxDeadJobs', 1, DEFAULTS.maxDeadJobs),
@@ -247,4 +291,16 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     tracing: resolveTracingOptions(options.tracing),
     metrics: resolveMetricsOptions(options.metrics),
   };
+}
+
+/** Validates `durability`: undefined (off) or replicas >= 1 with a timeout in ms. */
+function resolveDurability(input: unknown): Required<DurabilityOptions> | undefined {
+  if (input === undefined || input === false) return undefined;
+  if (!isPlainObject(input)) fail('durability', 'must be { replicas, timeout? }');
+  for (const key of Object.keys(input)) if (key !== 'replicas' && key !== 'timeout') fail(`durability.${key}`, 'unknown option (known: replicas, timeout)');
+  const replicas = input.replicas;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1) fail('durability.replicas', `must be an integer >= 1, got ${JSON.stringify(replicas)}`);
+  const timeout = input.timeout ?? 1000;
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1) fail('durability.timeout', `must be an integer >= 1 (ms), got ${JSON.stringify(timeout)}`);
+  return { replicas, timeout };
 }

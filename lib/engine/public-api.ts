@@ -17,7 +17,9 @@ export {
 export { currentJob, type JobContext } from './core/middleware';
 export { newJid, type JobPayload } from './core/job';
 export { subscribeToTrackedJobs, type TrackedJobListener } from './history/tracking';
-export type { VerkOptions } from './options';
+export type { DurabilityOptions, VerkOptions } from './options';
+export type { VerkRedisTarget } from './redis/redis';
+export type { VerkClusterConfig } from './redis/cluster';
 export type { HistoryOptions } from './history/history-options';
 export type { TracingOptions } from './tracing/tracing-options';
 export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';

@@ -16,6 +16,8 @@ import { QueueManager } from './core/queue-manager';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
+import { Durability } from './redis/durability';
+import { publishIn, subscribe } from './redis/pubsub';
 import { checkPingTimeout, checkRedisVersion, HealthPing } from './redis/redis-health';
 import { Heartbeat } from './core/heartbeat';
 import { Recovery } from './core/recovery';
@@ -38,6 +40,11 @@ export interface VerkEngineHooks {
    * they control.
    */
   clock?: () => number;
+  /**
+   * The name of this instance when an application runs several (VerkModule.forRoot({ name })):
+   * stamped on every event as `instance`. Undefined for the default instance.
+   */
+  instance?: string;
 }
 
 /** What a node knows about its own health, for health checks (see VerkEngine.health). */
@@ -99,21 +106,28 @@ export class VerkEngine {
   /** Prometheus metrics (option `metrics`); undefined when off, and then prom-client is never loaded. */
   private readonly metrics?: EngineMetrics;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** Option `durability`: enqueues and acknowledgements wait for WAIT; undefined when off. */
+  private readonly durability?: Durability;
+  /** With durability: the connection of acknowledgements and their WAIT; undefined when off. */
+  private readonly ackRedis?: Redis;
 
   constructor(
     options: VerkOptions,
     private readonly hooks: VerkEngineHooks = {},
   ) {
     this.options = resolveOptions(options);
-    this.keys = new Keys(this.options.prefix);
+    this.keys = new Keys(this.options.prefix, this.options.clusterMode);
     // Before any connection opens: a missing @opentelemetry/api leaves nothing to close.
     if (this.options.tracing.enabled) this.tracing = new JobTracing(this.options.tracing);
     this.logger = hooks.logger ?? consoleLogger;
-    this.events = new EventBus(this.logger);
+    this.events = new EventBus(this.logger, hooks.instance);
+    this.durability = this.options.durability && new Durability(this.options.durability, this.keys.queues);
     const node = this.options.nodeId;
-    this.subscriber = createConnection(this.options.redis, 'blocking', `verk:${node}:control`, this.logger);
+    this.subscriber = createConnection(this.options.redis, 'subscriber', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
+    // With durability, acknowledgements and their WAIT get a connection of their own (see QueueManagerOptions.ackRedis).
+    if (this.durability) this.ackRedis = createConnection(this.options.redis, 'engine', `verk:${node}:ack`, this.logger);
     // Not through this.logger: the other connections already report an outage.
     this.healthRedis = createConnection(this.options.redis, 'health', `verk:${node}:health`, silentLogger);
     this.healthPing = new HealthPing(this.healthRedis);
@@ -130,7 +144,7 @@ export class VerkEngine {
       writer: () => (this.state === 'new' || this.state === 'stopped' ? this.clientRedis : this.redis),
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
-    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing });
+    this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing, durability: this.durability });
     this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder, {
       maxDeadJobs: this.options.maxDeadJobs,
       flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
@@ -198,6 +212,11 @@ export class VerkEngine {
     return this.options.nodeId;
   }
 
+  /** The name of this instance (hook `instance`, VerkModule.forRoot({ name })); undefined for the default one. */
+  get instance(): string | undefined {
+    return this.hooks.instance;
+  }
+
   /** The prom-client registry this node's metrics are in (option `metrics`), or undefined when metrics are off. */
   get metricsRegistry(): VerkMetricsRegistry | undefined {
     return this.metrics?.registry;
@@ -262,7 +281,7 @@ export class VerkEngine {
   }
 
   private async startNode(): Promise<void> {
-    await checkRedisVersion(this.redis);
+    await checkRedisVersion(this.redis, this.options.clusterMode);
     // Schedules declared in code are stored before this node ticks any.
     await this.recurring.writeDeclared();
     // Before recovering: a tracked job put back now publishes `recovered`.
@@ -315,13 +334,13 @@ export class VerkEngine {
    */
   async pauseQueue(queue: string): Promise<void> {
     checkQueueName(queue, 'queue');
-    checkExec(await this.clientRedis.multi().sadd(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'pause', queue })).exec());
+    checkExec(await publishIn(this.clientRedis.multi().sadd(this.keys.pausedQueues, queue), this.keys, this.keys.control, JSON.stringify({ type: 'pause', queue })).exec());
   }
 
   /** Lets every node fetch from a paused queue again. */
   async resumeQueue(queue: string): Promise<void> {
     checkQueueName(queue, 'queue');
-    checkExec(await this.clientRedis.multi().srem(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
+    checkExec(await publishIn(this.clientRedis.multi().srem(this.keys.pausedQueues, queue), this.keys, this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
   }
 
   /** True when the queue is paused (for every node). */
@@ -335,7 +354,7 @@ export class VerkEngine {
    * for prioritized jobs arriving in an idle queue (see QueueManager.wake).
    */
   private async followPauses(): Promise<void> {
-    this.subscriber.on('message', (channel: string, message: string) => {
+    const onMessage = (channel: string, message: string): void => {
       if (channel === this.keys.wake) return this.managers.get(message)?.manager.wake();
       let command: { type?: unknown; queue?: unknown; jid?: unknown; node?: unknown };
       try {
@@ -348,11 +367,11 @@ export class VerkEngine {
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
       else this.recorder.onControl(command.type);
-    });
+    };
     this.subscriber.on('ready', () => void this.syncPauses());
     this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
-    await this.subscriber.subscribe(this.keys.control, this.keys.wake);
+    await subscribe(this.subscriber, this.keys, [this.keys.control, this.keys.wake], onMessage);
   }
 
   /** A job running here was cancelled or moved: its worker can see it, its outcome is ignored. */
@@ -401,6 +420,8 @@ export class VerkEngine {
       clock: this.hooks.clock,
       tracing: this.tracing,
       metrics: this.metrics?.queue(queue, concurrency),
+      durability: this.durability,
+      ackRedis: this.ackRedis,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();
@@ -446,7 +467,13 @@ export class VerkEngine {
   }
 
   private async closeConnections(): Promise<void> {
-    await Promise.all([...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)), closeConnection(this.redis), closeConnection(this.subscriber), closeConnection(this.healthRedis)]);
+    await Promise.all([
+      ...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)),
+      closeConnection(this.redis),
+      closeConnection(this.subscriber),
+      closeConnection(this.healthRedis),
+      ...(this.ackRedis ? [closeConnection(this.ackRedis)] : []),
+    ]);
     this.managers.clear();
   }
 }

@@ -11,3 +11,5 @@ export const VERK_ON_EVENT_METADATA = 'verk:on-event';
  * with (VerkWorkerHost): the engine under forRoot, the in-memory runner under forTesting.
  */
 export const VERK_WORKER_HOST = Symbol('VERK_WORKER_HOST');
+/** Token of a named instance's name, given to its VerkExplorer; never provided for the unnamed instance. */
+export const VERK_INSTANCE_NAME = Symbol('VERK_INSTANCE_NAME');

@@ -20,6 +20,11 @@ export interface WorkerOptions extends Omit<RecurringOptions, 'class'> {
    * middleware. Off by default: the async context costs about 8% of no-op throughput.
    */
   context?: boolean;
+  /**
+   * The named instance whose jobs this worker runs (`VerkModule.forRoot({ name })`).
+   * Default: the unnamed instance. See docs/instances.md.
+   */
+  instance?: string;
 }
 
 /**

@@ -1,11 +1,12 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit, Optional } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { VerkConfigError } from '../engine/errors';
 import type { RetryAt } from '../engine/core/failure';
 import type { VerkEngine } from '../engine/verk-engine';
 import type { VerkEvent, VerkEventClass } from '../engine/events';
-import { VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_HOST } from './constants';
+import { VERK_INSTANCE_NAME, VERK_MODULE_OPTIONS, VERK_ON_EVENT_METADATA, VERK_PERFORM_METADATA, VERK_WORKER_HOST } from './constants';
+import { getVerkEngineToken } from './verk-tokens';
 import type { WorkerOptions } from './decorators';
 import { checkMiddlewareClasses, hostModuleRef, resolveMiddleware } from './middleware';
 import { declareWorkerSchedule } from './recurring';
@@ -35,6 +36,8 @@ export class VerkExplorer implements OnModuleInit {
     @Inject(VERK_WORKER_HOST) private readonly engine: VerkWorkerHost,
     private readonly moduleRef: ModuleRef,
     @Inject(VERK_MODULE_OPTIONS) private readonly options: VerkModuleOptions,
+    /** The named instance this explorer fills (verk-instances.ts); undefined: the unnamed one. */
+    @Optional() @Inject(VERK_INSTANCE_NAME) private readonly instance?: string,
   ) {}
 
   private explored?: Promise<void>;
@@ -59,6 +62,12 @@ export class VerkExplorer implements OnModuleInit {
       if (typeof target !== 'function') continue;
       const options = workerOptionsOf(target);
       if (!options) continue;
+      // Each instance runs the workers bound to it; the unnamed one those bound to none.
+      if (options.instance !== this.instance) {
+        // Checked by one explorer each way: the unnamed one for bound workers, a named one for unbound workers.
+        this.checkInstanceExists(options.instance, target);
+        continue;
+      }
       const name = options.name ?? target.name;
       const previous = seen.get(name);
       if (previous !== undefined) {
@@ -69,6 +78,19 @@ export class VerkExplorer implements OnModuleInit {
       declareWorkerSchedule(this.engine, name, target, options);
     }
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) this.subscribeHandlers(wrapper);
+  }
+
+  /** A worker bound to an instance no module registers (the unnamed one included) would never run: refuse to boot. */
+  private checkInstanceExists(instance: string | undefined, target: Function): void {
+    try {
+      this.moduleRef.get(getVerkEngineToken(instance), { strict: false });
+    } catch {
+      throw new VerkConfigError(
+        instance === undefined
+          ? `Worker ${target.name} belongs to the unnamed Verk instance, but only named ones are imported; bind it with @Worker({ instance: '...' })`
+          : `Worker ${target.name} is bound to Verk instance "${instance}", but no VerkModule.forRoot({ name: '${instance}' }) is imported`,
+      );
+    }
   }
 
   private subscribeHandlers(wrapper: InstanceWrapper): void {

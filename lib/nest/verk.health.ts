@@ -81,19 +81,24 @@ export class VerkHealthIndicator {
     const problems = [...redis.problems, ...heartbeat.problems];
     for (const [queue, { running }] of Object.entries(facts.queues)) if (!running) problems.push(`queue ${queue} is not running`);
     const queues = Object.fromEntries(Object.entries(facts.queues).map(([queue, { running }]) => [queue, running ? 'running' : 'not running']));
-    return result(key, problems, { nodeId: facts.nodeId, ...redis.details, ...heartbeat.details, queues });
+    return result(key, problems, { ...this.instanceDetail(), nodeId: facts.nodeId, ...redis.details, ...heartbeat.details, queues });
   }
 
   /** Redis answers PING within `timeout` ms (default 1000). */
   async checkRedis<Key extends string>(key: Key, options: VerkHealthCheckOptions = {}): Promise<VerkHealthIndicatorResult<Key>> {
     const redis = await this.redis(pingTimeout(options));
-    return result(key, redis.problems, redis.details);
+    return result(key, redis.problems, { ...this.instanceDetail(), ...redis.details });
   }
 
   /** This node is running and its heartbeat reached Redis within the last 2 × `heartbeat`. */
   async checkHeartbeat<Key extends string>(key: Key): Promise<VerkHealthIndicatorResult<Key>> {
     const heartbeat = judgeHeartbeat(this.engine.health());
-    return result(key, heartbeat.problems, { nodeId: this.engine.nodeId, ...heartbeat.details });
+    return result(key, heartbeat.problems, { ...this.instanceDetail(), nodeId: this.engine.nodeId, ...heartbeat.details });
+  }
+
+  /** `{ instance: name }` for a named instance (VerkModule.forRoot({ name })), nothing for the unnamed one. */
+  private instanceDetail(): { instance?: string } {
+    return this.engine.instance === undefined ? {} : { instance: this.engine.instance };
   }
 
   private async redis(timeout: number): Promise<Finding> {

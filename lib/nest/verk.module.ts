@@ -1,16 +1,14 @@
-import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
 import { VerkEngine } from '../engine/verk-engine';
 import { VERK_MODULE_OPTIONS, VERK_WORKER_HOST } from './constants';
-import { JobLogger } from './job-logger';
-import { checkMiddlewareClasses } from './middleware';
+import { createEngine, namedForRoot, namedForRootAsync } from './verk-instances';
 import { ConfigurableVerkModule, type VerkModuleExtras } from './verk-module-definition';
 import type { VerkModuleAsyncOptions, VerkModuleOptions } from './verk-module-options';
 import { VerkExplorer } from './verk.explorer';
 import { VerkHealthIndicator } from './verk.health';
 import { VerkService } from './verk.service';
-import { workerName } from './worker-name';
 import { verkTestingModule } from './testing/verk-testing.module';
 import type { VerkTestingOptions } from './testing/verk-testing-options';
 import { checkMetricsEndpoint, metricsControllerAt, VERK_METRICS_ENDPOINT } from './verk-metrics.controller';
@@ -20,16 +18,9 @@ const engineProvider: Provider = {
   inject: [VERK_MODULE_OPTIONS, { token: VERK_METRICS_ENDPOINT, optional: true }],
   // Options are validated here, so a bad field stops the application at boot with its name.
   useFactory: (options: VerkModuleOptions, metricsEndpoint?: string) => {
-    const { startJobLogLevel, doneJobLogLevel, failJobLogLevel, middleware, clientMiddleware, ...engineOptions } = options ?? {};
-    // Resolved by VerkExplorer once every provider exists.
-    checkMiddlewareClasses(middleware, 'middleware', 'perform');
-    checkMiddlewareClasses(clientMiddleware, 'clientMiddleware', 'enqueue');
-    checkMetricsEndpoint(engineOptions.metrics, metricsEndpoint);
-    const logger = new Logger('Verk');
-    const jobLogger = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
-    const engine = new VerkEngine(engineOptions, { logger, className: workerName });
-    engine.events.subscribe(jobLogger.handle);
-    return engine;
+    checkMetricsEndpoint(options?.metrics, metricsEndpoint);
+    // Middleware classes are checked here and resolved by VerkExplorer once every provider exists.
+    return createEngine(options);
   },
 };
 
@@ -46,6 +37,8 @@ const engineProvider: Provider = {
 })
 export class VerkModule extends ConfigurableVerkModule {
   static override forRoot(options: VerkModuleOptions & VerkModuleExtras): DynamicModule {
+    // A named instance (sharding): its own engine under tokens of its name (verk-instances.ts).
+    if (options?.name !== undefined) return namedForRoot(options);
     const module = super.forRoot(options);
     // VerkMetricsController, only when asked for: an app with its own /metrics gets no route.
     const endpoint = typeof options?.metrics === 'object' ? options.metrics.endpoint : undefined;
@@ -65,6 +58,7 @@ export class VerkModule extends ConfigurableVerkModule {
   static override forRootAsync(options: VerkModuleAsyncOptions): DynamicModule {
     const ways = [options.useFactory, options.useClass, options.useExisting].filter((way) => way !== undefined).length;
     if (ways !== 1) throw new VerkConfigError(`VerkModule.forRootAsync needs exactly one of useFactory, useClass or useExisting, got ${ways}`);
+    if (options.name !== undefined) return namedForRootAsync(options);
     return super.forRootAsync(options as Parameters<typeof ConfigurableVerkModule.forRootAsync>[0]);
   }
 }

@@ -32,6 +32,6 @@ else
   local empty = redis.call('EXISTS', KEYS[2]) == 0
   if empty then redis.call('SET', KEYS[3], 0) end
   redis.call('ZADD', KEYS[2], -priority * PRIORITY_SCORE_STEP + redis.call('INCR', KEYS[3]), ARGV[3])
-  if empty then redis.call('PUBLISH', KEYS[4], ARGV[5]) end
+  if empty then redis.call(PUBLISH_COMMAND, KEYS[4], ARGV[5]) end
 end
 return 1

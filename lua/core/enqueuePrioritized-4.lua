@@ -24,5 +24,5 @@ for i = 2, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], -tonumber(ARGV[i]) * PRIORITY_SCORE_STEP + seq, ARGV[i + 1])
 end
 redis.call('SADD', KEYS[1], ARGV[1])
-if empty then redis.call('PUBLISH', KEYS[4], ARGV[1]) end
+if empty then redis.call(PUBLISH_COMMAND, KEYS[4], ARGV[1]) end
 return redis.call('ZCARD', KEYS[2])

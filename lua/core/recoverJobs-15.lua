@@ -81,7 +81,7 @@ for i = 5, #ARGV, 3 do
     end
   end
 end
-if wake and prioritized > 0 then redis.call('PUBLISH', KEYS[9], ARGV[3]) end
+if wake and prioritized > 0 then redis.call(PUBLISH_COMMAND, KEYS[9], ARGV[3]) end
 if dead > 0 then
   trimDead({ dead = KEYS[3], pending = KEYS[10], dependents = KEYS[11], blocked = KEYS[12], waitingOn = KEYS[13], lost = KEYS[14] }, tonumber(ARGV[1]), ARGV[2])
   -- A poison job is a failure like any other in the counters.

@@ -49,6 +49,6 @@ while true do
   end
   redis.call('LPOP', KEYS[1])
 end
-if wake and prioritized > 0 then redis.call('PUBLISH', KEYS[4], ARGV[1]) end
+if wake and prioritized > 0 then redis.call(PUBLISH_COMMAND, KEYS[4], ARGV[1]) end
 if failure then return redis.error_reply('could not put in-progress jobs back into queue ' .. ARGV[1] .. ' nor into ' .. KEYS[5] .. ': ' .. failure) end
 return moved

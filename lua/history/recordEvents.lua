@@ -34,7 +34,7 @@ for i = 6, #ARGV, 4 do
     stored = stored + 1
   end
   if tracking and redis.call('ZSCORE', KEYS[2], jid) then
-    redis.call('PUBLISH', KEYS[3], json)
+    redis.call(PUBLISH_COMMAND, KEYS[3], json)
     published = published + 1
     if ends == '1' then
       redis.call('ZADD', KEYS[2], 'XX', now + grace, jid)

@@ -14,7 +14,7 @@ local function pushJob(listKey, zsetKey, seqKey, wakeChannel, queueName, payload
     local seq = redis.pcall('INCR', seqKey)
     local err = redisError(seq) or redisError(redis.pcall('ZADD', zsetKey, -priority * PRIORITY_SCORE_STEP + seq, payload))
     if err then return err end
-    if empty then redis.call('PUBLISH', wakeChannel, queueName) end
+    if empty then redis.call(PUBLISH_COMMAND, wakeChannel, queueName) end
   else
     local err = redisError(redis.pcall('LPUSH', listKey, payload))
     if err then return err end

@@ -6,7 +6,8 @@
  * BENCH_LATENCY_N (1000), BENCH_CONCURRENCY (50). BENCH_MODE=memory: a worker's RSS over
  * 1,000,000 jobs; BENCH_MODE=dashboard: the dashboard's engine calls on large sets
  * (dashboard-bench.ts); BENCH_MODE=tracing runs the tracingCost row alone
- * (BENCH_TRACING_ROUNDS, default 3).
+ * (BENCH_TRACING_ROUNDS, default 3). BENCH_MODE=cluster | shards | durability: processing on a
+ * Redis Cluster, over 1 and 3 shards, and the cost of `durability` (scale-bench.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -15,6 +16,7 @@ import Redis from 'ioredis';
 import { RedisServer } from '../helpers/redis-server';
 import type { SystemResult } from './measure';
 import { dashboard } from './dashboard-bench';
+import { scaleBench } from './scale-bench';
 
 function runChild(script: string, redisUrl: string): SystemResult {
   const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, script)], { env: { ...process.env, REDIS_URL: redisUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
@@ -102,6 +104,10 @@ async function tracingCost(server: RedisServer, redis: Redis): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_MODE === 'cluster' || process.env.BENCH_MODE === 'shards' || process.env.BENCH_MODE === 'durability') {
+    await scaleBench(process.env.BENCH_MODE);
+    return;
+  }
   const server = await RedisServer.start();
   if (process.env.BENCH_MODE === 'dashboard') {
     const redis = new Redis(server.url);

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { publish } from '../redis/pubsub';
 import type { FoundJob, VerkAdmin } from './admin';
 import { checkJid, checkQueueName } from './admin-input';
 import { readJob } from '../core/job';
@@ -103,7 +104,7 @@ export class VerkJobControl {
   }
 
   private async announce(message: InterruptMessage): Promise<void> {
-    await this.redis.publish(this.keys.control, JSON.stringify(message));
+    await publish(this.redis, this.keys, this.keys.control, JSON.stringify(message));
   }
 
   private async locate(jid: string): Promise<Place | null> {

@@ -12,6 +12,7 @@ import { checkPriority } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { applyTagFields } from '../history/tags';
 import type { JobTracing } from '../tracing/job-tracing';
+import type { Durability } from '../redis/durability';
 
 /** A class given instead of a class name; its name is resolved by `className`. */
 export type WorkerClassRef = abstract new (...args: never[]) => unknown;
@@ -75,6 +76,8 @@ export interface ClientOptions {
   recorder?: JobRecorder;
   /** OpenTelemetry: a producer span per write, its context in each payload; undefined when `tracing` is off. */
   tracing?: JobTracing;
+  /** Option `durability`: each write waits for WAIT (and fails when the replicas do not confirm). */
+  durability?: Durability;
 }
 
 /**
@@ -153,6 +156,8 @@ export class VerkClient {
   private readonly onScheduledNow: () => void;
   private readonly recorder?: JobRecorder;
   private readonly tracing?: JobTracing;
+  /** Option `durability`: every write waits until the replicas have it. */
+  private readonly durability?: Durability;
 
   constructor(
     private readonly redis: Redis,
@@ -166,6 +171,7 @@ export class VerkClient {
     this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
     this.recorder = options.recorder;
     this.tracing = options.tracing;
+    this.durability = options.durability;
   }
 
   /**
@@ -198,6 +204,7 @@ export class VerkClient {
     } else {
       await this.scripts.enqueueJob({ queue: payload.queue, payload: JSON.stringify(payload) });
     }
+    if (this.durability) await this.durability.confirm(this.redis, `Job ${payload.jid}`);
     this.recorder?.afterWrite([payload], 'enqueued');
     return payload.jid;
   }
@@ -233,6 +240,7 @@ export class VerkClient {
     const queued = VerkScripts.inPipeline(multi, this.keys);
     for (const [queue, jobs] of prioritized) queued.enqueuePrioritized({ queue, jobs });
     await multi.exec().then(checkExec);
+    if (this.durability) await this.durability.confirm(this.redis, `The ${payloads.length} job(s) of enqueueMany`);
     this.recorder?.afterWrite(payloads, 'enqueued');
     return payloads.map((payload) => payload.jid);
   }
@@ -255,6 +263,7 @@ export class VerkClient {
     await this.recorder?.beforeWrite([payload], [job.track === true], () => 'job');
     if (isFlowJob(payload)) return (await this.writeFlow([payload], ['job'], ms / 1000))[0];
     await this.redis.zadd(this.keys.schedule, String(ms / 1000), JSON.stringify(payload));
+    if (this.durability) await this.durability.confirm(this.redis, `Scheduled job ${payload.jid}`);
     this.recorder?.afterWrite([payload], 'scheduled', ms);
     return payload.jid;
   }
@@ -291,6 +300,7 @@ export class VerkClient {
   private async writeFlow(payloads: JobPayload[], fields: string[], score = nowSeconds(), batch?: Parameters<FlowWriter['write']>[3]): Promise<string[]> {
     linkDependencies(payloads, fields);
     const jids = await this.flow.write(payloads, payloads.map(() => score), fields, batch);
+    if (this.durability) await this.durability.confirm(this.redis, `The ${payloads.length} job(s) written`);
     // A unique duplicate was not written: its jid is the holder's.
     this.recorder?.afterWrite(payloads, 'scheduled', score * 1000, (payload, index) => jids[index] === payload.jid);
     await this.recorder?.notWritten(payloads.filter((payload, index) => jids[index] !== payload.jid));

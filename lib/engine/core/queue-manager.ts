@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
-import { VerkStateError } from '../errors';
+import type { Durability } from '../redis/durability';
+import { UnknownWorkerError, VerkRedisError, VerkStateError } from '../errors';
 import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
@@ -54,6 +55,14 @@ export interface QueueManagerOptions {
   tracing?: JobTracing;
   /** Prometheus counters of this queue on this node (plain numbers); absent when metrics are off. */
   metrics?: QueueMetrics;
+  /** Option `durability`: acknowledgements wait for WAIT; absent when off. */
+  durability?: Durability;
+  /**
+   * With `durability`: the connection acknowledgements and their WAIT go on, so fetches
+   * (on `redis`) never wait behind a WAIT, which holds its connection until the replicas
+   * answer. Default `redis`.
+   */
+  ackRedis?: Redis;
 }
 
 /**
@@ -103,6 +112,9 @@ export class QueueManager {
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
   private readonly scripts: VerkScripts;
   private readonly flowAck: FlowAckContext;
+  /** Where acknowledgements are written (see QueueManagerOptions.ackRedis), and their façade. */
+  private readonly ackRedis: Redis;
+  private readonly ackScripts: VerkScripts;
   /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
   private readonly blockingId: BlockingConnectionId;
 
@@ -116,9 +128,11 @@ export class QueueManager {
     this.clock = options.clock ?? Date.now;
     this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
-    this.blockingId = new BlockingConnectionId(options.blocking);
+    this.blockingId = new BlockingConnectionId(options.blocking, options.keys.queue(options.queue));
     this.scripts = new VerkScripts(options.redis, options.keys);
-    this.flowAck = { scripts: this.scripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
+    this.ackRedis = options.ackRedis ?? options.redis;
+    this.ackScripts = options.ackRedis ? new VerkScripts(options.ackRedis, options.keys) : this.scripts;
+    this.flowAck = { scripts: this.ackScripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
   }
 
   get isPaused(): boolean {
@@ -220,6 +234,13 @@ export class QueueManager {
     this.state = 'running';
     this.options.blocking.on('close', this.connectionDropped);
     this.options.redis.on('close', this.connectionDropped);
+    // On a Cluster a node's connection ends when its master dies (failover): a write in
+    // flight to it may have been lost or resent to the promoted replica.
+    this.options.redis.on('-node', this.connectionDropped);
+    if (this.ackRedis !== this.options.redis) {
+      this.ackRedis.on('close', this.connectionDropped);
+      this.ackRedis.on('-node', this.connectionDropped);
+    }
     this.options.events.emit(this.paused ? new QueuePaused(this.queue) : new QueueRunning(this.queue));
     this.pausedAnnounced = this.paused;
     this.loop = this.run();
@@ -266,6 +287,9 @@ export class QueueManager {
     this.sleeper.cancel();
     this.state = 'stopped';
     this.options.redis.off('close', this.connectionDropped);
+    this.options.redis.off('-node', this.connectionDropped);
+    this.ackRedis.off('close', this.connectionDropped);
+    this.ackRedis.off('-node', this.connectionDropped);
     this.blockingId.detach();
     if (moved < 0) {
       this.options.logger.error(
@@ -457,6 +481,7 @@ export class QueueManager {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         const released = await completeFlowJob(this.flowAck, raw, job, histograms);
+        if (this.options.durability) await this.confirmDurable();
         if (event && released >= 0) this.options.recorder?.record([event]);
         if (released > 0) this.options.onScheduledNow();
         break;
@@ -475,12 +500,14 @@ export class QueueManager {
       try {
         if (isFlowJob(outcome.payload)) {
           const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs, histograms);
+          if (this.options.durability) await this.confirmDurable();
           if (released >= 0) this.recordFailure(outcome, durationMs);
           if (released > 0) this.options.onScheduledNow();
           break;
         }
         const payload = outcomeText(raw, outcome);
-        const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
+        const moved = await this.ackScripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
+        if (this.options.durability) await this.confirmDurable();
         // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
         if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
         break;
@@ -512,6 +539,23 @@ export class QueueManager {
     recorder.record([event]);
   }
 
+  /**
+   * Option `durability`: waits until the acknowledgement just written is on the replicas.
+   * When they do not confirm in time it is only logged: the write is done on the master and
+   * cannot be undone; a failover that loses it runs the job again (never loses it).
+   */
+  private async confirmDurable(): Promise<void> {
+    const { durability } = this.options;
+    if (!durability) return;
+    try {
+      await durability.confirm(this.ackRedis, `An acknowledgement in queue ${this.queue}`);
+    } catch (error) {
+      // The durability error says it all; another (the connection dropped during WAIT) gets the context.
+      const message = (error as Error).message;
+      this.warnings.warn(error instanceof VerkRedisError ? message : `Queue ${this.queue}: could not confirm an acknowledgement on the replicas (option durability): ${message}`);
+    }
+  }
+
   /** Queues a finished job for the next batched acknowledgement, with its run and wait times (ms). */
   private acknowledge(raw: string, event: JobEvent | undefined, runMs: number, waitMs: number | undefined): void {
     if (event) this.ackEvents.set(raw, event);
@@ -534,7 +578,8 @@ export class QueueManager {
       const batch = this.pendingAcks.splice(0, MAX_BATCH);
       const times = this.pendingTimes.splice(0, 2 * batch.length);
       try {
-        await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
+        await this.ackScripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
+        if (this.options.durability) await this.confirmDurable();
         attempt = 0;
         if (this.ackEvents.size > 0) this.recordAcks(batch);
         for (const raw of batch) this.release(raw);

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Keys } from '../redis/keys';
+import { connectionFor } from '../redis/cluster';
 
 /** SCAN calls one listBatches call makes at most: a bounded amount of work per request. */
 const MAX_SCANS = 20;
@@ -22,8 +23,10 @@ export async function scanBatchIds(redis: Redis, keys: Keys, options: { cursor?:
   const prefix = keys.batch('');
   let cursor = options.cursor ?? '0';
   const bids: string[] = [];
+  // On a Cluster SCAN walks one node: the master holding the instance's slot.
+  const node = await connectionFor(redis, keys.batch(''));
   for (let scans = 0; scans < MAX_SCANS && bids.length < limit; scans++) {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.batchPattern, 'COUNT', SCAN_COUNT);
+    const [next, found] = await node.scan(cursor, 'MATCH', keys.batchPattern, 'COUNT', SCAN_COUNT);
     for (const key of found) if (key.startsWith(prefix)) bids.push(key.slice(prefix.length));
     cursor = next;
     if (cursor === '0') break;

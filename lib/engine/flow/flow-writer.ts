@@ -18,7 +18,7 @@ export function unknownDependency(field: string, jid: string): VerkValidationErr
   return new VerkValidationError(
     field,
     `job ${jid} is neither pending nor recorded as finished. A job can be depended on when it was enqueued with dependable: true ` +
-      `(or with dependsOn, or earlier in the same enqueueMany call) and, once finished, for flowRetention; nothing was written`,
+      `(or with dependsOn, or earlier in the same enqueueMany call) and, once finished, for flowRetention, in the same Verk instance (a job of another instance, on another Redis, cannot be depended on); nothing was written`,
   );
 }
 

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { publishIn } from '../redis/pubsub';
 import { checkInteger, checkJid, checkOptions } from '../admin/admin-input';
 import { VerkValidationError } from '../errors';
 import type { ResolvedHistoryOptions } from './history-options';
@@ -289,7 +290,7 @@ export class JobRecorder {
   async untrack(jid: string): Promise<boolean> {
     checkJid(jid);
     const { keys } = this;
-    const results = checkExec(await this.options.client.multi().zrem(keys.tracked, jid).publish(keys.control, JSON.stringify({ type: 'untrack' })).exec());
+    const results = checkExec(await publishIn(this.options.client.multi().zrem(keys.tracked, jid), keys, keys.control, JSON.stringify({ type: 'untrack' })).exec());
     await this.refreshTracking(this.options.client);
     return results[0] === 1;
   }
@@ -307,7 +308,7 @@ export class JobRecorder {
     const expires = Date.now() + this.options.history.maxAge;
     const pairs: (string | number)[] = [];
     for (const jid of jids) pairs.push(expires, jid);
-    multi.zadd(this.keys.tracked, 'GT', ...pairs).publish(this.keys.control, JSON.stringify({ type: 'track' }));
+    publishIn(multi.zadd(this.keys.tracked, 'GT', ...pairs), this.keys, this.keys.control, JSON.stringify({ type: 'track' }));
   }
 
   /** A control message (`track` / `untrack`) from another process. */

@@ -1,9 +1,12 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { clientName } from '../redis/blocking-connection';
 import { VerkStateError } from '../errors';
 import { Keys } from '../redis/keys';
+import { DEFAULT_CLUSTER_PREFIX, isCluster, isClusterConfig } from '../redis/cluster';
 import type { VerkLogger } from '../logger';
-import { closeConnection, warnOnErrors } from '../redis/redis';
+import { closeConnection, openConnection, type VerkRedisTarget, warnOnErrors } from '../redis/redis';
+import { subscribe } from '../redis/pubsub';
 import type { TrackedJobEvent } from './recorder';
 
 export type TrackedJobListener = (event: TrackedJobEvent) => unknown;
@@ -31,10 +34,10 @@ function deliver(listeners: Iterable<TrackedJobListener>, message: string, onErr
   }
 }
 
-function connection(redis: string | RedisOptions, name: string): Redis {
+function connection(redis: VerkRedisTarget, name: string): Redis {
   // Subscriptions are re-established by ioredis after a reconnect; messages published meanwhile are lost (pub/sub).
   const overrides: RedisOptions = { connectionName: clientName(name), lazyConnect: true, maxRetriesPerRequest: null };
-  return typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
+  return openConnection(redis, overrides, { lazyConnect: true, shardedSubscribers: true });
 }
 
 /**
@@ -44,19 +47,20 @@ function connection(redis: string | RedisOptions, name: string): Redis {
  * close the connection. `prefix` must be the `prefix` option of the nodes.
  */
 export async function subscribeToTrackedJobs(
-  redis: string | RedisOptions,
+  redis: VerkRedisTarget,
   listener: TrackedJobListener,
   options: { prefix?: string; onError?: (error: unknown) => void } = {},
 ): Promise<() => Promise<void>> {
-  const channel = new Keys(options.prefix ?? '').trackChannel;
+  const clusterMode = isClusterConfig(redis) || isCluster(redis);
+  const keys = new Keys(options.prefix ?? (clusterMode ? DEFAULT_CLUSTER_PREFIX : ''), clusterMode);
+  const channel = keys.trackChannel;
   const subscriber = connection(redis, 'verk:track-subscriber');
   subscriber.on('error', () => undefined); // ioredis reconnects by itself
   const onError = options.onError ?? ((error: unknown) => console.error(`A tracked-job listener failed: ${String(error)}`));
-  subscriber.on('message', (from: string, message: string) => {
-    if (from === channel) deliver([listener], message, onError);
-  });
   try {
-    await subscriber.subscribe(channel);
+    await subscribe(subscriber, keys, [channel], (from: string, message: string) => {
+      if (from === channel) deliver([listener], message, onError);
+    });
   } catch (error) {
     subscriber.disconnect();
     throw error;
@@ -81,7 +85,7 @@ export class TrackedJobSubscriptions {
   private closed = false;
 
   constructor(
-    private readonly redis: string | RedisOptions,
+    private readonly redis: VerkRedisTarget,
     private readonly keys: Keys,
     private readonly name: string,
     private readonly logger: VerkLogger,
@@ -108,11 +112,10 @@ export class TrackedJobSubscriptions {
     const subscriber = connection(this.redis, this.name);
     this.subscriber = subscriber;
     warnOnErrors(subscriber, this.name, this.redis, this.logger);
-    subscriber.on('message', (from: string, message: string) => {
+    this.subscribed = subscribe(subscriber, this.keys, [channel], (from: string, message: string) => {
       if (from !== channel) return;
       deliver(this.listeners, message, (error) => this.logger.error(`A tracked-job listener failed: ${error instanceof Error ? error.message : String(error)}`));
-    });
-    this.subscribed = subscriber.subscribe(channel).then(
+    }).then(
       () => undefined,
       (error: Error) => this.logger.warn(`Could not subscribe to ${channel}: ${error.message}`),
     );

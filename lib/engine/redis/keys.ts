@@ -6,7 +6,15 @@
  * would be added here alone, since Lua scripts receive every key through KEYS.
  */
 export class Keys {
-  constructor(private readonly prefix = '') {}
+  constructor(
+    private readonly prefix = '',
+    /**
+     * Channels (`verk:control`, `verk:wake`, `verk:track`) are sharded pub/sub channels
+     * (SPUBLISH/SSUBSCRIBE, Redis 7): in cluster mode, where a plain PUBLISH would be
+     * forwarded to every node; they are in the instance's slot like every key.
+     */
+    readonly shardedPubSub = false,
+  ) {}
 
   /** Set of known queue names (Sidekiq `queues`). */
   get queues(): string {

@@ -1,4 +1,5 @@
-import type { RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import { isClusterConfig, type VerkClusterConfig } from './cluster';
 
 /*
  * Credentials never reach a message: errors and logs end up in log aggregators, CI
@@ -79,8 +80,13 @@ export function redactSecrets(text: string): string {
 }
 
 /** What a connection points at, for messages: the redacted URL, or host:port of options. */
-export function describeRedis(redis: string | RedisOptions): string {
+export function describeRedis(redis: string | RedisOptions | VerkClusterConfig | Redis | Cluster): string {
   if (typeof redis === 'string') return redactRedisUrl(redis);
+  if (redis instanceof Cluster) return 'the application\'s Redis Cluster connection';
+  if (isClusterConfig(redis)) {
+    return `cluster ${redis.cluster.map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}` : redactRedisUrl(String(node)))).join(',')}`;
+  }
+  if (redis instanceof Redis) return describeRedis(redis.options);
   if (redis.path) return redis.path;
   return `${redis.tls ? 'rediss' : 'redis'}://${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}${redis.db ? `/${redis.db}` : ''}`;
 }

@@ -13,13 +13,24 @@ export function checkPingTimeout(value: unknown, field: string): number {
   return value;
 }
 
-/** Refuses a Redis server older than 6.2 (VerkConfigError): the engine could not run on it. */
-export async function checkRedisVersion(redis: Redis): Promise<void> {
+/** Oldest Redis Cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE) came with 7.0. */
+const MIN_REDIS_CLUSTER = [7, 0];
+
+/**
+ * Refuses a Redis server older than 6.2, or a cluster older than 7.0 (VerkConfigError):
+ * the engine could not run on it.
+ */
+export async function checkRedisVersion(redis: Redis, clusterMode = false): Promise<void> {
   const info = await redis.info('server');
   const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '0';
   const [major, minor] = version.split('.').map(Number);
-  if (major < MIN_REDIS[0] || (major === MIN_REDIS[0] && minor < MIN_REDIS[1])) {
-    throw new VerkConfigError(`nestjs-verk needs Redis ${MIN_REDIS.join('.')} or newer (for LMOVE/BLMOVE); the server runs ${version}`);
+  const [needMajor, needMinor] = clusterMode ? MIN_REDIS_CLUSTER : MIN_REDIS;
+  if (major < needMajor || (major === needMajor && minor < needMinor)) {
+    throw new VerkConfigError(
+      clusterMode
+        ? `nestjs-verk needs Redis ${MIN_REDIS_CLUSTER.join('.')} or newer in cluster mode (for sharded pub/sub, SPUBLISH/SSUBSCRIBE); the cluster runs ${version}`
+        : `nestjs-verk needs Redis ${MIN_REDIS.join('.')} or newer (for LMOVE/BLMOVE); the server runs ${version}`,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { clientName } from './blocking-connection';
+import { isClusterConfig, type VerkClusterConfig } from './cluster';
 import { RateLimitedLog, type VerkLogger } from '../logger';
 import { describeRedis, redactSecrets } from './redact';
 import { defineScripts } from './scripts';
@@ -12,6 +13,8 @@ import { defineScripts } from './scripts';
  *   harmless when run twice (acknowledge/fail check LREM, the scheduler checks ZREM), and
  *   a fetch that may have run twice is reconciled by the queue manager (see 'close').
  * - `blocking`: one per queue for BLMOVE, same rules.
+ * - `subscriber`: pause/resume and wake-up announcements, same rules; on a cluster its
+ *   sharded subscriptions (SSUBSCRIBE) go to the node serving the channels' slot.
  * - `client`: the enqueue API; ioredis's maxRetriesPerRequest, so a caller gets an error
  *   after a bounded number of reconnect attempts (about 10 s) instead of waiting forever.
  * - `health`: PING for health checks. maxRetriesPerRequest: 0, so a PING sent while
@@ -19,7 +22,7 @@ import { defineScripts } from './scripts';
  *   MAX_RECONNECT_DELAY) instead of queueing until Redis returns: checks polled during an
  *   outage never pile up. The caller bounds its own wait (VerkEngine.ping).
  */
-export type ConnectionRole = 'engine' | 'blocking' | 'client' | 'health';
+export type ConnectionRole = 'engine' | 'blocking' | 'subscriber' | 'client' | 'health';
 
 /** The longest wait between two reconnect attempts of any engine connection. */
 export const MAX_RECONNECT_DELAY = 2000;
@@ -35,12 +38,48 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
+ * What the `redis` option may be: a URL, ioredis options, a cluster's seed nodes
+ * (`{ cluster, options }`), or a connection the application made (a Redis or a Cluster),
+ * which the engine only copies (duplicate) and so never closes.
+ */
+export type VerkRedisTarget = string | RedisOptions | VerkClusterConfig | Redis | Cluster;
+
+/**
+ * How a Cluster waits through a failover: a command that meets a node going down or a
+ * slot without a master is retried every 200 ms, up to 150 times (30 s), long enough for
+ * a replica to be promoted (cluster-node-timeout plus the election). The application's
+ * ClusterOptions win over these.
+ */
+const CLUSTER_DEFAULTS: ClusterOptions = { retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, retryDelayOnTryAgain: 200, maxRedirections: 150 };
+
+/**
+ * A new connection to `redis` with `overrides` (options of each Redis connection) and
+ * `clusterOverrides` (options of the Cluster, in cluster mode). A Cluster is returned
+ * typed as Redis: it answers every command the engine sends (all keys of an instance are
+ * in one slot), and the few node-local ones go through lib/engine/redis/cluster.ts.
+ */
+export function openConnection(redis: VerkRedisTarget, overrides: RedisOptions, clusterOverrides: ClusterOptions = {}): Redis {
+  if (typeof redis === 'string') return new Redis(redis, overrides);
+  if (redis instanceof Redis) return redis.duplicate(overrides);
+  if (redis instanceof Cluster) {
+    const options = redis.options;
+    return redis.duplicate([], { ...CLUSTER_DEFAULTS, ...options, ...clusterOverrides, redisOptions: { ...options.redisOptions, ...overrides } }) as unknown as Redis;
+  }
+  if (isClusterConfig(redis)) {
+    const options = redis.options ?? {};
+    const cluster = new Cluster(redis.cluster, { ...CLUSTER_DEFAULTS, ...options, ...clusterOverrides, redisOptions: { ...options.redisOptions, ...overrides } });
+    return cluster as unknown as Redis;
+  }
+  return new Redis({ ...redis, ...overrides });
+}
+
+/**
  * Connections connect on their first command, so an engine that never starts holds no socket.
  * replyMapping is 'legacy' whatever the caller's options say: the engine reads RESP2-shaped
  * replies (WITHSCORES as a flat list, scores as strings), which ioredis 6 gives on RESP3
  * (its default protocol) as on RESP2 only with that mapping.
  */
-export function createConnection(redis: string | RedisOptions, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
+export function createConnection(redis: VerkRedisTarget, role: ConnectionRole, name: string, logger: VerkLogger): Redis {
   // Queue names and node ids may go beyond what CLIENT SETNAME accepts.
   const common: RedisOptions = { connectionName: clientName(name), lazyConnect: true, retryStrategy: reconnectDelay, replyMapping: 'legacy' };
   const overrides: RedisOptions =
@@ -49,14 +88,20 @@ export function createConnection(redis: string | RedisOptions, role: ConnectionR
       : role === 'health'
         ? { ...common, maxRetriesPerRequest: 0 }
         : { ...common, maxRetriesPerRequest: null, enableAutoPipelining: role === 'engine' };
-  const connection = typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
+  // A Cluster's node connections never reconnect by themselves (ioredis follows the slot
+  // table instead), so retryStrategy stays theirs; the Cluster reconnects with its own.
+  const { retryStrategy: _nodeRetry, ...nodeOverrides } = overrides;
+  const clusterMode = isClusterConfig(redis) || redis instanceof Cluster;
+  const connection = clusterMode
+    ? openConnection(redis, nodeOverrides, { lazyConnect: true, enableAutoPipelining: overrides.enableAutoPipelining ?? false, clusterRetryStrategy: reconnectDelay, shardedSubscribers: role === 'subscriber' })
+    : openConnection(redis, overrides);
   defineScripts(connection);
   warnOnErrors(connection, name, redis, logger);
   return connection;
 }
 
 /** Logs a connection's errors. ioredis reconnects by itself; say so once every few seconds rather than per attempt. */
-export function warnOnErrors(connection: Redis, name: string, redis: string | RedisOptions, logger: VerkLogger): void {
+export function warnOnErrors(connection: Redis, name: string, redis: VerkRedisTarget, logger: VerkLogger): void {
   const warnings = new RateLimitedLog(logger);
   // Which Redis, without its password: the log line must say where, and logs are not secret.
   const target = describeRedis(redis);

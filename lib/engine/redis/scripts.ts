@@ -15,6 +15,26 @@ export interface ScriptSource {
   command: string;
   numberOfKeys?: number;
   lua: string;
+  /**
+   * For a script that publishes (wake-ups, tracked events): the same script publishing
+   * with SPUBLISH (sharded pub/sub, Redis 7), defined as `<command>Sharded` and called in
+   * cluster mode (see Keys.shardedPubSub).
+   */
+  sharded?: string;
+}
+
+/** The name a script's sharded pub/sub variant is defined as. */
+export function shardedCommand(command: string): string {
+  return `${command}Sharded`;
+}
+
+/**
+ * Scripts publish with `redis.call(PUBLISH_COMMAND, channel, message)`: PUBLISH on a single
+ * Redis, SPUBLISH on a cluster (a plain PUBLISH is forwarded to every node of a cluster;
+ * a sharded one only to the nodes of the channel's slot, the instance's).
+ */
+function withPublishCommand(lua: string, command: 'PUBLISH' | 'SPUBLISH'): string {
+  return `local PUBLISH_COMMAND = '${command}'\n${lua}`;
 }
 
 /** Finds lua/ from the source tree (lib/engine/redis) or the build (dist/lib/engine/redis). */
@@ -69,10 +89,13 @@ export function loadScripts(): ScriptSource[] {
     const match = /^[a-z]+\/([A-Za-z]+)(?:-(\d+))?\.lua$/.exec(file);
     if (!match) throw new VerkConfigError(`nestjs-verk: unexpected script name lua/${file}`);
     const [, name, keys] = match;
+    const lua = withConstants(withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file));
+    const publishes = /\bPUBLISH_COMMAND\b/.test(lua);
     return {
       command: `verk${name[0].toUpperCase()}${name.slice(1)}`,
       numberOfKeys: keys === undefined ? undefined : Number(keys),
-      lua: withConstants(withIncludes(readFileSync(join(dir, file), 'utf8'), dir, file)),
+      lua: publishes ? withPublishCommand(lua, 'PUBLISH') : lua,
+      sharded: publishes ? withPublishCommand(lua, 'SPUBLISH') : undefined,
     };
   });
   const commands = cache.map((script) => script.command);
@@ -87,5 +110,13 @@ export function loadScripts(): ScriptSource[] {
  * test/script-facade.test.ts checks that it matches the count in the file name.
  */
 export function defineScripts(redis: Redis): void {
-  for (const script of loadScripts()) redis.defineCommand(script.command, { lua: script.lua });
+  for (const script of loadScripts()) {
+    redis.defineCommand(script.command, { lua: script.lua });
+    if (script.sharded) redis.defineCommand(shardedCommand(script.command), { lua: script.sharded });
+  }
+}
+
+/** The commands that have a sharded pub/sub variant. */
+export function publishingCommands(): Set<string> {
+  return new Set(loadScripts().filter((script) => script.sharded).map((script) => script.command));
 }

@@ -2,6 +2,10 @@ import type { ChainableCommander, ClientContext, RedisCommander, Result } from '
 import type { HistogramWrite } from '../core/histogram';
 import type { JobPayload } from '../core/job';
 import { type Keys, statDay } from './keys';
+import { publishingCommands, shardedCommand } from './scripts';
+
+/** The scripts that publish (they have a sharded pub/sub variant). */
+const PUBLISHING = publishingCommands();
 
 /**
  * The one place that calls the Lua scripts of lua/: one method per script, taking named
@@ -505,7 +509,9 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
   /** The one call of a defined script: numKeys, the keys, the arguments. */
   private run<Command extends keyof ScriptReplies>(command: Command, keys: readonly string[], args: readonly Arg[]): Result<ScriptReplies[Command], Context> {
     const commands: ScriptCommands<Context> = this.redis;
-    const script: ScriptCommands<Context>[Command] = commands[command];
+    // In cluster mode a script that publishes runs as its SPUBLISH variant (scripts.ts).
+    const name = this.keys.shardedPubSub && PUBLISHING.has(command) ? (shardedCommand(command) as Command) : command;
+    const script: ScriptCommands<Context>[Command] = commands[name];
     return script.call(this.redis, keys.length, ...keys, ...args);
   }
 
