@@ -17,6 +17,8 @@
   ARGV[4] how many members to read at most (the bound)
   ARGV[5] how many matches to return at most
   ARGV[6] class, ARGV[7] queue, ARGV[8] text ('' = no filter)
+  ARGV[9] text the member must contain as is, case-sensitive ('' or absent = no filter):
+          a jid looked up by position (job-locator.ts), tested before anything else
 
   Returns { total, next position (-1 when the end was read), members read, then per match
   the member and its score (a sorted set) or '' (a queue) }.
@@ -24,6 +26,7 @@
 local isQueue, desc = ARGV[1] == 'queue', ARGV[2] == 'desc'
 local start, bound, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local class, queue, text = ARGV[6], ARGV[7], ARGV[8]
+local contains = ARGV[9] or ''
 
 local high, plain, ranked = 0, 0, 0
 local total
@@ -73,6 +76,7 @@ end
 local classText, queueText = literal(class), literal(queue)
 
 local function matches(member)
+  if contains ~= '' and not string.find(member, contains, 1, true) then return false end
   if text ~= '' and not string.find(string.lower(member), text, 1, true) then return false end
   if class == '' and queue == '' then return true end
   if classText and not string.find(member, classText, 1, true) then return false end

@@ -80,6 +80,12 @@ async function time(rows: Row[], call: string, kind: 'page' | 'action', run: (ro
 
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
+/** A lookup the bench expects to find its job (a wrong hint would time a miss). */
+function mustFind<T extends { found: unknown }>(step: T): T {
+  if (!step.found) throw new Error('the bench expected this lookup to find its job');
+  return step;
+}
+
 export async function dashboard(url: string, redis: Redis, machine: () => Promise<string>): Promise<void> {
   let started = Date.now();
   await fill(redis);
@@ -102,8 +108,21 @@ export async function dashboard(url: string, redis: Redis, machine: () => Promis
     await time(rows, 'search queue by class (5,000 read)', 'page', (round) => engine.browse.search({ queue: 'default' }, { class: 'Nope' }, { cursor: String((round * 200_000) % sizes.waiting) }));
     const deadPage = await engine.admin.listJobs('dead', { offset: half, limit: 25 });
     const target = deadPage.jobs[0];
-    await time(rows, 'job lookup: findJob of a dead job (scans schedule, 1M queue, retry, dead)', 'page', () => engine.admin.findJob(target.job?.jid as string), 1);
-    await time(rows, 'job lookup: findIn(jid, dead) (ZSCAN of dead)', 'page', () => engine.admin.findIn(target.job?.jid as string, 'dead'), 3);
+    const deadJid = target.job?.jid as string;
+    const lastWaiting = jidOf(1, sizes.waiting - 1); // the last pushed: the last of the run order
+    await time(rows, 'job lookup: locate(jid) of a dead job, first step (no hint, no history)', 'page', () => engine.browse.locate(deadJid));
+    await time(rows, 'job lookup: locate(jid), one step (50,000 members) in the 1M queue', 'page', () => engine.browse.locate(lastWaiting, { cursor: 'q400000:default' }));
+    await time(rows, 'job lookup: locate(jid, hint set+score) (a set page link)', 'page', async () => mustFind(await engine.browse.locate(deadJid, { hint: { set: 'dead', at: target.at as number } })));
+    await time(rows, 'job lookup: locate(jid, hint queue+position) (a queue page link)', 'page', async () => mustFind(await engine.browse.locate(jidOf(1, Math.floor(sizes.waiting / 2)), { hint: { queue: 'default', offset: Math.floor(sizes.waiting / 2) } })));
+    await time(rows, 'job lookup: locate(jid, hint queue+node) (a Busy link)', 'page', async () => mustFind(await engine.browse.locate(jidOf(4, 5005), { hint: { queue: 'default', node: 'node-500' } })));
+    await time(rows, 'job lookup: locate(jid) found by its history (dead event)', 'page', async () => {
+      await redis.rpush(`verk:history:${deadJid}`, JSON.stringify({ jid: deadJid, event: 'dead', at: Math.round((target.at as number) * 1000), node: 'n', queue: 'default' }));
+      const step = await engine.browse.locate(deadJid);
+      if (step.via !== 'history') throw new Error(`expected the history to find ${deadJid}, got ${JSON.stringify(step.via)}`);
+      await redis.del(`verk:history:${deadJid}`);
+    });
+    await time(rows, 'job lookup: findJob of the last waiting job (everything read, reference)', 'action', async () => mustFind({ found: await engine.admin.findJob(lastWaiting) }), 1);
+    await time(rows, 'job lookup: findIn(jid, dead) (dead read to the end)', 'page', async () => mustFind({ found: await engine.admin.findIn(jidOf(3, 0), 'dead') }), 3);
     await time(rows, 'job lookup: browse.findAt(dead, jid, at) (as listed)', 'page', () => engine.browse.findAt('dead', target.job?.jid as string, target.at as number));
     await time(rows, 'stats (days: 30)', 'page', () => engine.admin.stats({ days: 30 }));
     await time(rows, 'queues overview', 'page', () => engine.browse.queues());

@@ -12,6 +12,7 @@ import { checkPriority, priorityOf } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { type QueueDetails, type QueueStatsOptions, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
 import { readRunningJobs, type RunningPage } from './running-jobs';
+import { VerkJobLocator } from './job-locator';
 
 /**
  * One stored member as read by the management API. `job` is null when the text is not a
@@ -87,6 +88,7 @@ function globLiteral(text: string): string {
 export class VerkAdmin {
   private readonly statsReader: VerkStatsReader;
   private readonly scripts: VerkScripts;
+  private readonly locator: VerkJobLocator;
 
   constructor(
     private readonly redis: Redis,
@@ -98,6 +100,7 @@ export class VerkAdmin {
   ) {
     this.statsReader = new VerkStatsReader(redis, keys);
     this.scripts = new VerkScripts(redis, keys);
+    this.locator = new VerkJobLocator(redis, keys);
   }
 
   /** Counters, sizes and live nodes. */
@@ -138,34 +141,15 @@ export class VerkAdmin {
   }
 
   /**
-   * Where a job is now: `schedule`, a queue, a node's in-progress list, `retry` or
-   * `dead`, looked for in that order (the order jobs flow). A linear scan in chunks, as
-   * Sidekiq's web UI does; a job that moves during the scan may be missed. Null when not
-   * found.
+   * Where a job is now: its history's last word first (when its queue keeps one), then a
+   * search of `schedule`, `retry`, `dead`, the queues and the nodes' in-progress lists,
+   * server-side in steps of a fixed number of members (VerkJobLocator), to the end. A job
+   * that moves during the search may be missed. Null when not found. On a large
+   * deployment this reads every stored job in the worst case: pages use
+   * `engine.browse.locate`, one bounded step at a time.
    */
-  async findJob(jid: string): Promise<FoundJob | null> {
-    checkJid(jid);
-    const { keys } = this;
-    const inSet = async (set: JobSet): Promise<FoundJob | null> => {
-      const found = await this.findInSet(this.keyOf({ set }), jid);
-      return found ? { where: set, at: found.at, job: found.job, raw: found.raw } : null;
-    };
-    const scheduled = await inSet('schedule');
-    if (scheduled) return scheduled;
-
-    const [queueNames, nodeIds] = await Promise.all([this.redis.smembers(keys.queues), this.redis.smembers(keys.nodes)]);
-    const nodeQueues = await Promise.all(nodeIds.map((id) => this.redis.smembers(keys.nodeQueues(id))));
-    for (const queue of [...new Set([...queueNames.sort(), ...nodeQueues.flat().sort()])]) {
-      const found = (await this.findInSet(keys.prioritized(queue), jid)) ?? (await this.findInList(keys.queue(queue), jid));
-      if (found) return { where: 'queue', queue, job: found.job, raw: found.raw };
-    }
-    for (let n = 0; n < nodeIds.length; n++) {
-      for (const queue of nodeQueues[n]) {
-        const found = await this.findInList(keys.inProgress(queue, nodeIds[n]), jid);
-        if (found) return { where: 'inprogress', queue, nodeId: nodeIds[n], job: found.job, raw: found.raw };
-      }
-    }
-    return (await inSet('retry')) ?? (await inSet('dead'));
+  findJob(jid: string): Promise<FoundJob | null> {
+    return this.locator.findAnywhere(jid);
   }
 
   /**
@@ -194,17 +178,11 @@ export class VerkAdmin {
     return false;
   }
 
-  /** The job with this jid in one set or queue, or null. */
-  async findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
+  /** The job with this jid in one set or queue, or null: a server-side search of it to the end. */
+  findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
     checkJid(jid);
     const source = checkSource(where, 'from');
-    const key = this.keyOf(source);
-    if (source.set) {
-      const found = await this.findInSet(key, jid);
-      return found ? { where: source.set, at: found.at, job: found.job, raw: found.raw } : null;
-    }
-    const found = (await this.findInSet(this.keys.prioritized(source.queue), jid)) ?? (await this.findInList(key, jid));
-    return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
+    return this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
   }
 
   /**
