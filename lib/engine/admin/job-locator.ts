@@ -37,6 +37,8 @@ export interface LocateResult {
   nextCursor: string | null;
   /** Members this step read. */
   scanned: number;
+  /** Found: where to look first next time (pass as `hint`), e.g. in the links and buttons of a page showing it. */
+  hint?: JobHint;
   /** The job's history says it finished or was canceled (no search was done). */
   gone?: 'finished' | 'canceled';
 }
@@ -46,8 +48,6 @@ export const LOCATE_SCAN = 50_000;
 const MAX_LOCATE_SCAN = 500_000;
 /** Members one script call reads: Redis serves other clients between calls. */
 const SCRIPT_CHUNK = 10_000;
-/** Matches one script call returns (members that contain the jid: the job, or jobs naming it in their args). */
-const MATCHES = 20;
 /** Members read around a listed position (a queue hint) or a score the history gives. */
 const WINDOW = 200;
 /** Nodes whose in-progress lists one round trip reads. */
@@ -88,9 +88,12 @@ export class VerkJobLocator {
     if (cursor === null) {
       const hint = input.hint === undefined ? undefined : checkHint(input.hint);
       const hinted = hint ? await this.readHint(jid, hint) : null;
-      if (hinted) return { found: hinted, via: 'hint', nextCursor: null, scanned: 0 };
+      if (hinted) {
+        const { position, ...found } = hinted;
+        return { found: found as FoundJob, via: 'hint', nextCursor: null, scanned: 0, hint: hintOf(found as FoundJob, position) };
+      }
       const history = await this.fromHistory(jid);
-      if (history.found) return { found: history.found, via: 'history', nextCursor: null, scanned: 0 };
+      if (history.found) return { found: history.found, via: 'history', nextCursor: null, scanned: 0, hint: hintOf(history.found) };
       if (history.gone) return { found: null, gone: history.gone, nextCursor: null, scanned: 0 };
     }
     return this.search(jid, cursor ?? { place: { kind: 's', name: 'schedule' }, position: 0 }, budget);
@@ -118,11 +121,11 @@ export class VerkJobLocator {
     return null;
   }
 
-  private async readHint(jid: string, hint: JobHint): Promise<FoundJob | null> {
+  private async readHint(jid: string, hint: JobHint): Promise<(FoundJob & { position?: number }) | null> {
     if ('set' in hint) return this.inScores(hint.set, jid, hint.at);
     if ('node' in hint) return this.onNodes(jid, [hint.node], () => [hint.queue]).then((step) => step.found);
-    const start = Math.max(0, hint.offset - WINDOW / 2);
-    return (await this.step(jid, { kind: 'q', name: hint.queue }, start, WINDOW)).found;
+    const step = await this.step(jid, { kind: 'q', name: hint.queue }, Math.max(0, hint.offset - WINDOW / 2), WINDOW);
+    return step.found ? { ...step.found, position: step.position } : null;
   }
 
   /** The job where its last recorded event sent it (histories are written a moment after the fact). */
@@ -182,13 +185,13 @@ export class VerkJobLocator {
         while (index < places.length && places[index].kind === 'n' && batch.length < NODE_BATCH) batch.push(places[index++].name);
         const step = await this.onNodes(jid, batch);
         scanned += step.scanned;
-        if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned };
+        if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned, hint: hintOf(step.found) };
         position = 0;
         continue;
       }
       const step = await this.step(jid, place, position, Math.min(SCRIPT_CHUNK, budget - scanned));
       scanned += step.scanned;
-      if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned };
+      if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned, hint: hintOf(step.found, step.position) };
       if (step.next === null) {
         index++;
         position = 0;
@@ -198,14 +201,16 @@ export class VerkJobLocator {
   }
 
   /** One script call over a set or a queue from `start`: the job if among the members read. */
-  private async step(jid: string, place: Place, start: number, bound: number): Promise<{ found: FoundJob | null; next: number | null; scanned: number }> {
+  private async step(jid: string, place: Place, start: number, bound: number): Promise<{ found: FoundJob | null; next: number | null; scanned: number; position?: number }> {
     const from = place.kind === 's' ? { set: place.name } : { queue: place.name };
-    const [, next, scanned, ...matches] = await this.scripts.scanJobs({ from, order: 'asc', start, bound, limit: MATCHES, filter: { class: '', queue: '', text: '', contains: jid } });
-    for (let i = 0; i + 1 < matches.length; i += 2) {
-      const job = readJob(matches[i]).job;
-      if (job?.jid !== jid) continue;
-      const found: FoundJob = place.kind === 's' ? { where: place.name as JobSet, at: Number(matches[i + 1]), job, raw: matches[i] } : { where: 'queue', queue: place.name, job, raw: matches[i] };
-      return { found, next: null, scanned: Number(scanned) };
+        // One match per call: the script stops right after it, so its position is known (the
+    // member before `next`). A member that only names the jid (in its args) is passed over.
+    const [total, next, scanned, raw, score] = await this.scripts.scanJobs({ from, order: 'asc', start, bound, limit: 1, filter: { class: '', queue: '', text: '', contains: jid } });
+    const after = Number(next) < 0 ? Number(total) : Number(next);
+    const job = raw === undefined ? null : readJob(raw).job;
+    if (job?.jid === jid && raw !== undefined) {
+      const found: FoundJob = place.kind === 's' ? { where: place.name as JobSet, at: Number(score), job, raw } : { where: 'queue', queue: place.name, job, raw };
+      return { found, next: null, scanned: Number(scanned), position: after - 1 };
     }
     return { found: null, next: Number(next) < 0 ? null : Number(next), scanned: Number(scanned) };
   }
@@ -237,6 +242,13 @@ export class VerkJobLocator {
     const queues = [...new Set([...queueNames, ...paused, ...nodeQueues.flat()])].sort();
     return [...SETS.map((name): Place => ({ kind: 's', name })), ...queues.map((name): Place => ({ kind: 'q', name })), ...nodeIds.sort().map((name): Place => ({ kind: 'n', name }))];
   }
+}
+
+/** The hint that finds this job again in one read (a waiting job: its run-order position, when known). */
+function hintOf(found: FoundJob, position?: number): JobHint | undefined {
+  if (found.where === 'inprogress') return { queue: found.queue, node: found.nodeId };
+  if (found.where === 'queue') return position === undefined ? undefined : { queue: found.queue, offset: position };
+  return { set: found.where, at: found.at };
 }
 
 /** Where an event left the job: a score window of a set, or a node's in-progress list. */
