@@ -191,7 +191,7 @@
       .then(function (stats) {
         var values = {
           processed: stats.processed, failed: stats.failed, processedToday: stats.today.processed, failedToday: stats.today.failed,
-          enqueued: stats.enqueued, busy: stats.inProgress, scheduled: stats.scheduled, retries: stats.retries, dead: stats.dead, nodes: stats.nodes.length,
+          enqueued: stats.enqueued, busy: stats.inProgress, scheduled: stats.scheduled, retries: stats.retries, dead: stats.dead, blocked: stats.blocked, nodes: stats.nodes.length,
         };
         Object.keys(values).forEach(function (key) { setText('[data-stat="' + key + '"]', values[key]); });
         (stats.queues || []).forEach(function (queue) {

@@ -81,6 +81,8 @@ export interface JobList {
 export interface QueueRow extends QueueOverview {
   /** Concurrency of this queue on the node serving the page (undefined when it does not run it). */
   concurrencyHere?: number;
+  /** The id of the node serving the page. */
+  nodeHere: string;
 }
 
 export interface BusyView {

@@ -43,7 +43,7 @@ export class EngineDataSource implements DashboardDataSource {
     // One call for every queue's sizes, latency, running, counters and pause.
     const { queues } = await this.engine.browse.queues({ limit: QUEUES_LIMIT });
     const here = this.engine.queues();
-    return queues.map((queue) => ({ ...queue, concurrencyHere: here[queue.name] }));
+    return queues.map((queue) => ({ ...queue, concurrencyHere: here[queue.name], nodeHere: this.engine.nodeId }));
   }
 
   queueJobs(queue: string, page: PageRequest): Promise<JobList> {

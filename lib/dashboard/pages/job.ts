@@ -65,7 +65,7 @@ ${
   job
     ? html`<section class="panel"><h2>Payload</h2>
 <pre class="payload" data-raw>${view.raw ?? JSON.stringify(job)}</pre>
-<details><summary>Formatted</summary><pre class="payload">${JSON.stringify(job, null, 2)}</pre></details></section>`
+<details><summary>Formatted</summary><pre class="payload-formatted">${JSON.stringify(job, null, 2)}</pre></details></section>`
     : view.nextCursor
       ? ''
       : html`<p class="empty">The job is stored nowhere now (${status.state}).</p>`
