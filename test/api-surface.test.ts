@@ -44,6 +44,8 @@ const SHARED = [
   // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
   'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
+  // Job lookup by jid in bounded steps (engine.browse.locate, VerkService.locateJob; flow.job/cancel's `locate`).
+  'JobHint', 'JobStatusOptions', 'LocateOptions', 'LocateResult',
 ];
 
 const MAIN = [

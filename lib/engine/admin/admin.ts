@@ -160,9 +160,8 @@ export class VerkAdmin {
   async retryNow(jid: string, from: JobSet): Promise<boolean> {
     checkJid(jid);
     const set = checkSet(from, 'from');
-    const key = this.keyOf({ set });
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const found = await this.findInSet(key, jid);
+      const found = await this.locator.findIn(jid, { set });
       if (!found) return false;
       const queue = found.job.queue;
       if (typeof queue !== 'string' || queue.length === 0) throw new InvalidJobError(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
@@ -199,7 +198,7 @@ export class VerkAdmin {
     const key = this.keyOf(source);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (source.set) {
-        const found = await this.findInSet(key, jid);
+        const found = await this.locator.findIn(jid, { set: source.set });
         if (!found) return false;
         if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
       } else {
