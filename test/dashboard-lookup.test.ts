@@ -60,6 +60,16 @@ for (const platform of PLATFORMS) {
       await page.waitForURL(new RegExp(`/verk/jobs/${target}\\?`));
       assert.equal(await page.locator('[data-searching]').count(), 0);
       assert.equal(await page.locator('[data-state]').getAttribute('data-state'), 'waiting');
+      // Set priority and Move send the same location: the job is found without a search.
+      assert.match((await page.locator('form[data-post-form$="/priority"]').getAttribute('data-body')) ?? '', new RegExp(`"offset":${size - 100}`));
+      await page.locator('input[name="priority"]').fill('5');
+      await page.locator('button', { hasText: 'Set priority' }).click();
+      await waitFor(async () => (await ctx.redis.zrange('verk:queue:backlog:prioritized', 0, '-1')).some((raw) => raw.includes(target)), 'the job to get priority 5');
+      await page.goto(`${url}/verk/jobs/${target}`);
+      assert.equal(await page.locator('[data-state]').getAttribute('data-state'), 'waiting', 'found at the head of its queue (priority first)');
+      await page.locator('input[name="queue"]').fill('elsewhere');
+      await page.locator('button', { hasText: /^Move$/ }).click();
+      await waitFor(async () => (await ctx.redis.zcard('verk:queue:elsewhere:prioritized')) === 1, 'the job to move to queue elsewhere');
       // A bare text that is no tag: the job page looks for it, in bounded steps too.
       await page.goto(`${url}/verk/search?q=no-such-thing`);
       await page.waitForURL(/\/verk\/jobs\/no-such-thing/);

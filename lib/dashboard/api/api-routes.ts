@@ -75,7 +75,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'POST',
     path: '/jobs/:jid/move',
     action: 'move',
-    handle: async (ctx) => ({ ok: true, done: (await ctx.data.move(checkJidParam(ctx.req.params.jid), checkQueueParam(String(bodyOf(ctx).queue ?? '')))) ? 1 : 0 }),
+    handle: async (ctx) => ({ ok: true, done: (await ctx.data.move(checkJidParam(ctx.req.params.jid), checkQueueParam(String(bodyOf(ctx).queue ?? '')), hintOfBody(ctx.req.body))) ? 1 : 0 }),
   },
   {
     method: 'POST',
@@ -84,7 +84,7 @@ export const API_ROUTES: ApiRoute[] = [
     handle: async (ctx) => {
       const priority = Number(bodyOf(ctx).priority);
       if (!Number.isInteger(priority) || priority < -1000 || priority > 1000) throw new HttpError(400, 'priority: must be an integer from -1000 to 1000');
-      return { ok: true, done: (await ctx.data.setPriority(checkJidParam(ctx.req.params.jid), priority)) ? 1 : 0 };
+      return { ok: true, done: (await ctx.data.setPriority(checkJidParam(ctx.req.params.jid), priority, hintOfBody(ctx.req.body))) ? 1 : 0 };
     },
   },
   {

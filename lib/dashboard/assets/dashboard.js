@@ -82,7 +82,8 @@
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-post-form')) return;
     event.preventDefault();
-    var payload = {};
+    var raw = form.getAttribute('data-body');
+    var payload = raw ? JSON.parse(raw) : {};
     new FormData(form).forEach(function (value, key) { payload[key] = String(value); });
     run(form.querySelector('button') || form, form.getAttribute('data-post-form'), payload);
   });

@@ -48,8 +48,8 @@ export interface DashboardDataSource {
   deleteAll(set: JobSet): Promise<BulkResult>;
   /** Cancels or deletes a job wherever it is; `hint`: where the page saw it (one exact read first). */
   cancel(jid: string, hint?: JobHint): Promise<boolean>;
-  move(jid: string, queue: string): Promise<boolean>;
-  setPriority(jid: string, priority: number): Promise<boolean>;
+  move(jid: string, queue: string, hint?: JobHint): Promise<boolean>;
+  setPriority(jid: string, priority: number, hint?: JobHint): Promise<boolean>;
   enqueueRecurring(name: string): Promise<string | null>;
   removeRecurring(name: string): Promise<boolean>;
 }

@@ -162,20 +162,27 @@ export class EngineDataSource implements DashboardDataSource {
   }
 
   cancel(jid: string, hint?: JobHint): Promise<boolean> {
-    // The page's hint first; a job that moved since is searched for to the end (rare: an action, not a page).
-    const locate = async (other: string): Promise<FoundJob | null> => {
-      const step = await this.engine.browse.locate(other, { hint, scanLimit: LOOKUP_SCAN });
-      return step.found ?? (step.nextCursor === null ? null : this.engine.admin.findJob(other));
+    return this.engine.flow.cancel(jid, { locate: this.locateFor(hint) });
+  }
+
+  move(jid: string, queue: string, hint?: JobHint): Promise<boolean> {
+    return this.engine.control.move(jid, queue, { locate: this.locateFor(hint) });
+  }
+
+  setPriority(jid: string, priority: number, hint?: JobHint): Promise<boolean> {
+    return this.engine.admin.setPriority(jid, priority, undefined, { locate: this.locateFor(hint) });
+  }
+
+  /**
+   * How an action finds its job: where the page saw it first (one exact read), else one
+   * bounded step; a job that moved out of reach of both is searched for to the end (rare:
+   * an action, not a page).
+   */
+  private locateFor(hint: JobHint | undefined): (jid: string) => Promise<FoundJob | null> {
+    return async (jid) => {
+      const step = await this.engine.browse.locate(jid, { hint, scanLimit: LOOKUP_SCAN });
+      return step.found ?? (step.nextCursor === null ? null : this.engine.admin.findJob(jid));
     };
-    return this.engine.flow.cancel(jid, { locate });
-  }
-
-  move(jid: string, queue: string): Promise<boolean> {
-    return this.engine.control.move(jid, queue);
-  }
-
-  setPriority(jid: string, priority: number): Promise<boolean> {
-    return this.engine.admin.setPriority(jid, priority);
   }
 
   async enqueueRecurring(name: string): Promise<string | null> {

@@ -30,12 +30,12 @@ ${status.state === 'running' ? actionButton(ctx, 'cancel', 'Cancel', { post: `${
 ${['waiting', 'scheduled', 'retry', 'dead', 'blocked'].includes(status.state) ? actionButton(ctx, 'delete', 'Delete', { post: `${api}/delete`, body: located, confirm: `Delete job ${jid}?`, danger: true }) : ''}
 ${
   ctx.allowed.has('move') && ['waiting', 'scheduled', 'retry', 'dead', 'blocked', 'running'].includes(status.state)
-    ? html`<form class="inline" data-post-form="${api}/move"><label>Move to queue <input name="queue" required pattern="\\S+" value="" size="12"></label> <button type="submit">Move</button></form>`
+    ? html`<form class="inline" data-post-form="${api}/move" data-body="${JSON.stringify(located)}"><label>Move to queue <input name="queue" required pattern="\\S+" value="" size="12"></label> <button type="submit">Move</button></form>`
     : ''
 }
 ${
   ctx.allowed.has('priority') && status.state === 'waiting'
-    ? html`<form class="inline" data-post-form="${api}/priority"><label>Priority <input name="priority" type="number" min="-1000" max="1000" step="1" value="${String(job?.priority ?? 0)}"></label> <button type="submit">Set priority</button></form>`
+    ? html`<form class="inline" data-post-form="${api}/priority" data-body="${JSON.stringify(located)}"><label>Priority <input name="priority" type="number" min="-1000" max="1000" step="1" value="${String(job?.priority ?? 0)}"></label> <button type="submit">Set priority</button></form>`
     : ''
 }`;
   const body = html`

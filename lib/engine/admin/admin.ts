@@ -266,24 +266,26 @@ export class VerkAdmin {
    * plain job): it moves to the end of its new priority, as if enqueued now with it
    * (priority 0: to the end of the plain list). A job already at that priority stays
    * where it is. Looks in `queue` only when given, else in every queue (a scan, like
-   * findJob). Returns false when no waiting job has that jid (a running job cannot be
+   * findJob). With `options.locate`, the job it finds (the dashboard: where its page saw
+   * it). Returns false when no waiting job has that jid (a running job cannot be
    * reprioritised).
    */
-  async setPriority(jid: string, priority: number, queue?: string): Promise<boolean> {
+  async setPriority(jid: string, priority: number, queue?: string, options: { locate?: (jid: string) => Promise<FoundJob | null> } = {}): Promise<boolean> {
     checkJid(jid);
     if (priority === undefined) throw new VerkValidationError('priority', 'must be an integer from -1000 to 1000, got undefined');
     const value = checkPriority(priority, 'priority');
     const { keys } = this;
-    const queues = queue === undefined ? (await this.redis.smembers(keys.queues)).sort() : [checkQueueName(queue, 'queue')];
+    // With `locate` (the dashboard: where its page saw the job), the queue is the one it finds.
+    const queues = options.locate ? [null] : queue === undefined ? (await this.redis.smembers(keys.queues)).sort() : [checkQueueName(queue, 'queue')];
     for (const name of queues) {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        const inSet = await this.findInSet(keys.prioritized(name), jid);
-        const found = inSet ?? (await this.findInList(keys.queue(name), jid));
-        if (!found) break;
-        if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
+        const found = options.locate ? await options.locate(jid) : await this.locator.findIn(jid, { queue: name as string });
+        if (found?.where !== 'queue') break;
+        // Which of the two a waiting job is in: its exact member in the prioritized set, or the list.
+        const inSet = (await this.redis.zscore(keys.prioritized(found.queue), found.raw)) !== null;
+        if (priorityOf(found.job) === value && inSet === (value !== 0)) return true;
         const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
-        const where = inSet ? 'zset' : 'list';
-        if ((await this.scripts.reprioritize({ queue: name, raw: found.raw, where, payload, priority: value })) === 1) return true;
+        if ((await this.scripts.reprioritize({ queue: found.queue, raw: found.raw, where: inSet ? 'zset' : 'list', payload, priority: value })) === 1) return true;
         // Fetched, or changed under us: look again.
       }
     }
