@@ -126,7 +126,7 @@ export async function dashboard(url: string, redis: Redis, machine: () => Promis
       await redis.del(`verk:history:${deadJid}`);
     });
     await time(rows, 'job lookup: findJob of the last waiting job (everything read: API, not a page)', 'reference', async () => mustFind({ found: await engine.admin.findJob(lastWaiting) }), 1);
-    await time(rows, 'job lookup: findIn(jid, dead) of its last member (dead read to the end)', 'page', async () => mustFind({ found: await engine.admin.findIn(jidOf(3, sizes.dead - 1), 'dead') }), 3);
+    await time(rows, 'job lookup: findIn(jid, dead) of its last member (dead read to the end)', 'action', async () => mustFind({ found: await engine.admin.findIn(jidOf(3, sizes.dead - 1), 'dead') }), 3);
     await time(rows, 'job lookup: browse.findAt(dead, jid, at) (as listed)', 'page', () => engine.browse.findAt('dead', target.job?.jid as string, target.at as number));
     // The pages' data as the dashboard reads it (EngineDataSource: what each page awaits before rendering).
     const data = new EngineDataSource(engine);

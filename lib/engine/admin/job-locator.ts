@@ -20,7 +20,12 @@ export interface LocateOptions {
   hint?: JobHint;
   /** Where to continue: a previous step's `nextCursor`. Default: the start (hint and history first). */
   cursor?: string | null;
-  /** Members this call reads at most while searching, 1 to 500,000 (the bound on its work). Default 50,000. */
+  /**
+   * Members this call reads at most while searching, 1 to 500,000 (the bound on its
+   * work). Default 50,000. A call also stops starting new reads once it has run
+   * TIME_BUDGET_MS (a loaded Redis reads fewer members in that time), so a step stays
+   * well under the dashboard's 300 ms.
+   */
   scanLimit?: number;
 }
 
@@ -46,8 +51,10 @@ export interface LocateResult {
 /** Default members read by one step (a few tens of ms of Redis time: see the dashboard bench). */
 export const LOCATE_SCAN = 50_000;
 const MAX_LOCATE_SCAN = 500_000;
-/** Members one script call reads: Redis serves other clients between calls. */
-const SCRIPT_CHUNK = 10_000;
+/** Members one script call reads: Redis serves other clients between calls (a few ms each). */
+const SCRIPT_CHUNK = 5000;
+/** A step starts no new read after this long (ms since it began); the last read ends a few ms later. */
+export const TIME_BUDGET_MS = 150;
 /** Members read around a listed position (a queue hint) or a score the history gives. */
 const WINDOW = 200;
 /** Nodes whose in-progress lists one round trip reads. */
@@ -82,6 +89,7 @@ export class VerkJobLocator {
 
   async locate(jid: string, options?: LocateOptions): Promise<LocateResult> {
     checkJid(jid);
+    const deadline = Date.now() + TIME_BUDGET_MS;
     const input = checkOptions(options, 'options');
     const budget = checkInteger(input.scanLimit, 'options.scanLimit', 1, MAX_LOCATE_SCAN, LOCATE_SCAN);
     const cursor = input.cursor === undefined || input.cursor === null ? null : parseCursor(input.cursor);
@@ -96,14 +104,14 @@ export class VerkJobLocator {
       if (history.found) return { found: history.found, via: 'history', nextCursor: null, scanned: 0, hint: hintOf(history.found) };
       if (history.gone) return { found: null, gone: history.gone, nextCursor: null, scanned: 0 };
     }
-    return this.search(jid, cursor ?? { place: { kind: 's', name: 'schedule' }, position: 0 }, budget);
+    return this.search(jid, cursor ?? { place: { kind: 's', name: 'schedule' }, position: 0 }, budget, deadline);
   }
 
   /** Searches to the end (in steps of `scanLimit` members): null when the job is nowhere. */
   async findAnywhere(jid: string): Promise<FoundJob | null> {
     let cursor: string | null = null;
     do {
-      const step = await this.locate(jid, { cursor });
+      const step = await this.locate(jid, { cursor, scanLimit: MAX_LOCATE_SCAN });
       if (step.found) return step.found;
       cursor = step.nextCursor;
     } while (cursor !== null);
@@ -171,14 +179,14 @@ export class VerkJobLocator {
     return null;
   }
 
-  private async search(jid: string, from: { place: Place; position: number }, budget: number): Promise<LocateResult> {
+  private async search(jid: string, from: { place: Place; position: number }, budget: number, deadline: number): Promise<LocateResult> {
     const places = await this.places();
     let index = places.findIndex((place) => compare(place, from.place) >= 0);
     let position = index >= 0 && compare(places[index], from.place) === 0 ? from.position : 0;
     let scanned = 0;
     while (index >= 0 && index < places.length) {
       const place = places[index];
-      if (scanned >= budget) return { found: null, nextCursor: cursorOf(place, position), scanned };
+      if (scanned >= budget || (scanned > 0 && Date.now() >= deadline)) return { found: null, nextCursor: cursorOf(place, position), scanned };
       if (place.kind === 'n') {
         // A run of nodes: their in-progress lists (each bounded by the node's concurrency) in one pipeline.
         const batch: string[] = [];
