@@ -71,7 +71,9 @@ test('a jid with no hint and no history: bounded steps (never more than scanLimi
     const again = await engine.browse.locate(target, { hint: { queue: 'big', offset: 29_990 } });
     assert.deepEqual([again.via, again.scanned, again.found?.raw], ['hint', 0, member(target, 'big')]);
 
-    // In a node's in-progress list (the last places searched).
+    // In a node's in-progress list: read before the search (a first step), found however small the bound.
+    const first = await engine.browse.locate(running, { scanLimit: 1 });
+    assert.deepEqual([first.via, first.scanned, first.found?.where, first.hint], ['search', 1, 'inprogress', { queue: 'big', node: 'n1' }]);
     assert.deepEqual(await engine.admin.findJob(running), { where: 'inprogress', queue: 'big', nodeId: 'n1', job: JSON.parse(member(running, 'big')), raw: member(running, 'big') });
 
     // Nowhere: the search ends with a null cursor.

@@ -71,11 +71,12 @@ const RANK = { s: 0, q: 1, n: 2 } as const;
  * Finds a job by jid without an index (plain jobs pay no write for it): first where it is
  * O(1) or O(log N) to look, the `hint` a page gives and the job's history (when its queue
  * keeps one, the last event names the set and score, the node, or the queue it went to);
- * then a search that reads a fixed number of members per call, server-side, and returns a
- * cursor to go on with. The search reads `schedule`, `retry`, `dead`, each queue (in run
- * order) and the nodes' in-progress lists, in that order (the way jobs flow from the sets
- * to the queues to the nodes). A job that moves during a search may be missed (search
- * again); a job that stays put is found.
+ * then the running jobs (every node's in-progress list, bounded by the nodes'
+ * concurrency); then a search that reads a fixed number of members per call, server-side,
+ * and returns a cursor to go on with. The search reads `schedule`, `retry`, `dead`, each
+ * queue (in run order) and the nodes' in-progress lists again, in that order (the way jobs
+ * flow from the sets to the queues to the nodes). A job that moves during a search may be
+ * missed (search again); a job that stays put is found.
  */
 export class VerkJobLocator {
   private readonly scripts: VerkScripts;
@@ -104,7 +105,7 @@ export class VerkJobLocator {
       if (history.found) return { found: history.found, via: 'history', nextCursor: null, scanned: 0, hint: hintOf(history.found) };
       if (history.gone) return { found: null, gone: history.gone, nextCursor: null, scanned: 0 };
     }
-    return this.search(jid, cursor ?? { place: { kind: 's', name: 'schedule' }, position: 0 }, budget, deadline);
+    return this.search(jid, cursor ?? { place: { kind: 's', name: 'schedule' }, position: 0 }, budget, deadline, cursor === null);
   }
 
   /** Searches to the end (in steps of `scanLimit` members): null when the job is nowhere. */
@@ -179,11 +180,22 @@ export class VerkJobLocator {
     return null;
   }
 
-  private async search(jid: string, from: { place: Place; position: number }, budget: number, deadline: number): Promise<LocateResult> {
+  private async search(jid: string, from: { place: Place; position: number }, budget: number, deadline: number, fresh: boolean): Promise<LocateResult> {
     const places = await this.places();
+    let scanned = 0;
+    if (fresh) {
+      // A first step reads the running jobs first: few (each node's list is bounded by its
+      // concurrency), and a job there is often the one looked for. The search reads them
+      // again at its end, for a job that started meanwhile.
+      const nodes = places.filter((place) => place.kind === 'n').map((place) => place.name);
+      for (let i = 0; i < nodes.length; i += NODE_BATCH) {
+        const step = await this.onNodes(jid, nodes.slice(i, i + NODE_BATCH));
+        scanned += step.scanned;
+        if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned, hint: hintOf(step.found) };
+      }
+    }
     let index = places.findIndex((place) => compare(place, from.place) >= 0);
     let position = index >= 0 && compare(places[index], from.place) === 0 ? from.position : 0;
-    let scanned = 0;
     while (index >= 0 && index < places.length) {
       const place = places[index];
       if (scanned >= budget || (scanned > 0 && Date.now() >= deadline)) return { found: null, nextCursor: cursorOf(place, position), scanned };
