@@ -54,7 +54,7 @@ const MAX_LOCATE_SCAN = 500_000;
 /** Members one script call reads: Redis serves other clients between calls (a few ms each). */
 const SCRIPT_CHUNK = 5000;
 /** A step starts no new read after this long (ms since it began); the last read ends a few ms later. */
-export const TIME_BUDGET_MS = 150;
+export const TIME_BUDGET_MS = 120;
 /** Members read around a listed position (a queue hint) or a score the history gives. */
 const WINDOW = 200;
 /** Nodes whose in-progress lists one round trip reads. */
@@ -181,15 +181,16 @@ export class VerkJobLocator {
   }
 
   private async search(jid: string, from: { place: Place; position: number }, budget: number, deadline: number, fresh: boolean): Promise<LocateResult> {
-    const places = await this.places();
+    const { places, nodeQueues } = await this.places();
+    const queuesOf = (id: string): string[] => nodeQueues.get(id) ?? [];
     let scanned = 0;
     if (fresh) {
       // A first step reads the running jobs first: few (each node's list is bounded by its
       // concurrency), and a job there is often the one looked for. The search reads them
-      // again at its end, for a job that started meanwhile.
+      // again at its end, for a job that started meanwhile (and this pass stops at the deadline).
       const nodes = places.filter((place) => place.kind === 'n').map((place) => place.name);
-      for (let i = 0; i < nodes.length; i += NODE_BATCH) {
-        const step = await this.onNodes(jid, nodes.slice(i, i + NODE_BATCH));
+      for (let i = 0; i < nodes.length && Date.now() < deadline; i += NODE_BATCH) {
+        const step = await this.onNodes(jid, nodes.slice(i, i + NODE_BATCH), queuesOf);
         scanned += step.scanned;
         if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned, hint: hintOf(step.found) };
       }
@@ -203,7 +204,7 @@ export class VerkJobLocator {
         // A run of nodes: their in-progress lists (each bounded by the node's concurrency) in one pipeline.
         const batch: string[] = [];
         while (index < places.length && places[index].kind === 'n' && batch.length < NODE_BATCH) batch.push(places[index++].name);
-        const step = await this.onNodes(jid, batch);
+        const step = await this.onNodes(jid, batch, queuesOf);
         scanned += step.scanned;
         if (step.found) return { found: step.found, via: 'search', nextCursor: null, scanned, hint: hintOf(step.found) };
         position = 0;
@@ -254,13 +255,14 @@ export class VerkJobLocator {
     return { found: null, scanned };
   }
 
-  /** Every place to search, in order: the sets, each queue by name, each node by id. */
-  private async places(): Promise<Place[]> {
+  /** Every place to search, in order: the sets, each queue by name, each node by id; and the queues each node holds work for. */
+  private async places(): Promise<{ places: Place[]; nodeQueues: Map<string, string[]> }> {
     const { keys } = this;
     const [queueNames, nodeIds, paused] = checkExec(await this.redis.multi().smembers(keys.queues).smembers(keys.nodes).smembers(keys.pausedQueues).exec()) as string[][];
     const nodeQueues = nodeIds.length === 0 ? [] : (checkExec(await nodeIds.reduce((pipeline, id) => pipeline.smembers(keys.nodeQueues(id)), this.redis.pipeline()).exec()) as string[][]);
     const queues = [...new Set([...queueNames, ...paused, ...nodeQueues.flat()])].sort();
-    return [...SETS.map((name): Place => ({ kind: 's', name })), ...queues.map((name): Place => ({ kind: 'q', name })), ...nodeIds.sort().map((name): Place => ({ kind: 'n', name }))];
+    const places = [...SETS.map((name): Place => ({ kind: 's', name })), ...queues.map((name): Place => ({ kind: 'q', name })), ...[...nodeIds].sort().map((name): Place => ({ kind: 'n', name }))];
+    return { places, nodeQueues: new Map(nodeIds.map((id, i) => [id, nodeQueues[i]])) };
   }
 }
 
