@@ -11,6 +11,7 @@ import { spliceFields } from '../core/payload-text';
 import { checkPriority, priorityOf } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { type QueueDetails, type QueueStatsOptions, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
+import type { QueueHistograms } from './histograms';
 import { readRunningJobs, type RunningPage } from './running-jobs';
 import { VerkJobLocator } from './job-locator';
 
@@ -111,6 +112,11 @@ export class VerkAdmin {
   /** The numbers of one queue, with its run/wait histograms of one UTC day (default today). */
   queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     return this.statsReader.queueStats(name, options);
+  }
+
+  /** The run/wait histograms of several queues for one UTC day (default today), in one round trip, without their sizes. */
+  queueHistograms(names: readonly string[], options: { date?: Date | string } = {}): Promise<{ name: string; histograms: QueueHistograms }[]> {
+    return this.statsReader.histograms(names, options.date);
   }
 
   /** A page of the jobs in progress on every registered node, by node id then queue (the dashboard's Busy page). */

@@ -217,6 +217,20 @@ export class VerkStatsReader {
     return { ...readQueue(batch, queue, reads, nodeIds, days), histograms: { date, run: readHistogram(batch.hash(run)), wait: readHistogram(batch.hash(wait)) } };
   }
 
+  /**
+   * The run and wait histograms of these queues for one UTC day (`date`, default today),
+   * without their sizes: two HGETALLs per queue in one round trip (the metrics page).
+   */
+  async histograms(names: readonly string[], date?: Date | string): Promise<{ name: string; histograms: QueueHistograms }[]> {
+    const queues = names.map((name, i) => checkQueueName(name, `names[${i}]`));
+    const day = checkDate(date, 'options.date');
+    if (queues.length === 0) return [];
+    const batch = new Batch(this.redis.multi());
+    const reads = queues.map((queue) => [batch.add((m) => m.hgetall(this.keys.histogram('run', queue, day))), batch.add((m) => m.hgetall(this.keys.histogram('wait', queue, day)))]);
+    await batch.exec();
+    return queues.map((name, i) => ({ name, histograms: { date: day, run: readHistogram(batch.hash(reads[i][0])), wait: readHistogram(batch.hash(reads[i][1])) } }));
+  }
+
   private addQueue(batch: Batch, queue: string, nodeIds: string[], days: string[]): QueueReads {
     const { keys } = this;
     return {
