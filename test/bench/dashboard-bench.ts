@@ -148,6 +148,10 @@ export async function dashboard(url: string, redis: Redis, machine: () => Promis
       if ((await data.job(jidOf(4, 5005), { hint: { queue: 'default', node: 'node-500' } })).status.state !== 'running') throw new Error('expected the running job');
     });
     await time(rows, 'page: metrics', 'page', () => data.metrics());
+    await time(rows, 'Delete from a job page: a waiting job mid-queue (hint queue + position)', 'action', async (round) => {
+      const n = Math.floor(sizes.waiting / 2) + 10 + round;
+      if (!(await data.cancel(jidOf(1, n), { queue: 'default', offset: n - round }))) throw new Error('expected the job to be deleted');
+    });
     await time(rows, 'stats (days: 30)', 'page', () => engine.admin.stats({ days: 30 }));
     await time(rows, 'queues overview', 'page', () => engine.browse.queues());
     await time(rows, 'busy, a page of 50 nodes with their running jobs', 'page', () => engine.browse.busy({ limit: 50 }));

@@ -68,18 +68,10 @@ export type { JobSet, JobSource } from './admin-input';
 
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 1000;
-/** Members read per round trip while scanning for a jid. */
-const SCAN_CHUNK = 500;
 /** Times a move or delete looks again when the member changed under it. */
 const ATTEMPTS = 3;
 /** Jobs clear() removes per script call (a short script: Redis serves others in between). */
 const CLEAR_CHUNK = 1000;
-
-
-/** Escapes a literal for a Redis glob (SCAN MATCH). */
-function globLiteral(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
-}
 
 /**
  * Sidekiq-web-like management: stats, listing, finding, moving and deleting jobs.
@@ -197,26 +189,24 @@ export class VerkAdmin {
    * is refused unless cascading, a job a batch still waits for is refused). With
    * `dependents: 'lose'` a dependable job takes the jobs waiting for it to dead
    * (DependencyLostError), as clear() does; `'keep'` leaves them (cascade removes them).
+   * `known`: the member as the caller just found it (tried first, without a search).
    */
-  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep'): Promise<boolean> {
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep', known?: { raw: string }): Promise<boolean> {
     checkJid(jid);
     const source = checkSource(from, 'from');
     const key = this.keyOf(source);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      // The member the caller just found is tried first (removal is by the exact member, so a
+      // stale one removes nothing); else, or when it changed, the set or queue is searched.
+      const found = attempt === 0 && known ? known : await this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
+      if (!found) return false;
       if (source.set) {
-        const found = await this.locator.findIn(jid, { set: source.set });
-        if (!found) return false;
         if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
       } else {
+        // A waiting job is in its queue's list or, with a priority, in its prioritized set.
         const prioritized = this.keys.prioritized(source.queue);
-        const inSet = await this.findInSet(prioritized, jid);
-        if (inSet) {
-          if ((await this.remove(prioritized, 'zset', source, { members: [inSet.raw] }, dependents)) === 1) return true;
-          continue;
-        }
-        const found = await this.findInList(key, jid);
-        if (!found) return false;
-        if ((await this.remove(key, 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
+        const inSet = (await this.redis.zscore(prioritized, found.raw)) !== null;
+        if ((await this.remove(inSet ? prioritized : key, inSet ? 'zset' : 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
       }
     }
     return false;
@@ -305,37 +295,5 @@ export class VerkAdmin {
 
   private async transaction<T extends unknown[]>(build: (multi: ChainableCommander) => ChainableCommander): Promise<T> {
     return checkExec(await build(this.redis.multi()).exec()) as T;
-  }
-
-  /** The first member of a sorted set whose jid is `jid`, scanned in chunks (ZSCAN MATCH). */
-  private async findInSet(key: string, jid: string): Promise<{ raw: string; job: JobPayload; at: number } | null> {
-    const pattern = `*${globLiteral(jid)}*`;
-    let cursor = '0';
-    do {
-      const [next, pairs] = await this.redis.zscan(key, cursor, 'MATCH', pattern, 'COUNT', SCAN_CHUNK);
-      for (let i = 0; i + 1 < pairs.length; i += 2) {
-        const { job } = readJob(pairs[i]);
-        if (job && job.jid === jid) return { raw: pairs[i], job, at: Number(pairs[i + 1]) };
-      }
-      cursor = next;
-    } while (cursor !== '0');
-    return null;
-  }
-
-  /**
-   * The first element of a list whose jid is `jid`, read in pages from the producer end.
-   * Pages by index from the left: pushes there shift elements towards later pages (seen
-   * twice at worst) and consumers take from the right, so an element that stays is seen.
-   */
-  private async findInList(key: string, jid: string): Promise<{ raw: string; job: JobPayload } | null> {
-    for (let start = 0; ; start += SCAN_CHUNK) {
-      const page = await this.redis.lrange(key, start, start + SCAN_CHUNK - 1);
-      for (const raw of page) {
-        if (!raw.includes(jid)) continue;
-        const { job } = readJob(raw);
-        if (job && job.jid === jid) return { raw, job };
-      }
-      if (page.length < SCAN_CHUNK) return null;
-    }
   }
 }

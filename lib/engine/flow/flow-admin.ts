@@ -206,7 +206,7 @@ export class VerkFlowAdmin {
         } else {
           const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
           // With cascade the dependents are removed below, not sent to dead as lost.
-          removed = await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose');
+          removed = await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose', found);
         }
         if (removed) break;
         if (attempt === MOVED_ATTEMPTS - 1) return false;
