@@ -88,9 +88,14 @@ export class VerkJobLocator {
     this.scripts = new VerkScripts(redis, keys);
   }
 
-  async locate(jid: string, options?: LocateOptions): Promise<LocateResult> {
+  locate(jid: string, options?: LocateOptions): Promise<LocateResult> {
+    return this.locateStep(jid, options, TIME_BUDGET_MS);
+  }
+
+  /** One step; `timeBudgetMs`: when it stops starting reads (findAnywhere: none, it goes on anyway). */
+  private async locateStep(jid: string, options: LocateOptions | undefined, timeBudgetMs: number): Promise<LocateResult> {
     checkJid(jid);
-    const deadline = Date.now() + TIME_BUDGET_MS;
+    const deadline = Date.now() + timeBudgetMs;
     const input = checkOptions(options, 'options');
     const budget = checkInteger(input.scanLimit, 'options.scanLimit', 1, MAX_LOCATE_SCAN, LOCATE_SCAN);
     const cursor = input.cursor === undefined || input.cursor === null ? null : parseCursor(input.cursor);
@@ -112,7 +117,7 @@ export class VerkJobLocator {
   async findAnywhere(jid: string): Promise<FoundJob | null> {
     let cursor: string | null = null;
     do {
-      const step = await this.locate(jid, { cursor, scanLimit: MAX_LOCATE_SCAN });
+      const step = await this.locateStep(jid, { cursor, scanLimit: MAX_LOCATE_SCAN }, Number.POSITIVE_INFINITY);
       if (step.found) return step.found;
       cursor = step.nextCursor;
     } while (cursor !== null);
