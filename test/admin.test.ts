@@ -111,6 +111,7 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
         scheduled: 2,
         retries: 3,
         dead: 2,
+        blocked: 0,
         queues: [queueA, queueB, idle],
         nodes: [{ id: 'worker-1', queues: ['a', 'b'], running: { a: 1, b: 0 }, busy: 1 }],
       });

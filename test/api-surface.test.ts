@@ -46,6 +46,8 @@ const SHARED = [
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
   // Beyond one Redis (issue 17): Redis Cluster and durability options.
   'DurabilityOptions', 'VerkClusterConfig', 'VerkRedisTarget',
+  // Job lookup by jid in bounded steps (engine.browse.locate, VerkService.locateJob; flow.job/cancel's `locate`).
+  'JobHint', 'JobStatusOptions', 'LocateOptions', 'LocateResult',
 ];
 
 const MAIN = [

@@ -263,11 +263,8 @@ for (const platform of PLATFORMS) {
     try {
       const jid = newJid();
       const payload = '<img src=x onerror=window.__xss=1>';
-      await ctx.redis.zadd(
-        'dead',
-        Date.now() / 1000,
-        rawJob({ class: '<script>window.__xss=2</script>', queue: 'default', jid, args: [payload, '"><svg onload="window.__xss=4">'], error_class: '<b>Bold</b>', error_message: '<img src=y onerror="window.__xss=3">', tags: ['<i>t</i>'] }),
-      );
+      const stored = rawJob({ class: '<script>window.__xss=2</script>', queue: 'default', jid, args: [payload, '"><svg onload="window.__xss=4">'], error_class: '<b>Bold</b>', error_message: '<img src=y onerror="window.__xss=3">', tags: ['<i>t</i>'] });
+      await ctx.redis.zadd('dead', Date.now() / 1000, stored);
       for (const path of ['/verk/dead', `/verk/jobs/${jid}`, '/verk/metrics']) {
         await page.goto(`${url}${path}`);
         await sleep(300);
@@ -277,6 +274,7 @@ for (const platform of PLATFORMS) {
       assert.ok((await page.locator('body').textContent())?.includes('<b>Bold</b>'));
       await page.goto(`${url}/verk/jobs/${jid}`);
       assert.ok((await page.locator('pre.payload').textContent())?.includes(payload), 'the payload is shown as text');
+      assert.equal(await page.locator('pre[data-raw]').textContent(), stored, 'the payload is shown exactly as stored');
       assert.ok((await page.locator('h1').textContent())?.includes(jid));
       await screenshot(page, `xss-${platform}`);
     } finally {

@@ -142,6 +142,11 @@ test('1,000 jobs with known run and wait times (finished, failed to retry and de
     assertHistogram(stats.histograms.wait, expected(waits, WAITS), 'wait');
     // The existing fields are still there.
     assert.deepEqual([stats.name, stats.processed, stats.failed], ['h', 950, 50]);
+    // queueHistograms (the metrics page: several queues, no sizes) reads the same, and zeros for a queue without any.
+    assert.deepEqual(await engine.admin.queueHistograms(['h', 'none']), [
+      { name: 'h', histograms: stats.histograms },
+      { name: 'none', histograms: (await engine.admin.queueStats('none')).histograms },
+    ]);
 
     // Kept 30 days after the day ends (default histogramRetention), set once at creation.
     const endOfDay = Date.parse(`${day}T00:00:00Z`) / 1000 + DAY;

@@ -179,6 +179,7 @@ test('the scrape-time gauges match Redis: queue sizes (plain + prioritized), lat
     assert.equal(sample(text, 'verk_dead_jobs'), 2);
     assert.equal(sample(text, 'verk_blocked_jobs'), await ctx.redis.hlen('verk:flow:blocked'));
     assert.equal(sample(text, 'verk_blocked_jobs'), 1);
+    assert.equal((await engine.admin.stats()).blocked, sample(text, 'verk_blocked_jobs'), 'stats() and the metric count blocked jobs alike');
     assert.equal(sample(text, 'verk_nodes_alive'), 2);
     const [, due] = await ctx.redis.zrange('verk:recurring:due', 0, '0', 'WITHSCORES');
     assert.equal(sample(text, 'verk_recurring_next_run_timestamp_seconds{name="nightly"}'), Number(due) / 1000);

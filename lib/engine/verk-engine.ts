@@ -195,6 +195,7 @@ export class VerkEngine {
       recovery: this.recovery,
       heartbeat: this.options.heartbeat,
       queues: () => [...this.managers.keys()],
+      concurrency: () => this.queues(),
     });
   }
 

@@ -11,6 +11,7 @@ import type { JobFilter, SearchOptions, SearchPage } from '../engine/admin/job-s
 import type { BulkResult, RetryAllResult } from '../engine/admin/bulk-actions';
 import type { JobRef } from '../engine/admin/job-refs';
 import type { BusyOptions, BusyPage } from '../engine/admin/busy';
+import type { LocateOptions, LocateResult } from '../engine/admin/job-locator';
 import type { QueueOverviewOptions, QueueOverviewPage } from '../engine/admin/queue-overview';
 import { VerkEngine } from '../engine/verk-engine';
 
@@ -196,6 +197,15 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** A job of `retry`, `schedule` or `dead` by its jid and score (`at`, as listed): one exact read. Null when not there. */
   findJobAt(set: JobSet, jid: string, at: number): Promise<FoundJob | null> {
     return this.engine.browse.findAt(set, jid, at);
+  }
+
+  /**
+   * One bounded step of finding a job by jid (engine.browse.locate): where it was seen
+   * (`hint`) and its history first, then a search of at most `scanLimit` stored jobs
+   * (default 50,000); continue with `nextCursor` (null: found, or searched everywhere).
+   */
+  locateJob(jid: string, options?: LocateOptions): Promise<LocateResult> {
+    return this.engine.browse.locate(jid, options);
   }
 
   /** A page of nodes (alive or not, heartbeat age) and their running jobs; continue with `nextCursor`. */

@@ -17,6 +17,8 @@
   ARGV[4] how many members to read at most (the bound)
   ARGV[5] how many matches to return at most
   ARGV[6] class, ARGV[7] queue, ARGV[8] text ('' = no filter)
+  ARGV[9] text the member must contain as is, case-sensitive ('' or absent = no filter):
+          a jid looked up by position (job-locator.ts), tested before anything else
 
   Returns { total, next position (-1 when the end was read), members read, then per match
   the member and its score (a sorted set) or '' (a queue) }.
@@ -24,6 +26,7 @@
 local isQueue, desc = ARGV[1] == 'queue', ARGV[2] == 'desc'
 local start, bound, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local class, queue, text = ARGV[6], ARGV[7], ARGV[8]
+local contains = ARGV[9] or ''
 
 local high, plain, ranked = 0, 0, 0
 local total
@@ -36,30 +39,29 @@ else
   total = redis.call('ZCARD', KEYS[1])
 end
 
--- Members at positions [from, to] in order, each as { member, score }.
+-- Members at positions [from, to] in order, flat: member, score, member, score... (the
+-- score '' in a queue). Flat, not a table per member: a step reads thousands of them.
 local function slice(from, to)
-  local out = {}
   if not isQueue then
-    local page
-    if desc then page = redis.call('ZREVRANGE', KEYS[1], from, to, 'WITHSCORES') else page = redis.call('ZRANGE', KEYS[1], from, to, 'WITHSCORES') end
-    for i = 1, #page, 2 do out[#out + 1] = { page[i], page[i + 1] } end
-    return out
+    if desc then return redis.call('ZREVRANGE', KEYS[1], from, to, 'WITHSCORES') end
+    return redis.call('ZRANGE', KEYS[1], from, to, 'WITHSCORES')
   end
+  local out = {}
   -- Run order: priority > 0 (sorted set ranks [0, high)), the list from its consumer end,
   -- then priority < 0 (the remaining ranks).
   if from < high then
     local page = redis.call('ZRANGE', KEYS[2], from, math.min(to, high - 1))
-    for i = 1, #page do out[#out + 1] = { page[i], '' } end
+    for i = 1, #page do out[#out + 1] = page[i]; out[#out + 1] = '' end
   end
   local a, b = math.max(from, high), math.min(to, high + plain - 1)
   if a <= b then
     local page = redis.call('LRANGE', KEYS[1], -(b - high + 1), -(a - high + 1))
-    for i = #page, 1, -1 do out[#out + 1] = { page[i], '' } end
+    for i = #page, 1, -1 do out[#out + 1] = page[i]; out[#out + 1] = '' end
   end
   a, b = math.max(from, high + plain), to
   if a <= b and a < total then
     local page = redis.call('ZRANGE', KEYS[2], a - plain, b - plain)
-    for i = 1, #page do out[#out + 1] = { page[i], '' } end
+    for i = 1, #page do out[#out + 1] = page[i]; out[#out + 1] = '' end
   end
   return out
 end
@@ -73,6 +75,7 @@ end
 local classText, queueText = literal(class), literal(queue)
 
 local function matches(member)
+  if contains ~= '' and not string.find(member, contains, 1, true) then return false end
   if text ~= '' and not string.find(string.lower(member), text, 1, true) then return false end
   if class == '' and queue == '' then return true end
   if classText and not string.find(member, classText, 1, true) then return false end
@@ -86,17 +89,17 @@ end
 
 local reply = { total, -1, 0 }
 local found, scanned, position = 0, 0, start
-local CHUNK = 500
+local CHUNK = 2000
 while scanned < bound and position < total do
   local want = math.min(CHUNK, bound - scanned)
   local page = slice(position, position + want - 1)
   if #page == 0 then break end
-  for i = 1, #page do
+  for i = 1, #page, 2 do
     scanned = scanned + 1
     position = position + 1
-    if matches(page[i][1]) then
-      reply[#reply + 1] = page[i][1]
-      reply[#reply + 1] = page[i][2]
+    if matches(page[i]) then
+      reply[#reply + 1] = page[i]
+      reply[#reply + 1] = page[i + 1]
       found = found + 1
       if found >= limit then break end
     end

@@ -4,7 +4,7 @@ import type { DashboardAction } from '../dashboard-options';
 import { HttpError, type PageContext } from '../server/context';
 import { filterOf } from '../pages/set-page';
 import { pageOf } from '../pages/layout';
-import { checkJidParam, checkKillSet, checkQueueParam, checkRefs, checkSetParam } from './params';
+import { checkJidParam, checkKillSet, checkQueueParam, checkRefs, checkSetParam, hintOfBody, hintOfQuery } from './params';
 
 /** A JSON route under <path>/api. Mutating ones (POST) name the action `authorize` decides. */
 export interface ApiRoute {
@@ -47,7 +47,11 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'GET', path: '/queues/:name/jobs', handle: (ctx) => ctx.data.queueJobs(checkQueueParam(ctx.req.params.name), pageOf(ctx)) },
   { method: 'GET', path: '/busy', handle: (ctx) => ctx.data.busy(ctx.req.query.cursor || undefined, pageOf(ctx).limit) },
   { method: 'GET', path: '/sets/:set', handle: (ctx) => ctx.data.setJobs(checkSetParam(ctx.req.params.set), pageOf(ctx), filterOf(ctx)) },
-  { method: 'GET', path: '/jobs/:jid', handle: (ctx) => ctx.data.job(checkJidParam(ctx.req.params.jid)) },
+  {
+    method: 'GET',
+    path: '/jobs/:jid',
+    handle: (ctx) => ctx.data.job(checkJidParam(ctx.req.params.jid), ctx.req.query.cursor ? { cursor: ctx.req.query.cursor } : { hint: hintOfQuery(ctx.req.query) }),
+  },
   { method: 'GET', path: '/recurring', handle: (ctx) => ctx.data.recurring() },
   { method: 'GET', path: '/batches', handle: (ctx) => ctx.data.batches(ctx.req.query.cursor || undefined) },
   { method: 'GET', path: '/metrics', handle: (ctx) => ctx.data.metrics(dateOf(ctx)) },
@@ -65,13 +69,13 @@ export const API_ROUTES: ApiRoute[] = [
 
   { method: 'POST', path: '/jobs/:jid/retry', action: 'retry', handle: async (ctx) => ({ ok: true, done: await ctx.data.retry(fromSet(ctx), [jobRef(ctx)]) }) },
   { method: 'POST', path: '/jobs/:jid/kill', action: 'kill', handle: async (ctx) => ({ ok: true, done: await ctx.data.kill(checkKillSet(fromSet(ctx)), [jobRef(ctx)]) }) },
-  { method: 'POST', path: '/jobs/:jid/delete', action: 'delete', handle: async (ctx) => ({ ok: true, done: (await ctx.data.cancel(checkJidParam(ctx.req.params.jid))) ? 1 : 0 }) },
-  { method: 'POST', path: '/jobs/:jid/cancel', action: 'cancel', handle: async (ctx) => ({ ok: true, done: (await ctx.data.cancel(checkJidParam(ctx.req.params.jid))) ? 1 : 0 }) },
+  { method: 'POST', path: '/jobs/:jid/delete', action: 'delete', handle: async (ctx) => ({ ok: true, done: (await ctx.data.cancel(checkJidParam(ctx.req.params.jid), hintOfBody(ctx.req.body))) ? 1 : 0 }) },
+  { method: 'POST', path: '/jobs/:jid/cancel', action: 'cancel', handle: async (ctx) => ({ ok: true, done: (await ctx.data.cancel(checkJidParam(ctx.req.params.jid), hintOfBody(ctx.req.body))) ? 1 : 0 }) },
   {
     method: 'POST',
     path: '/jobs/:jid/move',
     action: 'move',
-    handle: async (ctx) => ({ ok: true, done: (await ctx.data.move(checkJidParam(ctx.req.params.jid), checkQueueParam(String(bodyOf(ctx).queue ?? '')))) ? 1 : 0 }),
+    handle: async (ctx) => ({ ok: true, done: (await ctx.data.move(checkJidParam(ctx.req.params.jid), checkQueueParam(String(bodyOf(ctx).queue ?? '')), hintOfBody(ctx.req.body))) ? 1 : 0 }),
   },
   {
     method: 'POST',
@@ -80,7 +84,7 @@ export const API_ROUTES: ApiRoute[] = [
     handle: async (ctx) => {
       const priority = Number(bodyOf(ctx).priority);
       if (!Number.isInteger(priority) || priority < -1000 || priority > 1000) throw new HttpError(400, 'priority: must be an integer from -1000 to 1000');
-      return { ok: true, done: (await ctx.data.setPriority(checkJidParam(ctx.req.params.jid), priority)) ? 1 : 0 };
+      return { ok: true, done: (await ctx.data.setPriority(checkJidParam(ctx.req.params.jid), priority, hintOfBody(ctx.req.body))) ? 1 : 0 };
     },
   },
   {

@@ -1,6 +1,7 @@
 import type { JobSet } from '../../engine/admin/admin';
 import type { JobRef } from '../../engine/admin/job-refs';
 import { HttpError } from '../server/context';
+import type { JobHint } from '../../engine/admin/job-locator';
 
 /** The set pages' names in the URL, and the engine's set names. */
 export const SET_PAGES: Record<string, JobSet> = { scheduled: 'schedule', retries: 'retry', dead: 'dead' };
@@ -45,4 +46,40 @@ export function checkRefs(body: unknown): JobRef[] {
 export function checkKillSet(set: JobSet): 'retry' | 'schedule' {
   if (set === 'dead') throw new HttpError(400, 'Kill moves jobs of retries or scheduled to dead; these are dead already');
   return set;
+}
+
+/**
+ * Where a link says the job was seen (job links carry it, so the job page reads it exactly):
+ * `?set=retries&at=<score>`, `?queue=<q>&node=<id>` (running), `?queue=<q>&pos=<n>`
+ * (waiting at that run-order position). Undefined when none or malformed (the page then
+ * looks the job up without it).
+ */
+export function hintOfQuery(query: Record<string, string | undefined>): JobHint | undefined {
+  const set = query.set ? SET_PAGES[query.set] : undefined;
+  const at = Number(query.at);
+  if (set) return query.at && Number.isFinite(at) ? { set, at } : undefined;
+  return hintOfFields(query.queue, query.node, query.pos);
+}
+
+/** The `hint` of an action's body, as the job page and Busy send it: `{ set, at }` (engine set names), `{ queue, node }`, `{ queue, offset }`. */
+export function hintOfBody(body: unknown): JobHint | undefined {
+  const hint = (body as { hint?: unknown } | null | undefined)?.hint;
+  if (typeof hint !== 'object' || hint === null) return undefined;
+  const { set, at, queue, node, offset } = hint as Record<string, unknown>;
+  if (set === 'schedule' || set === 'retry' || set === 'dead') return typeof at === 'number' && Number.isFinite(at) ? { set, at } : undefined;
+  return hintOfFields(queue, node, offset);
+}
+
+function hintOfFields(queue: unknown, node: unknown, offset: unknown): JobHint | undefined {
+  if (typeof queue !== 'string' || queue.length === 0 || /\s/.test(queue)) return undefined;
+  if (typeof node === 'string' && node.length > 0) return { queue, node };
+  const position = Number(offset);
+  return offset !== undefined && offset !== '' && Number.isSafeInteger(position) && position >= 0 ? { queue, offset: position } : undefined;
+}
+
+/** The URL query of a job link carrying a hint (the inverse of hintOfQuery). */
+export function hintQuery(hint: JobHint | undefined): Record<string, string> {
+  if (!hint) return {};
+  if ('set' in hint) return { set: Object.keys(SET_PAGES).find((page) => SET_PAGES[page] === hint.set) ?? '', at: String(hint.at) };
+  return 'node' in hint ? { queue: hint.queue, node: hint.node } : { queue: hint.queue, pos: String(hint.offset) };
 }

@@ -82,7 +82,8 @@
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-post-form')) return;
     event.preventDefault();
-    var payload = {};
+    var raw = form.getAttribute('data-body');
+    var payload = raw ? JSON.parse(raw) : {};
     new FormData(form).forEach(function (value, key) { payload[key] = String(value); });
     run(form.querySelector('button') || form, form.getAttribute('data-post-form'), payload);
   });
@@ -191,7 +192,7 @@
       .then(function (stats) {
         var values = {
           processed: stats.processed, failed: stats.failed, processedToday: stats.today.processed, failedToday: stats.today.failed,
-          enqueued: stats.enqueued, busy: stats.inProgress, scheduled: stats.scheduled, retries: stats.retries, dead: stats.dead, nodes: stats.nodes.length,
+          enqueued: stats.enqueued, busy: stats.inProgress, scheduled: stats.scheduled, retries: stats.retries, dead: stats.dead, blocked: stats.blocked, nodes: stats.nodes.length,
         };
         Object.keys(values).forEach(function (key) { setText('[data-stat="' + key + '"]', values[key]); });
         (stats.queues || []).forEach(function (queue) {

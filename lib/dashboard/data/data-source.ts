@@ -5,6 +5,7 @@ import type { BusyNode, RunningJob } from '../../engine/admin/busy';
 import type { QueueOverview } from '../../engine/admin/queue-overview';
 import type { QueueHistograms } from '../../engine/admin/histograms';
 import type { JobRef } from '../../engine/admin/job-refs';
+import type { JobHint } from '../../engine/admin/job-locator';
 import type { BatchStatus, JobStatus } from '../../engine/flow/flow-admin';
 import type { RecurringJob } from '../../engine/recurring/recurring-definition';
 
@@ -22,8 +23,11 @@ export interface DashboardDataSource {
   busy(cursor: string | undefined, limit: number): Promise<BusyView>;
   /** A page of a set; with a filter, a bounded scan that resumes from `filter.cursor`. */
   setJobs(set: JobSet, page: PageRequest, filter: JobFilter): Promise<JobList>;
-  /** A job by jid; with `found` (the set and score a set page listed it at), one exact read there first. */
-  job(jid: string, found?: { set: JobSet; at: number }): Promise<JobView>;
+  /**
+   * A job by jid: where the linking page saw it (`hint`: one exact read) and its history
+   * first, then one bounded step of a search (continued from `cursor`).
+   */
+  job(jid: string, lookup?: JobLookup): Promise<JobView>;
   recurring(): Promise<RecurringJob[]>;
   batches(cursor: string | undefined): Promise<{ batches: BatchStatus[]; cursor: string | null }>;
   batch(bid: string): Promise<BatchStatus | null>;
@@ -42,9 +46,10 @@ export interface DashboardDataSource {
   kill(set: 'retry' | 'schedule', jobs: JobRef[]): Promise<number>;
   retryAll(set: JobSet): Promise<BulkResult>;
   deleteAll(set: JobSet): Promise<BulkResult>;
-  cancel(jid: string): Promise<boolean>;
-  move(jid: string, queue: string): Promise<boolean>;
-  setPriority(jid: string, priority: number): Promise<boolean>;
+  /** Cancels or deletes a job wherever it is; `hint`: where the page saw it (one exact read first). */
+  cancel(jid: string, hint?: JobHint): Promise<boolean>;
+  move(jid: string, queue: string, hint?: JobHint): Promise<boolean>;
+  setPriority(jid: string, priority: number, hint?: JobHint): Promise<boolean>;
   enqueueRecurring(name: string): Promise<string | null>;
   removeRecurring(name: string): Promise<boolean>;
 }
@@ -76,6 +81,8 @@ export interface JobList {
 export interface QueueRow extends QueueOverview {
   /** Concurrency of this queue on the node serving the page (undefined when it does not run it). */
   concurrencyHere?: number;
+  /** The id of the node serving the page. */
+  nodeHere: string;
 }
 
 export interface BusyView {
@@ -86,10 +93,24 @@ export interface BusyView {
   nextCursor: string | null;
 }
 
+/** How the job page looks a job up. */
+export interface JobLookup {
+  /** Where the linking page saw it (set and score, queue and node, queue and position). */
+  hint?: JobHint;
+  /** Where a search not finished by the previous request goes on (its nextCursor). */
+  cursor?: string;
+}
+
 export interface JobView {
   status: JobStatus;
-  /** The stored text of the payload, exactly as found. */
+  /** The stored text of the payload, exactly as found (the member's bytes). */
   raw?: string;
+  /** Where it was found: links and buttons carry it, so the next read is exact. */
+  hint?: JobHint;
+  /** Not found by this request's bounded search: where to continue (null or absent: searched everywhere). */
+  nextCursor?: string | null;
+  /** Members this request's search read. */
+  scanned?: number;
   batch?: BatchStatus | null;
   tags: string[];
 }
@@ -121,4 +142,4 @@ export interface QueueHistogramsRow {
   histograms: QueueHistograms;
 }
 
-export type { JobPayload };
+export type { JobPayload, JobHint };

@@ -5,7 +5,9 @@ import type { RecurringJob } from '../../engine/recurring/recurring-definition';
 import { enqueueRecurringNow } from '../../engine/recurring/recurring-run';
 import type { BatchStatus } from '../../engine/flow/flow-admin';
 import type { JobRef } from '../../engine/admin/job-refs';
-import type { BulkResult, BusyView, DashboardDataSource, JobFilter, JobList, JobView, MetricsView, PageRequest, QueueRow } from './data-source';
+import type { FoundJob } from '../../engine/admin/admin';
+import type { JobHint, LocateResult } from '../../engine/admin/job-locator';
+import type { BulkResult, BusyView, DashboardDataSource, JobFilter, JobList, JobLookup, JobView, MetricsView, PageRequest, QueueRow } from './data-source';
 
 /** Members one filtered request reads at most: a fixed amount of work per request. */
 export const FILTER_SCAN_BOUND = 5000;
@@ -15,7 +17,11 @@ const ERROR_SAMPLE = 500;
 const QUEUES_LIMIT = 1000;
 /** Running jobs listed per node and queue on the Busy page (the counts are exact). */
 const JOBS_PER_QUEUE = 100;
-/** Queues whose histograms the metrics page reads (one queueStats call each). */
+/** Members the job page's search reads per request at most (it also stops after TIME_BUDGET_MS: see the dashboard bench). */
+export const LOOKUP_SCAN = 50_000;
+/** Members read looking for each dependency the job page shows (flow control's record comes first). */
+const DEPENDENCY_SCAN = 5000;
+/** Queues whose histograms the metrics page reads (two HGETALLs each, one round trip). */
 const HISTOGRAM_QUEUES = 50;
 
 export function isFiltered(filter: JobFilter): boolean {
@@ -38,7 +44,7 @@ export class EngineDataSource implements DashboardDataSource {
     // One call for every queue's sizes, latency, running, counters and pause.
     const { queues } = await this.engine.browse.queues({ limit: QUEUES_LIMIT });
     const here = this.engine.queues();
-    return queues.map((queue) => ({ ...queue, concurrencyHere: here[queue.name] }));
+    return queues.map((queue) => ({ ...queue, concurrencyHere: here[queue.name], nodeHere: this.engine.nodeId }));
   }
 
   queueJobs(queue: string, page: PageRequest): Promise<JobList> {
@@ -62,15 +68,20 @@ export class EngineDataSource implements DashboardDataSource {
     return { total: found.total, jobs: found.jobs, nextCursor: found.nextCursor, scanned: found.scanned };
   }
 
-  async job(jid: string, found?: { set: JobSet; at: number }): Promise<JobView> {
-    // A link from a set page names the set and score: one exact read confirms the job is
-    // still there before the full status (which scans for jobs in sets).
-    const exact = found ? await this.engine.browse.findAt(found.set, jid, found.at) : null;
-    const status = await this.engine.flow.job(jid);
+  async job(jid: string, lookup: JobLookup = {}): Promise<JobView> {
+    // One bounded step: the page's hint and the history (exact reads), else LOOKUP_SCAN members searched.
+    let step: LocateResult | undefined;
+    const locate = async (other: string): Promise<FoundJob | null> => {
+      if (other !== jid) return (await this.engine.browse.locate(other, { scanLimit: DEPENDENCY_SCAN })).found;
+      step = await this.engine.browse.locate(jid, { hint: lookup.hint, cursor: lookup.cursor, scanLimit: LOOKUP_SCAN });
+      return step.found;
+    };
+    const status = await this.engine.flow.job(jid, { locate });
     const bid = status.job?.bid;
     const batch = typeof bid === 'string' ? await this.engine.flow.batchStatus(bid) : undefined;
     const tags = Array.isArray(status.job?.tags) ? (status.job.tags as unknown[]).map(String) : [];
-    return { status, batch, tags, ...(exact ? { raw: exact.raw } : {}) };
+    const searching = step && !step.found && step.nextCursor !== null ? { nextCursor: step.nextCursor, scanned: step.scanned } : {};
+    return { status, batch, tags, ...(status.raw !== undefined ? { raw: status.raw } : {}), ...(step?.hint ? { hint: step.hint } : {}), ...searching };
   }
 
   recurring(): Promise<RecurringJob[]> {
@@ -92,8 +103,9 @@ export class EngineDataSource implements DashboardDataSource {
       this.engine.admin.listJobs('dead', { limit: ERROR_SAMPLE }),
     ]);
     const day = date ?? stats.today.date;
-    const histograms = await Promise.all(
-      stats.queues.slice(0, HISTOGRAM_QUEUES).map(async (queue) => ({ name: queue.name, histograms: (await this.engine.admin.queueStats(queue.name, { date: day })).histograms })),
+    const histograms = await this.engine.admin.queueHistograms(
+      stats.queues.slice(0, HISTOGRAM_QUEUES).map((queue) => queue.name),
+      { date: day },
     );
     const errors = new Map<string, { count: number; sampleMessage: string }>();
     for (const entry of [...retry.jobs, ...dead.jobs]) {
@@ -151,16 +163,28 @@ export class EngineDataSource implements DashboardDataSource {
     return { done: await this.engine.bulk.deleteAll(set), skipped: 0 };
   }
 
-  cancel(jid: string): Promise<boolean> {
-    return this.engine.flow.cancel(jid);
+  cancel(jid: string, hint?: JobHint): Promise<boolean> {
+    return this.engine.flow.cancel(jid, { locate: this.locateFor(hint) });
   }
 
-  move(jid: string, queue: string): Promise<boolean> {
-    return this.engine.control.move(jid, queue);
+  move(jid: string, queue: string, hint?: JobHint): Promise<boolean> {
+    return this.engine.control.move(jid, queue, { locate: this.locateFor(hint) });
   }
 
-  setPriority(jid: string, priority: number): Promise<boolean> {
-    return this.engine.admin.setPriority(jid, priority);
+  setPriority(jid: string, priority: number, hint?: JobHint): Promise<boolean> {
+    return this.engine.admin.setPriority(jid, priority, undefined, { locate: this.locateFor(hint) });
+  }
+
+  /**
+   * How an action finds its job: where the page saw it first (one exact read), else one
+   * bounded step; a job that moved out of reach of both is searched for to the end (rare:
+   * an action, not a page).
+   */
+  private locateFor(hint: JobHint | undefined): (jid: string) => Promise<FoundJob | null> {
+    return async (jid) => {
+      const step = await this.engine.browse.locate(jid, { hint, scanLimit: LOOKUP_SCAN });
+      return step.found ?? (step.nextCursor === null ? null : this.engine.admin.findJob(jid));
+    };
   }
 
   enqueueRecurring(name: string): Promise<string | null> {

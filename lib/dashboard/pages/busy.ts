@@ -38,11 +38,11 @@ ${
 ${view.running.map((entry) => {
   const jid = entry.job?.jid ?? '';
   return html`<tr data-jid="${jid}"><td><code>${entry.nodeId}</code></td><td>${entry.queue}</td>
-<td>${entry.job ? html`<a href="${ctx.url(`/jobs/${encodeURIComponent(jid)}`)}">${entry.job.class}</a><br><code class="jid">${jid}</code>` : html`<span class="bad">invalid payload</span>`}</td>
+<td>${entry.job ? html`<a href="${ctx.url(`/jobs/${encodeURIComponent(jid)}`, { queue: entry.queue, node: entry.nodeId })}">${entry.job.class}</a><br><code class="jid">${jid}</code>` : html`<span class="bad">invalid payload</span>`}</td>
 <td><code class="args">${entry.job ? short(entry.job.args, 160) : short(entry.raw, 160)}</code></td>
 <td>${entry.startedAt !== null ? time(entry.startedAt) : html`enqueued ${timeSeconds(entry.job?.enqueued_at)}`}</td>
 <td class="num">${entry.startedAt !== null ? duration((now - entry.startedAt) / 1000) : '–'}</td>
-<td class="actions">${jid ? actionButton(ctx, 'cancel', 'Cancel', { post: `/api/jobs/${encodeURIComponent(jid)}/cancel`, confirm: `Cancel running job ${jid}?`, danger: true }) : ''}</td></tr>`;
+<td class="actions">${jid ? actionButton(ctx, 'cancel', 'Cancel', { post: `/api/jobs/${encodeURIComponent(jid)}/cancel`, body: { hint: { queue: entry.queue, node: entry.nodeId } }, confirm: `Cancel running job ${jid}?`, danger: true }) : ''}</td></tr>`;
 })}
 </tbody></table>`
 }

@@ -9,6 +9,8 @@ interface RowOptions {
   error?: boolean;
   /** The set page's name in the URL (scheduled, retries, dead): rows then carry their score, and job links the set and score. */
   set?: string;
+  /** A queue page: job links carry the queue and each job's run-order position (`offset` of the first row). */
+  queue?: { name: string; offset: number };
 }
 
 /**
@@ -24,17 +26,19 @@ export function jobTable(ctx: PageContext, entries: ListedJob[], options: RowOpt
   <th>Job</th><th>Queue</th><th>Arguments</th>${options.error ? html`<th>Error</th>` : ''}<th>Enqueued</th>
 </tr></thead>
 <tbody>
-${entries.map((entry) => jobRow(ctx, entry, options))}
+${entries.map((entry, index) => jobRow(ctx, entry, options, index))}
 </tbody>
 </table>`;
 }
 
-function jobRow(ctx: PageContext, entry: ListedJob, options: RowOptions): Html {
+function jobRow(ctx: PageContext, entry: ListedJob, options: RowOptions, index: number): Html {
   const job = entry.job;
   const jid = job?.jid ?? '';
-  // The score identifies the member exactly: actions and the job page find it in one read.
+  // The score identifies the member exactly: actions and the job page find it in one read;
+  // in a queue, the position does nearly as well (the job page reads a window around it).
   const at = options.set && entry.at !== undefined ? String(entry.at) : undefined;
-  const href = ctx.url(`/jobs/${encodeURIComponent(jid)}`, at ? { set: options.set, at } : {});
+  const where = at ? { set: options.set, at } : options.queue ? { queue: options.queue.name, pos: options.queue.offset + index } : {};
+  const href = ctx.url(`/jobs/${encodeURIComponent(jid)}`, where);
   return html`<tr data-jid="${jid}">
   ${options.select ? html`<td class="check">${jid ? html`<input type="checkbox" name="jid" value="${jid}" data-at="${at ?? ''}" aria-label="Select ${jid}">` : ''}</td>` : ''}
   ${options.when ? html`<td>${entry.at !== undefined ? time(entry.at * 1000) : '–'}</td>` : ''}

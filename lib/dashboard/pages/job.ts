@@ -1,47 +1,41 @@
 import { type Html, html } from '../html/html';
 import { time } from '../html/format';
 import type { PageContext, PageResult } from '../server/context';
-import { checkJidParam, SET_PAGES } from '../api/params';
-import type { JobSet } from '../../engine/admin/admin';
+import { checkJidParam, hintOfQuery } from '../api/params';
+import { num } from '../html/format';
 import { actionButton } from './layout';
 import { batchProgress } from './batches';
 import type { JobState } from '../../engine/flow/flow-admin';
 
 const SET_OF_STATE: Partial<Record<JobState, string>> = { scheduled: 'schedule', retry: 'retry', dead: 'dead' };
 
-/** `?set=retries&at=<score>` of a link from a set page, when both are valid. */
-function foundOf(ctx: PageContext): { set: JobSet; at: number } | undefined {
-  const set = ctx.req.query.set ? SET_PAGES[ctx.req.query.set] : undefined;
-  const at = Number(ctx.req.query.at);
-  return set && ctx.req.query.at && Number.isFinite(at) ? { set, at } : undefined;
-}
-
 /** /verk/jobs/:jid: where the job is, its payload, error, history, dependencies, batch, tags, and what can be done to it. */
 export async function jobPage(ctx: PageContext): Promise<PageResult> {
   const jid = checkJidParam(ctx.req.params.jid);
-  const found = foundOf(ctx);
-  const view = await ctx.data.job(jid, found);
-  const { status } = view;
+  const cursor = ctx.req.query.cursor || undefined;
+  const view = await ctx.data.job(jid, { hint: cursor ? undefined : hintOfQuery(ctx.req.query), cursor });
+  const { status, hint } = view;
   const job = status.job;
   const api = `/api/jobs/${encodeURIComponent(jid)}`;
   const set = SET_OF_STATE[status.state];
-  // Actions carry the score the set page listed (when the job is still there with it): one exact read.
-  const at: Record<string, number> = found && view.raw !== undefined && found.set === set ? { at: found.at } : {};
+  // Actions carry where the job was found (a set's score, a node, a queue position): one exact read.
+  const at: Record<string, number> = hint && 'set' in hint && hint.set === set ? { at: hint.at } : {};
+  const located = hint ? { hint } : {};
   const link = (other: string): Html => html`<a href="${ctx.url(`/jobs/${encodeURIComponent(other)}`)}"><code>${other}</code></a>`;
   const backtrace = job?.error_backtrace;
   const actions = html`
 ${set ? actionButton(ctx, 'retry', 'Retry now', { post: `${api}/retry`, body: { from: set, ...at } }) : ''}
 ${set === 'schedule' || set === 'retry' ? actionButton(ctx, 'kill', 'Kill', { post: `${api}/kill`, body: { from: set, ...at }, confirm: `Move job ${jid} to dead?`, danger: true }) : ''}
-${status.state === 'running' ? actionButton(ctx, 'cancel', 'Cancel', { post: `${api}/cancel`, confirm: `Cancel running job ${jid}?`, danger: true }) : ''}
-${['waiting', 'scheduled', 'retry', 'dead', 'blocked'].includes(status.state) ? actionButton(ctx, 'delete', 'Delete', { post: `${api}/delete`, confirm: `Delete job ${jid}?`, danger: true }) : ''}
+${status.state === 'running' ? actionButton(ctx, 'cancel', 'Cancel', { post: `${api}/cancel`, body: located, confirm: `Cancel running job ${jid}?`, danger: true }) : ''}
+${['waiting', 'scheduled', 'retry', 'dead', 'blocked'].includes(status.state) ? actionButton(ctx, 'delete', 'Delete', { post: `${api}/delete`, body: located, confirm: `Delete job ${jid}?`, danger: true }) : ''}
 ${
   ctx.allowed.has('move') && ['waiting', 'scheduled', 'retry', 'dead', 'blocked', 'running'].includes(status.state)
-    ? html`<form class="inline" data-post-form="${api}/move"><label>Move to queue <input name="queue" required pattern="\\S+" value="" size="12"></label> <button type="submit">Move</button></form>`
+    ? html`<form class="inline" data-post-form="${api}/move" data-body="${JSON.stringify(located)}"><label>Move to queue <input name="queue" required pattern="\\S+" value="" size="12"></label> <button type="submit">Move</button></form>`
     : ''
 }
 ${
   ctx.allowed.has('priority') && status.state === 'waiting'
-    ? html`<form class="inline" data-post-form="${api}/priority"><label>Priority <input name="priority" type="number" min="-1000" max="1000" step="1" value="${String(job?.priority ?? 0)}"></label> <button type="submit">Set priority</button></form>`
+    ? html`<form class="inline" data-post-form="${api}/priority" data-body="${JSON.stringify(located)}"><label>Priority <input name="priority" type="number" min="-1000" max="1000" step="1" value="${String(job?.priority ?? 0)}"></label> <button type="submit">Set priority</button></form>`
     : ''
 }`;
   const body = html`
@@ -62,7 +56,20 @@ ${
 ${backtrace ? html`<details open><summary>Backtrace</summary><pre>${Array.isArray(backtrace) ? backtrace.map(String).join('\n') : String(backtrace)}</pre></details>` : ''}</section>`
     : ''
 }
-${job ? html`<section class="panel"><h2>Payload</h2><pre class="payload">${JSON.stringify(job, null, 2)}</pre></section>` : html`<p class="empty">The job is stored nowhere now (${status.state}).</p>`}
+${
+  view.nextCursor
+    ? html`<p class="searching" data-searching>Not found yet: ${num(view.scanned ?? 0)} stored jobs searched (a bounded amount per request). <a href="${ctx.url(`/jobs/${encodeURIComponent(jid)}`, { cursor: view.nextCursor })}" data-continue>Continue searching</a></p>`
+    : ''
+}
+${
+  job
+    ? html`<section class="panel"><h2>Payload</h2>
+<pre class="payload" data-raw>${view.raw ?? JSON.stringify(job)}</pre>
+<details><summary>Formatted</summary><pre class="payload-formatted">${JSON.stringify(job, null, 2)}</pre></details></section>`
+    : view.nextCursor
+      ? ''
+      : html`<p class="empty">The job is stored nowhere now (${status.state}).</p>`
+}
 ${
   status.waitingFor?.length || status.dependents.length
     ? html`<section class="panel"><h2>Dependencies</h2>

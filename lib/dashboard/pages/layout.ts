@@ -50,7 +50,7 @@ ${page.body}
 }
 
 /** An action button: a real <button> with its label, rendered only when the viewer may take the action. */
-export function actionButton(ctx: PageContext, action: Parameters<PageContext['allowed']['has']>[0], label: string, attributes: { post: string; confirm?: string; body?: Record<string, string | number>; selection?: boolean; danger?: boolean }): Html {
+export function actionButton(ctx: PageContext, action: Parameters<PageContext['allowed']['has']>[0], label: string, attributes: { post: string; confirm?: string; body?: Record<string, unknown>; selection?: boolean; danger?: boolean }): Html {
   if (!ctx.allowed.has(action)) return html``;
   return html`<button type="button" class="${attributes.danger ? 'danger' : ''}" data-post="${attributes.post}"${attributes.confirm ? html` data-confirm="${attributes.confirm}"` : ''}${attributes.body ? html` data-body="${JSON.stringify(attributes.body)}"` : ''}${attributes.selection ? html` data-selection="true"` : ''}>${label}</button>`;
 }

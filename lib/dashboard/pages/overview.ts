@@ -24,6 +24,7 @@ export async function overviewPage(ctx: PageContext): Promise<PageResult> {
   ${card('scheduled', 'Scheduled', stats.scheduled, '/scheduled')}
   ${card('retries', 'Retries', stats.retries, '/retries')}
   ${card('dead', 'Dead', stats.dead, '/dead')}
+  ${card('blocked', 'Blocked', stats.blocked)}
   ${card('nodes', 'Nodes alive', stats.nodes.length, '/busy')}
 </section>
 <section class="panel" aria-labelledby="live-title">

@@ -19,7 +19,7 @@ export async function queuePage(ctx: PageContext): Promise<PageResult> {
   ${queue?.paused ? actionButton(ctx, 'resume', 'Resume', { post: `${path}/resume` }) : actionButton(ctx, 'pause', 'Pause', { post: `${path}/pause` })}
   ${actionButton(ctx, 'clear', 'Clear', { post: `${path}/clear`, confirm: `Delete all ${num(list.total)} waiting jobs of queue ${name}?`, danger: true })}
 </div>
-${jobTable(ctx, list.jobs)}
+${jobTable(ctx, list.jobs, { queue: { name, offset } })}
 ${pager(ctx, `/queues/${encodeURIComponent(name)}`, offset, limit, list.total)}`;
   return { title: `Queue ${name}`, section: 'queues', body };
 }

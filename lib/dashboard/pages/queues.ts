@@ -1,4 +1,5 @@
-import { html } from '../html/html';
+import { type Html, html } from '../html/html';
+import type { QueueRow } from '../data/data-source';
 import { num } from '../html/format';
 import type { PageContext, PageResult } from '../server/context';
 import { actionButton } from './layout';
@@ -12,13 +13,24 @@ export function duration(seconds: number): string {
   return `${Math.floor(seconds / 86_400)} d`;
 }
 
+/** The queue's concurrency: the sum over live nodes, and each node's (as its heartbeat published it). */
+function concurrencyCell(queue: QueueRow): Html {
+  const { total, nodes, byNode } = queue.concurrency;
+  if (nodes === 0) return html`–`;
+  const listed = Object.entries(byNode);
+  return html`<details class="per-node"><summary>${num(total)} on ${num(nodes)} node${nodes === 1 ? '' : 's'}</summary><ul>
+${listed.map(([id, value]) => html`<li data-node="${id}"><code>${id}</code>: ${num(value)}${id === queue.nodeHere ? html` <span class="muted">(this node)</span>` : ''}</li>`)}
+${nodes > listed.length ? html`<li class="muted">and ${num(nodes - listed.length)} more</li>` : ''}
+</ul></details>`;
+}
+
 /** /verk/queues: every queue with its numbers; Pause / Resume (cluster-wide) and Clear. */
 export async function queuesPage(ctx: PageContext): Promise<PageResult> {
   const queues = await ctx.data.queues();
   const body =
     queues.length === 0
       ? html`<p class="empty">No queues yet.</p>`
-      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Prioritized</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency here</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
+      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Prioritized</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency per node</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
 ${queues.map((queue) => {
   const path = `/api/queues/${encodeURIComponent(queue.name)}`;
   return html`<tr data-queue="${queue.name}">
@@ -27,7 +39,7 @@ ${queues.map((queue) => {
   <td class="num">${num(queue.prioritized)}</td>
   <td class="num" data-latency="${queue.latency}" title="Age of the oldest waiting job">${duration(queue.latency)}</td>
   <td class="num">${num(queue.running)}</td>
-  <td class="num">${queue.concurrencyHere === undefined ? '–' : num(queue.concurrencyHere)}</td>
+  <td class="num" data-concurrency="${queue.concurrency.total}">${concurrencyCell(queue)}</td>
   <td class="num">${num(queue.processed)}</td>
   <td class="num">${num(queue.failed)}</td>
   <td>${queue.paused ? html`<span class="badge warn">paused</span>` : html`<span class="badge ok">running</span>`}</td>

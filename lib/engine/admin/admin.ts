@@ -11,7 +11,9 @@ import { spliceFields } from '../core/payload-text';
 import { checkPriority, priorityOf } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { type QueueDetails, type QueueStatsOptions, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
+import type { QueueHistograms } from './histograms';
 import { readRunningJobs, type RunningPage } from './running-jobs';
+import { VerkJobLocator } from './job-locator';
 
 /**
  * One stored member as read by the management API. `job` is null when the text is not a
@@ -66,18 +68,10 @@ export type { JobSet, JobSource } from './admin-input';
 
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 1000;
-/** Members read per round trip while scanning for a jid. */
-const SCAN_CHUNK = 500;
 /** Times a move or delete looks again when the member changed under it. */
 const ATTEMPTS = 3;
 /** Jobs clear() removes per script call (a short script: Redis serves others in between). */
 const CLEAR_CHUNK = 1000;
-
-
-/** Escapes a literal for a Redis glob (SCAN MATCH). */
-function globLiteral(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
-}
 
 /**
  * Sidekiq-web-like management: stats, listing, finding, moving and deleting jobs.
@@ -87,6 +81,7 @@ function globLiteral(text: string): string {
 export class VerkAdmin {
   private readonly statsReader: VerkStatsReader;
   private readonly scripts: VerkScripts;
+  private readonly locator: VerkJobLocator;
 
   constructor(
     private readonly redis: Redis,
@@ -98,6 +93,7 @@ export class VerkAdmin {
   ) {
     this.statsReader = new VerkStatsReader(redis, keys);
     this.scripts = new VerkScripts(redis, keys);
+    this.locator = new VerkJobLocator(redis, keys);
   }
 
   /** Counters, sizes and live nodes. */
@@ -108,6 +104,11 @@ export class VerkAdmin {
   /** The numbers of one queue, with its run/wait histograms of one UTC day (default today). */
   queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     return this.statsReader.queueStats(name, options);
+  }
+
+  /** The run/wait histograms of several queues for one UTC day (default today), in one round trip, without their sizes. */
+  queueHistograms(names: readonly string[], options: { date?: Date | string } = {}): Promise<{ name: string; histograms: QueueHistograms }[]> {
+    return this.statsReader.histograms(names, options.date);
   }
 
   /** A page of the jobs in progress on every registered node, by node id then queue (the dashboard's Busy page). */
@@ -138,34 +139,15 @@ export class VerkAdmin {
   }
 
   /**
-   * Where a job is now: `schedule`, a queue, a node's in-progress list, `retry` or
-   * `dead`, looked for in that order (the order jobs flow). A linear scan in chunks, as
-   * Sidekiq's web UI does; a job that moves during the scan may be missed. Null when not
-   * found.
+   * Where a job is now: its history's last word first (when its queue keeps one), then a
+   * search of `schedule`, `retry`, `dead`, the queues and the nodes' in-progress lists,
+   * server-side in steps of a fixed number of members (VerkJobLocator), to the end. A job
+   * that moves during the search may be missed. Null when not found. On a large
+   * deployment this reads every stored job in the worst case: pages use
+   * `engine.browse.locate`, one bounded step at a time.
    */
-  async findJob(jid: string): Promise<FoundJob | null> {
-    checkJid(jid);
-    const { keys } = this;
-    const inSet = async (set: JobSet): Promise<FoundJob | null> => {
-      const found = await this.findInSet(this.keyOf({ set }), jid);
-      return found ? { where: set, at: found.at, job: found.job, raw: found.raw } : null;
-    };
-    const scheduled = await inSet('schedule');
-    if (scheduled) return scheduled;
-
-    const [queueNames, nodeIds] = await Promise.all([this.redis.smembers(keys.queues), this.redis.smembers(keys.nodes)]);
-    const nodeQueues = await Promise.all(nodeIds.map((id) => this.redis.smembers(keys.nodeQueues(id))));
-    for (const queue of [...new Set([...queueNames.sort(), ...nodeQueues.flat().sort()])]) {
-      const found = (await this.findInSet(keys.prioritized(queue), jid)) ?? (await this.findInList(keys.queue(queue), jid));
-      if (found) return { where: 'queue', queue, job: found.job, raw: found.raw };
-    }
-    for (let n = 0; n < nodeIds.length; n++) {
-      for (const queue of nodeQueues[n]) {
-        const found = await this.findInList(keys.inProgress(queue, nodeIds[n]), jid);
-        if (found) return { where: 'inprogress', queue, nodeId: nodeIds[n], job: found.job, raw: found.raw };
-      }
-    }
-    return (await inSet('retry')) ?? (await inSet('dead'));
+  findJob(jid: string): Promise<FoundJob | null> {
+    return this.locator.findAnywhere(jid);
   }
 
   /**
@@ -176,9 +158,8 @@ export class VerkAdmin {
   async retryNow(jid: string, from: JobSet): Promise<boolean> {
     checkJid(jid);
     const set = checkSet(from, 'from');
-    const key = this.keyOf({ set });
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const found = await this.findInSet(key, jid);
+      const found = await this.locator.findIn(jid, { set });
       if (!found) return false;
       const queue = found.job.queue;
       if (typeof queue !== 'string' || queue.length === 0) throw new InvalidJobError(`Job ${jid} in ${set} names no queue; it cannot be enqueued`);
@@ -194,17 +175,11 @@ export class VerkAdmin {
     return false;
   }
 
-  /** The job with this jid in one set or queue, or null. */
-  async findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
+  /** The job with this jid in one set or queue, or null: a server-side search of it to the end. */
+  findIn(jid: string, where: JobSource): Promise<FoundJob | null> {
     checkJid(jid);
     const source = checkSource(where, 'from');
-    const key = this.keyOf(source);
-    if (source.set) {
-      const found = await this.findInSet(key, jid);
-      return found ? { where: source.set, at: found.at, job: found.job, raw: found.raw } : null;
-    }
-    const found = (await this.findInSet(this.keys.prioritized(source.queue), jid)) ?? (await this.findInList(key, jid));
-    return found ? { where: 'queue', queue: source.queue, job: found.job, raw: found.raw } : null;
+    return this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
   }
 
   /**
@@ -214,26 +189,24 @@ export class VerkAdmin {
    * is refused unless cascading, a job a batch still waits for is refused). With
    * `dependents: 'lose'` a dependable job takes the jobs waiting for it to dead
    * (DependencyLostError), as clear() does; `'keep'` leaves them (cascade removes them).
+   * `known`: the member as the caller just found it (tried first, without a search).
    */
-  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep'): Promise<boolean> {
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep', known?: { raw: string }): Promise<boolean> {
     checkJid(jid);
     const source = checkSource(from, 'from');
     const key = this.keyOf(source);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      // The member the caller just found is tried first (removal is by the exact member, so a
+      // stale one removes nothing); else, or when it changed, the set or queue is searched.
+      const found = attempt === 0 && known ? known : await this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
+      if (!found) return false;
       if (source.set) {
-        const found = await this.findInSet(key, jid);
-        if (!found) return false;
         if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
       } else {
+        // A waiting job is in its queue's list or, with a priority, in its prioritized set.
         const prioritized = this.keys.prioritized(source.queue);
-        const inSet = await this.findInSet(prioritized, jid);
-        if (inSet) {
-          if ((await this.remove(prioritized, 'zset', source, { members: [inSet.raw] }, dependents)) === 1) return true;
-          continue;
-        }
-        const found = await this.findInList(key, jid);
-        if (!found) return false;
-        if ((await this.remove(key, 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
+        const inSet = (await this.redis.zscore(prioritized, found.raw)) !== null;
+        if ((await this.remove(inSet ? prioritized : key, inSet ? 'zset' : 'list', source, { members: [found.raw] }, dependents)) === 1) return true;
       }
     }
     return false;
@@ -289,24 +262,26 @@ export class VerkAdmin {
    * plain job): it moves to the end of its new priority, as if enqueued now with it
    * (priority 0: to the end of the plain list). A job already at that priority stays
    * where it is. Looks in `queue` only when given, else in every queue (a scan, like
-   * findJob). Returns false when no waiting job has that jid (a running job cannot be
+   * findJob). With `options.locate`, the job it finds (the dashboard: where its page saw
+   * it). Returns false when no waiting job has that jid (a running job cannot be
    * reprioritised).
    */
-  async setPriority(jid: string, priority: number, queue?: string): Promise<boolean> {
+  async setPriority(jid: string, priority: number, queue?: string, options: { locate?: (jid: string) => Promise<FoundJob | null> } = {}): Promise<boolean> {
     checkJid(jid);
     if (priority === undefined) throw new VerkValidationError('priority', 'must be an integer from -1000 to 1000, got undefined');
     const value = checkPriority(priority, 'priority');
     const { keys } = this;
-    const queues = queue === undefined ? (await this.redis.smembers(keys.queues)).sort() : [checkQueueName(queue, 'queue')];
+    // With `locate` (the dashboard: where its page saw the job), the queue is the one it finds.
+    const queues = options.locate ? [null] : queue === undefined ? (await this.redis.smembers(keys.queues)).sort() : [checkQueueName(queue, 'queue')];
     for (const name of queues) {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        const inSet = await this.findInSet(keys.prioritized(name), jid);
-        const found = inSet ?? (await this.findInList(keys.queue(name), jid));
-        if (!found) break;
-        if (priorityOf(found.job) === value && (inSet !== null) === (value !== 0)) return true;
+        const found = options.locate ? await options.locate(jid) : await this.locator.findIn(jid, { queue: name as string });
+        if (found?.where !== 'queue') break;
+        // Which of the two a waiting job is in: its exact member in the prioritized set, or the list.
+        const inSet = (await this.redis.zscore(keys.prioritized(found.queue), found.raw)) !== null;
+        if (priorityOf(found.job) === value && inSet === (value !== 0)) return true;
         const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
-        const where = inSet ? 'zset' : 'list';
-        if ((await this.scripts.reprioritize({ queue: name, raw: found.raw, where, payload, priority: value })) === 1) return true;
+        if ((await this.scripts.reprioritize({ queue: found.queue, raw: found.raw, where: inSet ? 'zset' : 'list', payload, priority: value })) === 1) return true;
         // Fetched, or changed under us: look again.
       }
     }
@@ -320,37 +295,5 @@ export class VerkAdmin {
 
   private async transaction<T extends unknown[]>(build: (multi: ChainableCommander) => ChainableCommander): Promise<T> {
     return checkExec(await build(this.redis.multi()).exec()) as T;
-  }
-
-  /** The first member of a sorted set whose jid is `jid`, scanned in chunks (ZSCAN MATCH). */
-  private async findInSet(key: string, jid: string): Promise<{ raw: string; job: JobPayload; at: number } | null> {
-    const pattern = `*${globLiteral(jid)}*`;
-    let cursor = '0';
-    do {
-      const [next, pairs] = await this.redis.zscan(key, cursor, 'MATCH', pattern, 'COUNT', SCAN_CHUNK);
-      for (let i = 0; i + 1 < pairs.length; i += 2) {
-        const { job } = readJob(pairs[i]);
-        if (job && job.jid === jid) return { raw: pairs[i], job, at: Number(pairs[i + 1]) };
-      }
-      cursor = next;
-    } while (cursor !== '0');
-    return null;
-  }
-
-  /**
-   * The first element of a list whose jid is `jid`, read in pages from the producer end.
-   * Pages by index from the left: pushes there shift elements towards later pages (seen
-   * twice at worst) and consumers take from the right, so an element that stays is seen.
-   */
-  private async findInList(key: string, jid: string): Promise<{ raw: string; job: JobPayload } | null> {
-    for (let start = 0; ; start += SCAN_CHUNK) {
-      const page = await this.redis.lrange(key, start, start + SCAN_CHUNK - 1);
-      for (const raw of page) {
-        if (!raw.includes(jid)) continue;
-        const { job } = readJob(raw);
-        if (job && job.jid === jid) return { raw, job };
-      }
-      if (page.length < SCAN_CHUNK) return null;
-    }
   }
 }

@@ -8,6 +8,7 @@ import { type BusyOptions, type BusyPage, VerkBusyReader } from './busy';
 import { type JobFilter, type SearchOptions, type SearchPage, VerkJobSearch } from './job-search';
 import { type QueueOverviewOptions, type QueueOverviewPage, VerkQueueOverview } from './queue-overview';
 import type { Keys } from '../redis/keys';
+import { type LocateOptions, type LocateResult, VerkJobLocator } from './job-locator';
 
 /**
  * Reads for large deployments (the dashboard's and the CLI's pages), each doing a bounded
@@ -19,6 +20,7 @@ export class VerkBrowse {
   private readonly searcher: VerkJobSearch;
   private readonly busyReader: VerkBusyReader;
   private readonly overview: VerkQueueOverview;
+  private readonly locator: VerkJobLocator;
 
   constructor(
     private readonly redis: Redis,
@@ -28,6 +30,16 @@ export class VerkBrowse {
     this.searcher = new VerkJobSearch(redis, keys);
     this.busyReader = new VerkBusyReader(redis, keys, heartbeat);
     this.overview = new VerkQueueOverview(redis, keys);
+    this.locator = new VerkJobLocator(redis, keys);
+  }
+
+  /**
+   * One bounded step of finding a job by jid: the `hint` (where a page listed it) and the
+   * job's history first, one exact read each; then a server-side search that reads at
+   * most `scanLimit` members and returns `nextCursor` to continue ("continue searching").
+   */
+  locate(jid: string, options?: LocateOptions): Promise<LocateResult> {
+    return this.locator.locate(jid, options);
   }
 
   /** One step of a filtered search (at most `scanLimit` members read); continue with `nextCursor`. */

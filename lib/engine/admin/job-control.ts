@@ -63,12 +63,14 @@ export class VerkJobControl {
    * dependencies will be enqueued into the new queue; a running job is taken from its
    * worker (told through `currentJob().canceled`/`movedTo`) and enqueued into the new
    * queue. False when the job is not found. Its priority and every other field are kept.
+   * `options.locate`: how to find it (default `admin.findJob`, a search to the end), as
+   * in flow.job; the dashboard passes where the page saw it.
    */
-  async move(jid: string, queue: string): Promise<boolean> {
+  async move(jid: string, queue: string, options: { locate?: (jid: string) => Promise<FoundJob | null> } = {}): Promise<boolean> {
     checkJid(jid);
     checkQueueName(queue, 'queue');
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const place = await this.locate(jid);
+      const place = await this.locate(jid, options.locate ?? ((other) => this.admin.findJob(other)));
       if (!place) return false;
       const payload = spliceFields(place.raw, { queue });
       let moved: number;
@@ -107,13 +109,13 @@ export class VerkJobControl {
     await publish(this.redis, this.keys, this.keys.control, JSON.stringify(message));
   }
 
-  private async locate(jid: string): Promise<Place | null> {
+  private async locate(jid: string, find: (jid: string) => Promise<FoundJob | null>): Promise<Place | null> {
     const blocked = await this.redis.hget(this.keys.flowBlocked, jid);
     if (blocked !== null) {
       const job = readJob(blocked).job;
       return job ? { key: this.keys.flowBlocked, kind: 'hash', raw: blocked, job } : null;
     }
-    const found = await this.admin.findJob(jid);
+    const found = await find(jid);
     if (!found) return null;
     switch (found.where) {
       case 'queue': {

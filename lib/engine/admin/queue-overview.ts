@@ -23,6 +23,12 @@ export interface QueueOverview {
   latency: number;
   /** Jobs in progress on every node that holds work for the queue. */
   running: number;
+  /**
+   * How many jobs of it the live nodes run at a time, as each node publishes with its
+   * heartbeat (`verk:node:<id>:concurrency`): the sum, how many nodes run it, and per node
+   * id (the first MAX_NODES_LISTED by id, so the page stays bounded).
+   */
+  concurrency: { total: number; nodes: number; byNode: Record<string, number> };
   /** Paused on every node (pauseQueue). */
   paused: boolean;
   /** Jobs of this queue that finished / failed, ever and today (UTC). */
@@ -46,6 +52,8 @@ export interface QueueOverviewPage {
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
+/** Nodes listed by id in a queue's `concurrency.byNode`. */
+export const MAX_NODES_LISTED = 50;
 
 /**
  * The Queues page: every queue's sizes, latency, running jobs, counters and pause, for a
@@ -65,13 +73,23 @@ export class VerkQueueOverview {
     const { redis, keys } = this;
     const [known, nodeIds, pausedNames] = checkExec(await redis.multi().smembers(keys.queues).smembers(keys.nodes).smembers(keys.pausedQueues).exec()) as string[][];
     const nodeQueues = new Map<string, string[]>();
+    // Per queue: node id -> concurrency, from the hashes the nodes' heartbeats keep.
+    const concurrency = new Map<string, Map<string, number>>();
     if (nodeIds.length > 0) {
+      nodeIds.sort();
       const pipeline = redis.pipeline();
-      for (const id of nodeIds) pipeline.smembers(keys.nodeQueues(id));
-      const replies = checkExec(await pipeline.exec()) as string[][];
-      nodeIds.forEach((id, i) => nodeQueues.set(id, replies[i]));
+      for (const id of nodeIds) pipeline.smembers(keys.nodeQueues(id)).hgetall(keys.nodeConcurrency(id));
+      const replies = checkExec(await pipeline.exec());
+      nodeIds.forEach((id, i) => {
+        nodeQueues.set(id, replies[2 * i] as string[]);
+        for (const [queue, value] of Object.entries((replies[2 * i + 1] ?? {}) as Record<string, string>)) {
+          const byNode = concurrency.get(queue) ?? new Map<string, number>();
+          byNode.set(id, Number(value));
+          concurrency.set(queue, byNode);
+        }
+      });
     }
-    const names = [...new Set([...known, ...pausedNames, ...[...nodeQueues.values()].flat()])].sort();
+    const names = [...new Set([...known, ...pausedNames, ...[...nodeQueues.values()].flat(), ...concurrency.keys()])].sort();
     const page = names.slice(offset, offset + limit);
     const paused = new Set(pausedNames);
     const day = statDay();
@@ -107,6 +125,7 @@ export class VerkQueueOverview {
         prioritized,
         latency: Math.max(0, ...heads.map((raw) => ageOf(raw, now))),
         running: r.slice(9).reduce((sum: number, count) => sum + Number(count), 0),
+        concurrency: concurrencyOf(concurrency.get(name)),
         paused: paused.has(name),
         processed: Number(r[5] ?? 0),
         failed: Number(r[6] ?? 0),
@@ -115,6 +134,13 @@ export class VerkQueueOverview {
     });
     return { total: names.length, queues };
   }
+}
+
+function concurrencyOf(byNode: Map<string, number> | undefined): QueueOverview['concurrency'] {
+  if (!byNode) return { total: 0, nodes: 0, byNode: {} };
+  let total = 0;
+  for (const value of byNode.values()) total += value;
+  return { total, nodes: byNode.size, byNode: Object.fromEntries([...byNode].slice(0, MAX_NODES_LISTED)) };
 }
 
 /** Seconds since a waiting job was enqueued (`enqueued_at`, else `created_at`); 0 when unknown. */

@@ -16,6 +16,8 @@ export interface HeartbeatOptions {
   heartbeat: number;
   /** The queues this node holds work for (registered with every beat). */
   queues: () => string[];
+  /** Each queue this node runs and its concurrency, published with every beat (same TTL as the node key). */
+  concurrency?: () => Record<string, number>;
 }
 
 /**
@@ -64,7 +66,7 @@ export class Heartbeat {
   /** Leaves the cluster cleanly: the heartbeat key goes, and the node is forgotten if it holds no work. */
   async leave(): Promise<void> {
     const { redis, keys, nodeId, recovery } = this.options;
-    await redis.del(keys.node(nodeId));
+    await redis.del(keys.node(nodeId), keys.nodeConcurrency(nodeId));
     await recovery.forget(nodeId);
   }
 
@@ -73,6 +75,10 @@ export class Heartbeat {
     const queues = this.options.queues();
     const multi = redis.multi().psetex(keys.node(nodeId), heartbeat * 2, 'alive').sadd(keys.nodes, nodeId);
     if (queues.length > 0) multi.sadd(keys.nodeQueues(nodeId), ...queues);
+    const concurrency = Object.entries(this.options.concurrency?.() ?? {});
+    // Replaced whole (a queue removed since goes), and gone with the node's key when it stops beating.
+    multi.del(keys.nodeConcurrency(nodeId));
+    if (concurrency.length > 0) multi.hset(keys.nodeConcurrency(nodeId), ...concurrency.flat()).pexpire(keys.nodeConcurrency(nodeId), heartbeat * 2);
     checkExec(await multi.exec());
     this.lastBeatAt = Date.now();
   }

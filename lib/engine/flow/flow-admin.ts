@@ -35,6 +35,8 @@ export interface JobStatus {
   at?: Date;
   /** Its payload, when it is stored somewhere. */
   job?: JobPayload;
+  /** The payload exactly as stored (the bytes of the member), when it is stored somewhere. */
+  raw?: string;
   /** State `blocked`: the dependencies it still waits for and where each stands. */
   waitingFor?: { jid: string; state: JobState }[];
   /** Jobs waiting for this one. */
@@ -55,11 +57,27 @@ export interface BatchStatus {
   completedAt?: Date;
 }
 
+export interface JobStatusOptions {
+  /**
+   * How to find a job stored in a set, a queue or a node's in-progress list (the job and
+   * its dependencies): default `admin.findJob`, which searches to the end. The dashboard
+   * passes one bounded step of `engine.browse.locate`; null then means "not found by
+   * that step". A dependency that flow control knows is queued and that `locate` does not
+   * find is reported `waiting`.
+   */
+  locate?: (jid: string) => Promise<FoundJob | null>;
+}
+
 export interface CancelOptions {
   /** Also cancel every job waiting for this one, transitively. Without it, a job with dependents is refused. */
   cascade?: boolean;
   /** Only where it is now: a set or a queue (as deleteJob). Default: wherever it waits. */
   from?: JobSource;
+  /**
+   * Without `from`: how to find the job (as JobStatusOptions.locate); default
+   * `admin.findJob`. Null means not found.
+   */
+  locate?: (jid: string) => Promise<FoundJob | null>;
 }
 
 /** Job lookup with dependencies, batch status and cancelling (dependency-aware). */
@@ -81,9 +99,10 @@ export class VerkFlowAdmin {
   }
 
   /** Where a job is now, what it waits for and what waits for it. */
-  async job(jid: string): Promise<JobStatus> {
+  async job(jid: string, options: JobStatusOptions = {}): Promise<JobStatus> {
     checkJid(jid);
-    const [status, history] = await Promise.all([this.locate(jid), readHistory(this.redis, this.keys, jid)]);
+    const find = options.locate ?? ((other: string) => this.admin.findJob(other));
+    const [status, history] = await Promise.all([this.locate(jid, find), readHistory(this.redis, this.keys, jid)]);
     if (history.length > 0) {
       status.history = history;
       // Stored nowhere any more: the history says whether it finished (its last word on the job's fate).
@@ -97,7 +116,17 @@ export class VerkFlowAdmin {
     if (status.state === 'blocked') {
       const waiting = await this.redis.hget(this.keys.flowWaitingOn, jid);
       const deps = waiting ? (JSON.parse(waiting) as string[]) : [];
-      status.waitingFor = await Promise.all(deps.map(async (dep) => ({ jid: dep, state: (await this.locate(dep)).state })));
+      // Flow control's record (one read) names the state of a dependency `find` did not
+      // find (the dashboard's find reads a bounded amount); it can lag (retryNow leaves 'dead').
+      const pending = deps.length > 0 ? await this.redis.hmget(this.keys.flowPending, ...deps) : [];
+      status.waitingFor = await Promise.all(
+        deps.map(async (dep, i) => {
+          const state = (await this.locate(dep, find)).state;
+          const known = pending[i];
+          if (state !== 'unknown' || known === null) return { jid: dep, state };
+          return { jid: dep, state: known === 'queued' ? 'waiting' : (known as JobState) };
+        }),
+      );
     }
     return status;
   }
@@ -165,7 +194,7 @@ export class VerkFlowAdmin {
       // `schedule` to its queue, a worker fetching it): then it is looked up again, a few times.
       let found: FoundJob | null = null;
       for (let attempt = 0; ; attempt++) {
-        found = options.from === undefined ? await this.admin.findJob(jid) : await this.admin.findIn(jid, options.from);
+        found = options.from !== undefined ? await this.admin.findIn(jid, options.from) : options.locate ? await options.locate(jid) : await this.admin.findJob(jid);
         if (!found) return false;
         if (typeof found.job.bid === 'string' && found.where !== 'dead' && (await this.redis.exists(this.keys.batch(found.job.bid))) === 1) {
           throw new VerkFlowError(`Job ${jid} belongs to batch ${found.job.bid}, which waits for it to succeed or die; it cannot be cancelled`);
@@ -177,7 +206,7 @@ export class VerkFlowAdmin {
         } else {
           const source: JobSource = found.where === 'queue' ? { queue: found.queue } : found.where;
           // With cascade the dependents are removed below, not sent to dead as lost.
-          removed = await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose');
+          removed = await this.admin.removeJob(jid, source, cascade ? 'keep' : 'lose', found);
         }
         if (removed) break;
         if (attempt === MOVED_ATTEMPTS - 1) return false;
@@ -210,16 +239,16 @@ export class VerkFlowAdmin {
     return list ? (JSON.parse(list) as string[]) : [];
   }
 
-  private async locate(jid: string): Promise<JobStatus> {
+  private async locate(jid: string, find: (jid: string) => Promise<FoundJob | null> = (other) => this.admin.findJob(other)): Promise<JobStatus> {
     const { keys } = this;
     const [blocked, dependents] = await Promise.all([this.redis.hget(keys.flowBlocked, jid), this.dependentsOf(jid)]);
     if (blocked !== null) {
       const job = readJob(blocked).job ?? undefined;
-      return { jid, state: 'blocked', queue: job?.queue, job, dependents };
+      return { jid, state: 'blocked', queue: job?.queue, job, raw: blocked, dependents };
     }
-    const found = await this.admin.findJob(jid);
+    const found = await find(jid);
     if (found) {
-      const base = { jid, job: found.job, queue: found.job.queue, dependents };
+      const base = { jid, job: found.job, raw: found.raw, queue: found.job.queue, dependents };
       switch (found.where) {
         case 'queue':
           return { ...base, state: 'waiting', queue: found.queue };

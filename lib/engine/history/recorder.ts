@@ -10,77 +10,11 @@ import { checkExec } from '../redis/multi';
 import { RateLimitedLog, type VerkLogger } from '../logger';
 import { checkTag, checkTags, payloadTags } from './tags';
 import { withTimeout } from '../core/timing';
+import { type JobEvent, type JobEventName, readHistory, type TaggedJobs } from './job-event';
+import { HistoryRetention } from './retention';
 
-/**
- * What happened to a job. Tracked jobs publish the same names; qless's names map to them:
- * put = enqueued (or scheduled), popped = started, completed = finished, failed, retried,
- * stalled = recovered, canceled, moved.
- */
-export type JobEventName =
-  /** Written to its queue (by enqueue, enqueueMany, or the scheduler when a scheduled job is due). */
-  | 'enqueued'
-  /** Written to `schedule` (a time in the future, or a flow-control job: see `dependsOn`). */
-  | 'scheduled'
-  /** Taken from its queue by a node (`node`). */
-  | 'started'
-  /** Its perform threw; it waits in `retry` until `runAt`. */
-  | 'failed'
-  /** Moved from `retry` (or, by retryNow, from `dead`) back to its queue. */
-  | 'retried'
-  /** Its perform returned and the job was acknowledged. */
-  | 'finished'
-  /** Moved to `dead`: out of retries (`error`), an invalid payload, or a poison job. */
-  | 'dead'
-  /** Put back in its queue from the in-progress list of a node that died (`fromNode`). */
-  | 'recovered'
-  | 'canceled'
-  | 'moved'
-  /** Tags added (`tags`) after it was enqueued. */
-  | 'tagged'
-  /** Tags removed (`tags`). */
-  | 'untagged';
-
-/** One event of a job's history, and the message published for a tracked job. */
-export interface JobEvent {
-  jid: string;
-  event: JobEventName;
-  /** When it happened, epoch ms (the clock of the node that recorded it). */
-  at: number;
-  /** The node that made the transition. */
-  node: string;
-  /** The job's queue (absent for events recorded without knowing it, such as `tagged`). */
-  queue?: string;
-  /** failed, dead: the error's class and message. */
-  error?: { class: string; message: string };
-  /** failed, dead: failures so far (retry_count). */
-  retryCount?: number;
-  /** failed: when it runs again; scheduled: when it is due (epoch ms). */
-  runAt?: number;
-  /** finished, failed: how long it ran, ms. */
-  durationMs?: number;
-  /** recovered: the node that died holding it. */
-  fromNode?: string;
-  /** retried / enqueued by retryNow: the set it came from (`retry`, `dead`, `schedule`); moved: where from. */
-  from?: string;
-  /** moved: where to. */
-  to?: string;
-  /** enqueued/scheduled with tags, tagged, untagged. */
-  tags?: string[];
-  /** scheduled: the jobs it waits for. */
-  dependsOn?: string[];
-}
-
-/** A tracked job's event as published on `verk:track` (see subscribeToTrackedJobs). */
-export type TrackedJobEvent = JobEvent;
-
-/** Jobs carrying a tag, newest first. */
-export interface TaggedJobs {
-  tag: string;
-  total: number;
-  offset: number;
-  limit: number;
-  jids: string[];
-}
+export type { JobEvent, JobEventName, TaggedJobs, TrackedJobEvent } from './job-event';
+export { parseEvents, readHistory } from './job-event';
 
 export interface RecorderOptions {
   keys: Keys;
@@ -107,29 +41,8 @@ export const TRACK_GRACE_MS = 3_600_000;
 export const MAX_EVENTS_PER_JOB = 1000;
 /** Events per script call. */
 const MAX_BATCH = 500;
-/** Members handled per retention round trip. */
-const TRIM_CHUNK = 500;
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 1000;
-
-/** Parses stored events; a member that is not one is skipped. */
-export function parseEvents(raw: string[]): JobEvent[] {
-  const events: JobEvent[] = [];
-  for (const text of raw) {
-    try {
-      const value = JSON.parse(text) as JobEvent;
-      if (value && typeof value === 'object' && typeof value.event === 'string') events.push(value);
-    } catch {
-      // not ours
-    }
-  }
-  return events;
-}
-
-/** A job's recorded history, oldest first ([] when none). */
-export async function readHistory(redis: Redis, keys: Keys, jid: string): Promise<JobEvent[]> {
-  return parseEvents(await redis.lrange(keys.history(jid), 0, -1));
-}
 
 /**
  * Job history and tracking (qless): records what happens to jobs, right after each
@@ -150,7 +63,7 @@ export class JobRecorder {
   private buffer: JobEvent[] = [];
   private flushing?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
-  private sweeping?: Promise<void>;
+  private readonly retention: HistoryRetention;
   private readonly warnings: RateLimitedLog;
   private closed = false;
 
@@ -158,6 +71,7 @@ export class JobRecorder {
     this.nodeId = options.nodeId;
     this.keys = options.keys;
     this.warnings = new RateLimitedLog(options.logger);
+    this.retention = new HistoryRetention({ keys: options.keys, redis: options.redis, history: options.history, warnings: this.warnings, refreshTracking: () => this.refreshTracking() });
     const { history } = options;
     if (history.enabled && history.queues) this.queues = new Set(history.queues);
   }
@@ -402,7 +316,7 @@ export class JobRecorder {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-    await this.sweeping;
+    await this.retention.settled();
   }
 
   /**
@@ -422,57 +336,6 @@ export class JobRecorder {
    * older than maxAge. Runs every min(maxAge / 2, 60 s) on started nodes.
    */
   sweep(now = Date.now()): Promise<void> {
-    this.sweeping ??= this.runSweep(now)
-      .catch((error: Error) => this.warnings.warn(`Job history retention failed (${error.message}); trying again later`))
-      .finally(() => (this.sweeping = undefined));
-    return this.sweeping;
-  }
-
-  private async runSweep(now: number): Promise<void> {
-    const { redis, history } = this.options;
-    const { keys } = this;
-    await redis.zremrangebyscore(keys.tracked, '-inf', now);
-    await this.refreshTracking();
-    if (history.enabled) {
-      await this.trimByAge(now - history.maxAge);
-      await this.trimByCount(history.maxJobs);
-    }
-    await this.trimTags(now - history.maxAge);
-  }
-
-  private async trimByAge(cutoff: number): Promise<void> {
-    const { redis } = this.options;
-    for (;;) {
-      const jids = await redis.zrangebyscore(this.keys.historyIndex, '-inf', cutoff, 'LIMIT', 0, TRIM_CHUNK);
-      if (jids.length > 0) await this.trim(cutoff, jids);
-      if (jids.length < TRIM_CHUNK) return;
-    }
-  }
-
-  private async trimByCount(maxJobs: number): Promise<void> {
-    const { redis } = this.options;
-    for (;;) {
-      const excess = (await redis.zcard(this.keys.historyIndex)) - maxJobs;
-      if (excess <= 0) return;
-      // ZRANGE's stop as a string: ioredis 6.0.0 types it string-only (fixed upstream, unreleased).
-      const page = await redis.zrange(this.keys.historyIndex, 0, String(Math.min(excess, TRIM_CHUNK) - 1), 'WITHSCORES');
-      const jids = page.filter((_, index) => index % 2 === 0);
-      if (jids.length === 0 || (await this.trim(Number(page[page.length - 1]), jids)) === 0) return;
-    }
-  }
-
-  private trim(bound: number, jids: string[]): Promise<number> {
-    return new VerkScripts(this.options.redis, this.keys).trimHistory({ bound, jids });
-  }
-
-  private async trimTags(cutoff: number): Promise<void> {
-    const { redis } = this.options;
-    let cursor = '0';
-    do {
-      const [next, names] = await redis.sscan(this.keys.tags, cursor, 'COUNT', 100);
-      cursor = next;
-      if (names.length === 0) continue;
-      await new VerkScripts(redis, this.keys).trimTags({ cutoff, tags: names });
-    } while (cursor !== '0');
+    return this.retention.sweep(now);
   }
 }

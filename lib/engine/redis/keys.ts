@@ -220,6 +220,14 @@ export class Keys {
   nodeQueues(nodeId: string): string {
     return `${this.prefix}verk:node:${nodeId}:queues`;
   }
+
+  /**
+   * Hash: queue -> how many jobs of it the node runs at a time (ours), rewritten with each
+   * heartbeat and expiring with the node's liveness key (the dashboard's Queues page).
+   */
+  nodeConcurrency(nodeId: string): string {
+    return `${this.prefix}verk:node:${nodeId}:concurrency`;
+  }
 }
 
 /** The UTC day used by Sidekiq's daily counters: YYYY-MM-DD. */

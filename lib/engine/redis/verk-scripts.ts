@@ -418,12 +418,13 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     start: number;
     bound: number;
     limit: number;
-    filter: { class: string; queue: string; text: string };
+    /** `contains`: text a member must hold as is (case-sensitive), e.g. a jid. */
+    filter: { class: string; queue: string; text: string; contains?: string };
   }): Result<[number, number, number, ...string[]], Context> {
     const { keys } = this;
     const { from, filter } = params;
     const keyList = 'set' in from ? [keys[from.set], keys[from.set]] : [keys.queue(from.queue), keys.prioritized(from.queue)];
-    return this.run('verkScanJobs', keyList, ['set' in from ? 'zset' : 'queue', params.order, params.start, params.bound, params.limit, filter.class, filter.queue, filter.text]);
+    return this.run('verkScanJobs', keyList, ['set' in from ? 'zset' : 'queue', params.order, params.start, params.bound, params.limit, filter.class, filter.queue, filter.text, filter.contains ?? '']);
   }
 
   /**

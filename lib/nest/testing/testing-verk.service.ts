@@ -100,6 +100,7 @@ export class TestingVerkService implements VerkServiceApi {
   setPriority = (): Promise<never> => notSimulated('setPriority');
   searchJobs = (): Promise<never> => notSimulated('searchJobs');
   findJobAt = (): Promise<never> => notSimulated('findJobAt');
+  locateJob = (): Promise<never> => notSimulated('locateJob');
   busy = (): Promise<never> => notSimulated('busy');
   queuesOverview = (): Promise<never> => notSimulated('queuesOverview');
   retryJobs = (): Promise<never> => notSimulated('retryJobs');
