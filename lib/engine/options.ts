@@ -6,6 +6,7 @@ import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions
 import { redactRedisUrl } from './redis/redact';
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
 import { type ResolvedMetricsOptions, resolveMetricsOptions, type VerkMetricsOptions } from './metrics/metrics-options';
+import { type RabbitQueueType, type ResolvedRabbitOptions, resolveBroker, type VerkBrokerOptions } from './rabbitmq/rabbit-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -62,6 +63,14 @@ export interface VerkOptions {
    * buckets, endpoint }` chooses. Default false. See docs/metrics.md.
    */
   metrics?: boolean | VerkMetricsOptions;
+  /**
+   * Where jobs live: leave it out for Redis (the default), or `{ rabbitmq: 'amqp://...' }`
+   * to run them on RabbitMQ (VerkRabbitEngine; needs the optional peer `amqplib`).
+   * Features that need Redis are then refused at boot. See docs/rabbitmq.md.
+   */
+  broker?: VerkBrokerOptions;
+  /** RabbitMQ broker only: `quorum` (replicated, default) or `classic` queues. */
+  queueType?: RabbitQueueType;
 }
 
 /** Options with every default filled in. */
@@ -84,6 +93,8 @@ export interface ResolvedVerkOptions {
   tracing: ResolvedTracingOptions;
   /** Undefined: metrics off. */
   metrics?: ResolvedMetricsOptions;
+  /** The RabbitMQ broker; undefined: Redis. */
+  broker?: ResolvedRabbitOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -123,6 +134,8 @@ const KNOWN = new Set<string>([
   'histogramRetention',
   'tracing',
   'metrics',
+  'broker',
+  'queueType',
 ]);
 
 function fail(field: string, message: string): never {
@@ -225,6 +238,9 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
   const histogramRetention = integer(options, 'histogramRetention', 1, DEFAULTS.histogramRetention);
   if (histogramRetention > MAX_HISTOGRAM_RETENTION) fail('histogramRetention', `must be an integer from 1 to ${MAX_HISTOGRAM_RETENTION} (days), got ${histogramRetention}`);
 
+  // First: with RabbitMQ, an option of a Redis-only feature is refused with its reason.
+  const broker = resolveBroker(options);
+
   const prefix = options.prefix ?? DEFAULTS.prefix;
   if (typeof prefix !== 'string') fail('prefix', 'must be a string');
 
@@ -246,5 +262,6 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     histogramRetention,
     tracing: resolveTracingOptions(options.tracing),
     metrics: resolveMetricsOptions(options.metrics),
+    ...(broker ? { broker } : {}),
   };
 }

@@ -77,7 +77,8 @@ export interface ClientOptions {
   tracing?: JobTracing;
 }
 
-function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
+/** Checks a job given to enqueue and builds its payload (the RabbitMQ client builds its payloads here too). */
+export function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
   const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique', 'tags', 'track']);
@@ -127,7 +128,7 @@ function validateJob(job: unknown, field: string, className: (ref: WorkerClassRe
 }
 
 /** Epoch milliseconds of a schedule time, or a VerkValidationError. */
-function scheduleTime(at: unknown): number {
+export function scheduleTime(at: unknown): number {
   const ms = at instanceof Date ? at.getTime() : at;
   if (typeof ms !== 'number' || Number.isNaN(new Date(ms).getTime())) {
     throw new VerkValidationError('at', `must be a valid Date or epoch milliseconds, got ${at instanceof Date ? 'an invalid Date' : JSON.stringify(at)}`);
