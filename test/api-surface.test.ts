@@ -44,6 +44,8 @@ const SHARED = [
   // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
   'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
+  // The RabbitMQ broker (issue 18): its options and its error.
+  'RabbitQueueType', 'VerkBrokerError', 'VerkBrokerOptions',
 ];
 
 const MAIN = [
@@ -53,7 +55,7 @@ const MAIN = [
   'VerkService', 'Worker', 'WorkerOptions',
 ].sort();
 
-const ENGINE = [...SHARED, 'ClientMiddleware', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'WorkerHandler'].sort();
+const ENGINE = [...SHARED, 'ClientMiddleware', 'RabbitCounters', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'VerkRabbitEngine', 'WorkerHandler'].sort();
 
 test('API snapshot: the names `nestjs-verk` exports', () => {
   assert.deepEqual(exportedNames(join(dist, 'index.d.ts')), MAIN);

@@ -2,6 +2,7 @@ import { type DynamicModule, Inject, Injectable, Logger, Module, type OnModuleIn
 import { ApplicationConfig, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
 import { VerkEngine } from '../engine/verk-engine';
+import { rabbitEngineOf, redisOnlyError } from '../engine/rabbitmq/redis-only';
 import { ConfigurableDashboardModule, VERK_DASHBOARD_OPTIONS, type VerkDashboardAsyncOptions } from './dashboard-module-definition';
 import { resolveDashboardOptions, type VerkDashboardOptions } from './dashboard-options';
 import { EngineDataSource } from './data/engine-data-source';
@@ -40,6 +41,7 @@ export class VerkDashboardServer implements OnModuleInit {
     } catch {
       throw new VerkConfigError('VerkDashboardModule needs VerkModule: import VerkModule.forRoot(...) in the same application');
     }
+    if (rabbitEngineOf(engine)) throw redisOnlyError('VerkDashboardModule', 'its pages list, search and change jobs kept in Redis');
     const base = mountPoint(this.config.getGlobalPrefix(), options.path);
     registerDashboardRoutes({
       adapter,

@@ -9,6 +9,7 @@ export {
   VerkValidationError,
   VerkStateError,
   VerkRedisError,
+  VerkBrokerError,
   VerkFlowError,
   VerkMiddlewareError,
   UnknownWorkerError,
@@ -18,6 +19,7 @@ export { currentJob, type JobContext } from './core/middleware';
 export { newJid, type JobPayload } from './core/job';
 export { subscribeToTrackedJobs, type TrackedJobListener } from './history/tracking';
 export type { VerkOptions } from './options';
+export type { RabbitQueueType, VerkBrokerOptions } from './rabbitmq/rabbit-options';
 export type { HistoryOptions } from './history/history-options';
 export type { TracingOptions } from './tracing/tracing-options';
 export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';

@@ -2,6 +2,8 @@ import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/commo
 import { DiscoveryModule } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
 import { VerkEngine } from '../engine/verk-engine';
+import { VerkRabbitEngine } from '../engine/rabbitmq/rabbit-engine';
+import { asVerkEngine } from '../engine/rabbitmq/redis-only';
 import { VERK_MODULE_OPTIONS } from './constants';
 import { JobLogger } from './job-logger';
 import { checkMiddlewareClasses } from './middleware';
@@ -25,7 +27,9 @@ const engineProvider: Provider = {
     checkMetricsEndpoint(engineOptions.metrics, metricsEndpoint);
     const logger = new Logger('Verk');
     const jobLogger = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
-    const engine = new VerkEngine(engineOptions, { logger, className: workerName });
+    const hooks = { logger, className: workerName };
+    // broker: { rabbitmq } -> a RabbitMQ node in VerkEngine's place; its Redis-only parts refuse (redis-only.ts).
+    const engine = engineOptions.broker ? asVerkEngine(new VerkRabbitEngine(engineOptions, hooks)) : new VerkEngine(engineOptions, hooks);
     engine.events.subscribe(jobLogger.handle);
     return engine;
   },

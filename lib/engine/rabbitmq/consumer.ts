@@ -9,32 +9,17 @@ import { RateLimitedLog, type VerkLogger } from '../logger';
 import type { JobTracing } from '../tracing/job-tracing';
 import type { Channel, ConsumeMessage } from './amqp';
 import type { LiveConnection } from './connection';
-import type { OutgoingMessage, Publisher } from './publisher';
+import type { RabbitCounters } from './counters';
+import type { MessagePublisher, OutgoingMessage } from './outgoing';
 import { delayed } from './rabbit-client';
 import { DEAD_QUEUE, type Topology, workQueueName } from './topology';
-
-/** Counts of this node since it started (in memory). */
-export interface RabbitCounters {
-  /** Jobs whose perform returned (acknowledged). */
-  processed: number;
-  /** Jobs whose perform threw (then retried or dead). */
-  failed: number;
-  /** Failed jobs sent down the delay ladder to run again. */
-  retried: number;
-  /** Jobs sent to `verk.dead`: out of retries, invalid, or poison. */
-  dead: number;
-  /** Deliveries the broker marked redelivered: their job had been delivered to a node that died, lost its connection or stopped before finishing it. */
-  recovered: number;
-  /** Of those, jobs sent to dead as poison (delivered more than maxRecoveries + 1 times; quorum queues). */
-  poisoned: number;
-}
 
 export interface RabbitConsumerOptions {
   queue: string;
   concurrency: number;
   nodeId: string;
   topology: Topology;
-  publisher: Publisher;
+  publisher: MessagePublisher;
   workers: WorkerRegistry;
   middleware: MiddlewareStack;
   events: EventBus;

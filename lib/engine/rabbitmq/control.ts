@@ -1,7 +1,7 @@
 import type { VerkLogger } from '../logger';
 import type { Channel, ConsumeMessage, GetMessage } from './amqp';
 import type { LiveConnection, RabbitConnection } from './connection';
-import type { Publisher } from './publisher';
+import type { MessagePublisher } from './outgoing';
 import { CONTROL_EXCHANGE, pauseStateQueue, type Topology } from './topology';
 
 /** Most state messages read to find the last one (normally there is one: x-max-length 1). */
@@ -24,7 +24,7 @@ export class RabbitControl {
 
   constructor(
     private readonly connection: RabbitConnection,
-    private readonly publisher: Publisher,
+    private readonly publisher: MessagePublisher,
     private readonly topology: Topology,
     private readonly logger: VerkLogger,
     private readonly handlers: ControlHandlers,

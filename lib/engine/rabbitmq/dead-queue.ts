@@ -2,7 +2,7 @@ import { nowSeconds, readJob } from '../core/job';
 import { spliceFields } from '../core/payload-text';
 import type { GetMessage } from './amqp';
 import type { RabbitConnection } from './connection';
-import type { OutgoingMessage, Publisher } from './publisher';
+import type { MessagePublisher, OutgoingMessage } from './outgoing';
 import { checkRabbitQueueName, DEAD_QUEUE, workQueueName } from './topology';
 
 /** Dead jobs moved per round trip of retry(). */
@@ -16,7 +16,7 @@ const RETRY_CHUNK = 100;
 export class DeadQueue {
   constructor(
     private readonly connection: RabbitConnection,
-    private readonly publisher: Publisher,
+    private readonly publisher: MessagePublisher,
     private readonly confirmTimeout: number,
   ) {}
 

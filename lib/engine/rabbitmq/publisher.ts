@@ -1,19 +1,10 @@
 import { VerkBrokerError } from '../errors';
 import type { VerkLogger } from '../logger';
 import type { ConfirmChannel } from './amqp';
+import type { MessagePublisher, OutgoingMessage } from './outgoing';
 import type { LiveConnection, RabbitConnection } from './connection';
 import { CONTROL_EXCHANGE, type Topology } from './topology';
 
-/** One message to publish: to `exchange` with `routingKey`; `queue` is the job queue it ends in (declared first). */
-export interface OutgoingMessage {
-  exchange: string;
-  routingKey: string;
-  body: Buffer;
-  /** The job queue the message ends up in, declared before the first publish to it; absent: none (dead, state). */
-  queue?: string;
-  /** Routed to no queue is fine (announcements on the fanout control exchange, when no node listens). */
-  mayBeUnrouted?: boolean;
-}
 
 /**
  * Publishes persistent messages on a confirm channel and resolves only once the broker
@@ -23,7 +14,7 @@ export interface OutgoingMessage {
  * silent loss. While the connection is down it waits for the reconnect up to the same
  * timeout.
  */
-export class Publisher {
+export class Publisher implements MessagePublisher {
   private channel?: { channel: ConfirmChannel; generation: number };
   /** Job queues declared on the current channel. */
   private declared = new Set<string>();

@@ -4,7 +4,7 @@ import type { MiddlewareStack } from '../core/middleware';
 import { VerkConfigError, VerkValidationError } from '../errors';
 import type { JobTracing } from '../tracing/job-tracing';
 import { DELAY_ENTRY_EXCHANGE, delayRoute, delaySeconds, MAX_DELAY_SECONDS } from './delay-ladder';
-import type { OutgoingMessage, Publisher } from './publisher';
+import type { MessagePublisher, OutgoingMessage } from './outgoing';
 import { checkRabbitQueueName, workQueueName } from './topology';
 
 /** Job fields whose feature keeps state in Redis: the field, the feature, why. */
@@ -19,7 +19,7 @@ const REDIS_ONLY_FIELDS: readonly (readonly [field: keyof EnqueueJob, feature: s
 
 /** What the client needs of its node. */
 export interface RabbitClientOptions {
-  publisher: Publisher;
+  publisher: MessagePublisher;
   className?: (ref: WorkerClassRef) => string;
   middleware: MiddlewareStack;
   tracing?: JobTracing;
