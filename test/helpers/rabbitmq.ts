@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
+import { connect } from 'amqplib';
 
 const run = promisify(execFile);
 
@@ -47,7 +48,18 @@ export class RabbitVhost {
       .map((line) => /connection_name,<<"([^"]*)">>/.exec(line)?.[1] ?? '');
   }
 
-  /** Messages ready + unacknowledged in a queue of this vhost (-1 when it does not exist). */
+  /** Ready messages of a queue now, asked of the queue itself (no statistics lag). */
+  async ready(queue: string): Promise<number> {
+    const connection = await connect(this.url);
+    try {
+      const channel = await connection.createChannel();
+      return (await channel.checkQueue(queue)).messageCount;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  /** Messages ready + unacknowledged in a queue of this vhost (-1 when it does not exist), from the broker's statistics (a few seconds behind). */
   async messages(queue: string): Promise<number> {
     const out = await rabbitmqctl('list_queues', '-p', this.name, 'name', 'messages');
     for (const line of out.split('\n')) {

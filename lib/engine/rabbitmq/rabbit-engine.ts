@@ -9,7 +9,7 @@ import { checkConcurrency } from '../admin/admin-input';
 import { checkPingTimeout } from '../redis/redis-health';
 import { JobTracing } from '../tracing/job-tracing';
 import type { VerkEngineHooks, VerkHealthFacts } from '../verk-engine';
-import { loadAmqp } from './amqp';
+import { type Channel, loadAmqp } from './amqp';
 import { type LiveConnection, RabbitConnection } from './connection';
 import { RabbitConsumer } from './consumer';
 import type { RabbitCounters } from './counters';
@@ -18,7 +18,7 @@ import { DeadQueue } from './dead-queue';
 import { Publisher } from './publisher';
 import { RabbitClient } from './rabbit-client';
 import type { ResolvedRabbitOptions } from './rabbit-options';
-import { checkRabbitQueueName, Topology } from './topology';
+import { checkRabbitQueueName, DEAD_QUEUE, Topology } from './topology';
 
 /**
  * One node of the job system on RabbitMQ (option `broker: { rabbitmq: url }`): the same
@@ -48,6 +48,7 @@ export class VerkRabbitEngine {
   private readonly consumers = new Map<string, RabbitConsumer>();
   private readonly counts: RabbitCounters = { processed: 0, failed: 0, retried: 0, dead: 0, recovered: 0, poisoned: 0 };
   private state: VerkHealthFacts['state'] = 'new';
+  private deadBoundWarned = false;
 
   constructor(
     options: VerkOptions,
@@ -130,12 +131,21 @@ export class VerkRabbitEngine {
   }
 
   private async declareShared(live: LiveConnection): Promise<void> {
-    const channel = await live.model.createChannel();
-    channel.on('error', () => undefined);
+    const channels: Channel[] = [];
+    const open = async (): Promise<Channel> => {
+      const channel = await live.model.createChannel();
+      channel.on('error', () => undefined);
+      channels.push(channel);
+      return channel;
+    };
     try {
-      await this.topology.declareShared(channel);
+      await this.topology.declareShared(await open());
+      if (!(await this.topology.declareDead(open)) && !this.deadBoundWarned) {
+        this.deadBoundWarned = true;
+        this.logger.warn(`${DEAD_QUEUE} was declared with another bound than maxDeadJobs ${this.options.maxDeadJobs} (by another node or an earlier deploy) and keeps it; to change it, delete the queue (its jobs go with it) or set a max-length policy`);
+      }
     } finally {
-      await channel.close().catch(() => undefined);
+      await Promise.all(channels.map((channel) => channel.close().catch(() => undefined)));
     }
   }
 

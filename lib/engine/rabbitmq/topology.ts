@@ -54,11 +54,27 @@ export class Topology {
     return { 'x-queue-type': this.queueType };
   }
 
-  /** The ladder, its exit, the dead queue and the control exchange. */
+  /** The ladder, its exit and the control exchange. */
   async declareShared(channel: Channel): Promise<void> {
     await declaring('the delay ladder (verk.delay.*)', () => declareLadder(channel, this.typeArguments, this.quorum));
-    await declaring(`queue ${DEAD_QUEUE}`, () => channel.assertQueue(DEAD_QUEUE, { durable: true, arguments: { ...this.typeArguments, 'x-max-length': this.maxDeadJobs } }));
     await declaring(`exchange ${CONTROL_EXCHANGE}`, () => channel.assertExchange(CONTROL_EXCHANGE, 'fanout', { durable: true }));
+  }
+
+  /**
+   * The dead queue, bounded by maxDeadJobs. Nodes (or deploys) with another maxDeadJobs
+   * find it declared with another bound, which RabbitMQ refuses to change (406, and the
+   * channel closes): that is not worth stopping a node for, so `channel()` gives a fresh
+   * channel, the queue is only checked to exist, and false says the bound is not ours.
+   */
+  async declareDead(channel: () => Promise<Channel>): Promise<boolean> {
+    try {
+      await declaring(`queue ${DEAD_QUEUE}`, async () => (await channel()).assertQueue(DEAD_QUEUE, { durable: true, arguments: { ...this.typeArguments, 'x-max-length': this.maxDeadJobs } }));
+      return true;
+    } catch (error) {
+      if (!(error instanceof VerkConfigError) || !/x-max-length/.test(error.message)) throw error;
+      await declaring(`queue ${DEAD_QUEUE}`, async () => (await channel()).checkQueue(DEAD_QUEUE));
+      return false;
+    }
   }
 
   /** A job queue and its binding to the ladder's exit. */
