@@ -16,10 +16,11 @@ import { CONTROL_EXCHANGE, type Topology } from './topology';
  */
 export class Publisher implements MessagePublisher {
   private channel?: { channel: ConfirmChannel; generation: number };
-  /** Job queues declared on the current channel. */
-  private declared = new Set<string>();
+  /** Job queues declared (or being declared) on the current channel: concurrent enqueues share one declaration. */
+  private declared = new Map<string, Promise<void>>();
   private opening?: Promise<ConfirmChannel>;
   private sequence = 0;
+  private draining?: { channel: ConfirmChannel; done: Promise<void> };
   /** Rejects of messages waiting for their confirm, by messageId: a `return` (unroutable) fails them. */
   private readonly returns = new Map<string, (error: VerkBrokerError) => void>();
 
@@ -49,7 +50,7 @@ export class Publisher implements MessagePublisher {
       if (this.channel?.channel === channel) this.channel = undefined;
     });
     this.channel = { channel, generation: live.generation };
-    this.declared = new Set();
+    this.declared = new Map();
     return channel;
   }
 
@@ -74,9 +75,17 @@ export class Publisher implements MessagePublisher {
     const deadline = Date.now() + this.confirmTimeout;
     const channel = await this.ready(deadline);
     for (const message of messages) {
-      if (message.queue === undefined || this.declared.has(message.queue)) continue;
-      await this.topology.declareWorkQueue(channel, message.queue);
-      this.declared.add(message.queue);
+      if (message.queue === undefined) continue;
+      let declared = this.declared.get(message.queue);
+      if (!declared) {
+        const queue = message.queue;
+        const declarations = this.declared;
+        declared = this.topology.declareWorkQueue(channel, queue);
+        declarations.set(queue, declared);
+        // A failed declaration is tried again by the next publish.
+        declared.catch(() => declarations.get(queue) === declared && declarations.delete(queue));
+      }
+      await declared;
     }
     const confirms: Promise<void>[] = [];
     for (const message of messages) {
@@ -98,15 +107,7 @@ export class Publisher implements MessagePublisher {
         }),
       );
       // Backpressure: wait until the socket drained (or the channel closed) before writing more.
-      if (!writable) await new Promise<void>((resolve) => {
-        const done = (): void => {
-          channel.off('drain', done);
-          channel.off('close', done);
-          resolve();
-        };
-        channel.on('drain', done);
-        channel.on('close', done);
-      });
+      if (!writable) await this.drained(channel);
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -117,6 +118,23 @@ export class Publisher implements MessagePublisher {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Resolves when the channel's socket drained or it closed; one listener pair however many publishes wait. */
+  private drained(channel: ConfirmChannel): Promise<void> {
+    if (this.draining?.channel === channel) return this.draining.done;
+    const done = new Promise<void>((resolve) => {
+      const finish = (): void => {
+        channel.off('drain', finish);
+        channel.off('close', finish);
+        if (this.draining?.channel === channel) this.draining = undefined;
+        resolve();
+      };
+      channel.on('drain', finish);
+      channel.on('close', finish);
+    });
+    this.draining = { channel, done };
+    return done;
   }
 
   /** A round trip to the broker on the publisher's channel (health checks); rejects after `timeoutMs`. */
