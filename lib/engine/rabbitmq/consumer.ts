@@ -28,6 +28,8 @@ export interface RabbitConsumerOptions {
   maxRecoveries: number;
   paused: boolean;
   counters: RabbitCounters;
+  /** The connection now (undefined while down): a channel that closed alone is reopened on it. */
+  connection: () => LiveConnection | undefined;
   tracing?: JobTracing;
   clock?: () => number;
 }
@@ -52,6 +54,8 @@ export class RabbitConsumer {
   readonly queue: string;
   readonly concurrency: number;
   private delivery?: Delivery;
+  /** The connection generation a channel is being opened on. */
+  private attaching?: number;
   private paused: boolean;
   private pausedAnnounced = false;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -93,12 +97,29 @@ export class RabbitConsumer {
 
   /** Opens this queue's channel on a (new) connection and consumes unless paused. */
   async attach(live: LiveConnection): Promise<void> {
-    if (this.state !== 'running') return;
+    // One channel per connection: a second would hold deliveries nobody acknowledges.
+    if (this.state !== 'running' || this.delivery?.generation === live.generation || this.attaching === live.generation) return;
+    this.attaching = live.generation;
+    try {
+      await this.open(live);
+    } finally {
+      this.attaching = undefined;
+    }
+  }
+
+  private async open(live: LiveConnection): Promise<void> {
     const channel = await live.model.createChannel();
     const delivery: Delivery = { channel, generation: live.generation };
     channel.on('error', (error: Error) => this.warnings.warn(`Queue ${this.queue}: RabbitMQ channel error: ${error.message}`));
     channel.on('close', () => {
-      if (this.delivery === delivery) this.delivery = undefined;
+      if (this.delivery !== delivery) return;
+      this.delivery = undefined;
+      // Closed alone (a channel error) on a live connection: open another. A lost connection reattaches on reconnect.
+      void this.sleeper.sleep(1000).then(() => {
+        const current = this.options.connection();
+        if (current?.generation === live.generation && this.delivery === undefined) return this.attach(current);
+        return undefined;
+      }).catch((error: unknown) => this.warnings.warn(`Queue ${this.queue}: could not reopen its channel (${(error as Error).message})`));
     });
     await channel.prefetch(this.concurrency, false);
     await this.options.topology.declareWorkQueue(channel, this.queue);

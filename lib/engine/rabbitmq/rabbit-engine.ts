@@ -174,6 +174,7 @@ export class VerkRabbitEngine {
       maxRecoveries: this.options.maxRecoveries,
       paused,
       counters: this.counts,
+      connection: () => this.connection.current,
       tracing: this.tracing,
       clock: this.hooks.clock,
     });
