@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type JobFailed, type VerkEvent, VerkBrokerError, VerkConfigError } from '../lib/engine';
+import { currentJob, type JobFailed, type VerkEvent, VerkBrokerError } from '../lib/engine';
 import { rabbitmqctl, useRabbitVhost } from './helpers/rabbitmq';
 import { rabbitClient, startRabbitEngine } from './helpers/rabbit-engine';
 import { MemoryLogger } from './helpers/engine';
@@ -66,6 +66,11 @@ test('a failing job walks its retries (retry_count, backoff from retryAt) into d
   assert.deepEqual(failures.map((failure) => failure.job.retry_count), [1, 2, 3]);
   assert.deepEqual(failures.map((failure) => failure.dead), [false, false, true], 'two retries, then dead');
   assert.equal(failures[2].job.error_class, 'TypeError');
+  assert.equal(typeof failures[0].job.failed_at, 'number');
+  assert.equal(failures[0].job.retried_at, undefined);
+  assert.equal(typeof failures[1].job.retried_at, 'number', 'later failures keep failed_at and set retried_at');
+  assert.equal(failures[1].job.failed_at, failures[0].job.failed_at);
+  assert.ok(failures[0].retryAt && Math.abs(failures[0].retryAt.getTime() - (failures[0].job.failed_at as number) * 1000 - 1000) < 5, 'retryAt from the worker');
   assert.equal(failures[2].job.jid, jid);
   await waitFor(async () => (await node.deadCount()) === 1, 'the job in verk.dead');
   assert.equal(node.counters.retried, 2);
@@ -144,4 +149,32 @@ test('pause and resume reach every node, and a node that starts later sees the p
   assert.ok(eventsA.includes('QueueRunning'));
   assert.equal(await c.isPaused('pausable'), false);
   await Promise.all([a.stop(), b.stop(), c.stop()]);
+});
+
+test('client and server middleware, currentJob() and addQueue/removeQueue work as on Redis', async () => {
+  const seen: string[] = [];
+  const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'mw', queues: {}, maxDeadJobs }, {
+    Stamped: { perform: (_args, job) => void seen.push(`perform ${String(job.stamp)} ${currentJob()?.queue}`), context: true },
+  });
+  node.middleware.useClient(async (job, next) => {
+    job.stamp = 'client';
+    await next();
+  });
+  node.middleware.use(async (job, next) => {
+    seen.push(`before ${job.class}`);
+    await next();
+    seen.push('after');
+  });
+  await node.addQueue('late', 2);
+  assert.deepEqual(node.queues(), { late: 2 });
+  await node.client.enqueue({ queue: 'late', class: 'Stamped' });
+  await waitFor(() => seen.length === 3, 'the job through the middleware');
+  assert.deepEqual(seen, ['before Stamped', 'perform client late', 'after']);
+  await node.removeQueue('late');
+  assert.deepEqual(node.queues(), {});
+  await node.client.enqueue({ queue: 'late', class: 'Stamped' });
+  await sleep(500);
+  assert.equal(seen.length, 3, 'a removed queue is not consumed');
+  assert.equal(await ctx.vhost.ready('verk.queue.late'), 1, 'its jobs wait in RabbitMQ');
+  await node.stop();
 });
