@@ -178,3 +178,16 @@ test('client and server middleware, currentJob() and addQueue/removeQueue work a
   assert.equal(await ctx.vhost.ready('verk.queue.late'), 1, 'its jobs wait in RabbitMQ');
   await node.stop();
 });
+
+test('a job queue deleted under a running node is declared and consumed again (the broker cancels the consumer)', async () => {
+  const ran: number[] = [];
+  const logger = new MemoryLogger();
+  const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'phoenix', queues: { phoenix: 2 }, maxDeadJobs }, { Rise: { perform: (args) => void ran.push(args[0] as number) } }, logger);
+  await rabbitmqctl('delete_queue', '-p', ctx.vhost.name, 'verk.queue.phoenix');
+  await waitFor(() => logger.lines.some((line) => /cancelled the consumer/.test(line)), 'the cancel to be noticed');
+  await waitFor(async () => (await rabbitmqctl('list_consumers', '-p', ctx.vhost.name)).includes('verk.queue.phoenix'), 'a consumer on the queue again');
+  const client = rabbitClient(ctx.vhost.url, 'phoenix-client');
+  await client.client.enqueue({ queue: 'phoenix', class: 'Rise', args: [1] });
+  await waitFor(() => ran.length === 1, 'the job to run');
+  await Promise.all([node.stop(), client.stop()]);
+});

@@ -10,6 +10,8 @@ const MAX_STATE_READ = 10;
 export interface ControlHandlers {
   pause(queue: string): void;
   resume(queue: string): void;
+  /** The control channel was reopened on the same connection: announcements in between were missed, read the states again. */
+  missed(): Promise<void>;
 }
 
 /**
@@ -36,7 +38,16 @@ export class RabbitControl {
     channel.on('error', (error: Error) => this.logger.warn(`RabbitMQ control channel: ${error.message}`));
     const entry = { channel, generation: live.generation };
     channel.on('close', () => {
-      if (this.channel === entry) this.channel = undefined;
+      if (this.channel !== entry) return;
+      this.channel = undefined;
+      // Closed alone (a channel error) on a live connection: listen again. A lost connection re-attaches on reconnect.
+      setTimeout(() => {
+        const current = this.connection.current;
+        if (current?.generation !== live.generation || this.channel !== undefined) return;
+        this.attach(current)
+          .then(() => this.handlers.missed())
+          .catch((error: unknown) => this.logger.warn(`RabbitMQ control channel: could not reopen it (${(error as Error).message})`));
+      }, 1000).unref();
     });
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
     await channel.bindQueue(queue, CONTROL_EXCHANGE, '');

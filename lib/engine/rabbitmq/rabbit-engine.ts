@@ -70,6 +70,7 @@ export class VerkRabbitEngine {
     this.control = new RabbitControl(this.connection, this.publisher, this.topology, this.logger, {
       pause: (queue) => this.consumers.get(queue)?.pause(),
       resume: (queue) => this.consumers.get(queue)?.resume(),
+      missed: () => this.syncPauses(),
     });
     this.dead = new DeadQueue(this.connection, this.publisher, this.broker.confirmTimeout);
     this.client = new RabbitClient({ publisher: this.publisher, className: hooks.className, middleware: this.middleware, tracing: this.tracing });
@@ -151,10 +152,15 @@ export class VerkRabbitEngine {
 
   /** After a reconnect: each queue's pause state again (announcements were missed), then its channel. */
   private async resumeConsumers(live: LiveConnection): Promise<void> {
+    await this.syncPauses();
+    for (const consumer of this.consumers.values()) await consumer.attach(live);
+  }
+
+  /** Each queue's pause state, read from `verk.paused.<q>`. */
+  private async syncPauses(): Promise<void> {
     for (const [queue, consumer] of this.consumers) {
       if (await this.control.isPaused(queue)) consumer.pause();
       else consumer.resume();
-      await consumer.attach(live);
     }
   }
 
