@@ -33,7 +33,10 @@ export class Publisher implements MessagePublisher {
 
   /** Opens the confirm channel on a new connection (a setup step: a failure is retried with the connection). */
   async attach(live: LiveConnection): Promise<void> {
-    await this.open(live);
+    // An enqueue made during the connection's setup may have opened it already.
+    if (this.channel?.generation === live.generation) return;
+    this.opening ??= this.open(live).finally(() => (this.opening = undefined));
+    await this.opening;
   }
 
   private async open(live: LiveConnection): Promise<ConfirmChannel> {
