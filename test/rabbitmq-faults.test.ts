@@ -166,3 +166,26 @@ test('the broker app stopped and started mid-run: enqueues fail fast while it is
   assert.ok((await node.ping(5000)) >= 0);
   await node.stop();
 });
+
+test('acknowledgements sent together never cover a job still running: cut mid-run, the running job is redelivered, the finished ones are not', async () => {
+  const runs = new Map<string, number>();
+  const logger = new MemoryLogger();
+  const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'acks', queues: { acks: 3 } }, {
+    Job: {
+      perform: async (args) => {
+        const id = String(args[0]);
+        runs.set(id, (runs.get(id) ?? 0) + 1);
+        if (id === 'slow' && runs.get(id) === 1) await sleep(4000);
+      },
+    },
+  }, logger);
+  // The slow job has the lowest delivery tag; twenty quick ones finish after it started.
+  await node.client.enqueue({ queue: 'acks', class: 'Job', args: ['slow'] });
+  await node.client.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ queue: 'acks', class: 'Job', args: [`quick${i}`] })));
+  await waitFor(() => runs.size === 21, 'every job to have started');
+  await ctx.vhost.closeConnections();
+  await waitFor(() => runs.get('slow') === 2, 'the slow job, unacknowledged at the cut, to run again');
+  for (let i = 0; i < 20; i++) assert.equal(runs.get(`quick${i}`), 1, `quick${i} was acknowledged once, before the cut`);
+  assert.ok(!logger.lines.some((line) => ACK_ERRORS.test(line)));
+  await node.stop();
+});

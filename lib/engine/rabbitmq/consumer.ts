@@ -8,6 +8,7 @@ import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePa
 import { RateLimitedLog, type VerkLogger } from '../logger';
 import type { JobTracing } from '../tracing/job-tracing';
 import type { Channel, ConsumeMessage } from './amqp';
+import { ChannelAcks } from './channel-acks';
 import type { LiveConnection } from './connection';
 import type { RabbitCounters } from './counters';
 import type { MessagePublisher, OutgoingMessage } from './outgoing';
@@ -38,6 +39,7 @@ export interface RabbitConsumerOptions {
 interface Delivery {
   channel: Channel;
   generation: number;
+  acks: ChannelAcks;
   /** The consumer on it, while consuming. */
   tag?: string;
 }
@@ -109,7 +111,7 @@ export class RabbitConsumer {
 
   private async open(live: LiveConnection): Promise<void> {
     const channel = await live.model.createChannel();
-    const delivery: Delivery = { channel, generation: live.generation };
+    const delivery: Delivery = { channel, generation: live.generation, acks: new ChannelAcks(channel) };
     channel.on('error', (error: Error) => this.warnings.warn(`Queue ${this.queue}: RabbitMQ channel error: ${error.message}`));
     channel.on('close', () => {
       if (this.delivery !== delivery) return;
@@ -165,6 +167,7 @@ export class RabbitConsumer {
     this.sleeper.cancel();
     const delivery = this.delivery;
     this.delivery = undefined;
+    delivery?.acks.flush();
     await withTimeout(delivery?.channel.close().catch(() => undefined) ?? Promise.resolve(), 2000, undefined);
     if (unfinished > 0) this.options.logger.warn(`Queue ${this.queue}: ${unfinished} job(s) did not finish within the shutdown timeout; RabbitMQ redelivers them`);
     return unfinished;
@@ -199,6 +202,7 @@ export class RabbitConsumer {
       return;
     }
     this.busyCount++;
+    delivery.acks.delivered(message);
     void this.handle(delivery, message)
       .catch((error: unknown) => this.options.logger.error(`Queue ${this.queue}: internal error running a job: ${(error as Error).message}`, (error as Error).stack))
       .finally(() => {
@@ -291,15 +295,11 @@ export class RabbitConsumer {
     }
   }
 
-  /** Acknowledges on the channel the job came on, if it still lives (else the broker redelivers it). */
+  /** Acknowledges on the channel the job came on, if it still lives (else the broker redelivers it); batched, see ChannelAcks. */
   private acknowledge(delivery: Delivery, message: ConsumeMessage): boolean {
     if (this.delivery !== delivery) return false;
-    try {
-      delivery.channel.ack(message);
-      return true;
-    } catch {
-      return false;
-    }
+    delivery.acks.ack(message);
+    return true;
   }
 }
 
