@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { connect } from 'amqplib';
 import { VerkBrokerError } from '../lib/engine';
 import { MemoryLogger } from './helpers/engine';
-import { rabbitmqctl, useRabbitVhost } from './helpers/rabbitmq';
+import { rabbitmqctl, useRabbitVhost, rabbitTest } from './helpers/rabbitmq';
 import { rabbitClient, startRabbitEngine } from './helpers/rabbit-engine';
 import { sleep, waitFor } from './helpers/wait';
 import { WorkerProcess } from './helpers/worker-process';
@@ -33,7 +33,7 @@ async function purge(queue: string): Promise<void> {
 /** Errors a double or misplaced acknowledgement would cause (the broker closes the channel with 406). */
 const ACK_ERRORS = /unknown delivery tag|PRECONDITION_FAILED/i;
 
-test('kill -9 of a worker process mid-run: the broker redelivers its unacknowledged jobs, another node runs them (counted as recovered)', async () => {
+test('kill -9 of a worker process mid-run: the broker redelivers its unacknowledged jobs, another node runs them (counted as recovered)', rabbitTest, async () => {
   const child = await workerProcess('doomed', { CONCURRENCY: '5', JOB_MS: '2000' });
   const client = rabbitClient(ctx.vhost.url, 'kill-client');
   const ids = Array.from({ length: 20 }, (_, i) => `k${i}`);
@@ -53,7 +53,7 @@ test('kill -9 of a worker process mid-run: the broker redelivers its unacknowled
   await client.stop();
 });
 
-test('SIGTERM drains: running jobs finish and are acknowledged, the rest stay queued', async () => {
+test('SIGTERM drains: running jobs finish and are acknowledged, the rest stay queued', rabbitTest, async () => {
   await purge('verk.queue.default');
   const child = await workerProcess('drained', { CONCURRENCY: '3', JOB_MS: '1500', SHUTDOWN_TIMEOUT: '20000' });
   const client = rabbitClient(ctx.vhost.url, 'term-client');
@@ -72,7 +72,7 @@ test('SIGTERM drains: running jobs finish and are acknowledged, the rest stay qu
   await client.stop();
 });
 
-test('poison: a job that kills its worker every time is sent to dead once delivered more than maxRecoveries + 1 times (quorum delivery count)', async () => {
+test('poison: a job that kills its worker every time is sent to dead once delivered more than maxRecoveries + 1 times (quorum delivery count)', rabbitTest, async () => {
   await purge('verk.queue.default');
   const client = rabbitClient(ctx.vhost.url, 'poison-client');
   const jid = await client.client.enqueue({ queue: 'default', class: 'Poison' });
@@ -121,7 +121,7 @@ async function busyNode(name: string, logger: MemoryLogger) {
   return { node, runs };
 }
 
-test('connections force-closed by the broker mid-run: the node reconnects, re-declares, resumes; nothing lost, nothing acknowledged twice', async () => {
+test('connections force-closed by the broker mid-run: the node reconnects, re-declares, resumes; nothing lost, nothing acknowledged twice', rabbitTest, async () => {
   const logger = new MemoryLogger();
   const { node, runs } = await busyNode('cut', logger);
   const ids = Array.from({ length: 100 }, (_, i) => `c${i}`);
@@ -148,7 +148,7 @@ test('connections force-closed by the broker mid-run: the node reconnects, re-de
   await node.stop();
 });
 
-test('the broker app stopped and started mid-run: enqueues fail fast while it is away, then every job runs', async () => {
+test('the broker app stopped and started mid-run: enqueues fail fast while it is away, then every job runs', rabbitTest, async () => {
   const logger = new MemoryLogger();
   const { node, runs } = await busyNode('restart', logger);
   const ids = Array.from({ length: 60 }, (_, i) => `r${i}`);
@@ -167,7 +167,7 @@ test('the broker app stopped and started mid-run: enqueues fail fast while it is
   await node.stop();
 });
 
-test('acknowledgements sent together never cover a job still running: cut mid-run, the running job is redelivered, the finished ones are not', async () => {
+test('acknowledgements sent together never cover a job still running: cut mid-run, the running job is redelivered, the finished ones are not', rabbitTest, async () => {
   const runs = new Map<string, number>();
   const logger = new MemoryLogger();
   const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'acks', queues: { acks: 3 } }, {

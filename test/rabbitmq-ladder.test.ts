@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DELAY_LEVELS, delayRoute, deliverPattern, MAX_DELAY_SECONDS } from '../lib/engine/rabbitmq/delay-ladder';
 import { VerkValidationError } from '../lib/engine';
-import { useRabbitVhost } from './helpers/rabbitmq';
+import { useRabbitVhost, rabbitTest } from './helpers/rabbitmq';
 import { rabbitClient, startRabbitEngine } from './helpers/rabbit-engine';
 import { waitFor } from './helpers/wait';
 
@@ -50,7 +50,7 @@ test('the ladder route of a delay: its binary digits choose the levels, rounded 
   assert.equal(delayRoute(70_000, 'a.b').routingKey.split('.').length, 30);
 });
 
-test('scheduled jobs run down the real ladder on time (±1 s): 0.4 s, 1 s, 3 s and 5 s', async () => {
+test('scheduled jobs run down the real ladder on time (±1 s): 0.4 s, 1 s, 3 s and 5 s', rabbitTest, async () => {
   const ranAt = new Map<string, number>();
   const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'ladder', queues: { timed: 4 } }, { At: { perform: (args) => void ranAt.set(String(args[0]), Date.now()) } });
   const client = rabbitClient(ctx.vhost.url);
@@ -71,7 +71,7 @@ test('scheduled jobs run down the real ladder on time (±1 s): 0.4 s, 1 s, 3 s a
   await client.stop();
 });
 
-test('a long delay waits in the level queues its digits choose (checked in the broker, not waited for)', async () => {
+test('a long delay waits in the level queues its digits choose (checked in the broker, not waited for)', rabbitTest, async () => {
   const client = rabbitClient(ctx.vhost.url, 'long-delay');
   // 70 s = 0b1000110: first stop is level 6 (64 s); a day = 86,400 s: first stop level 16.
   await client.client.schedule({ queue: 'later', class: 'At', args: ['70s'] }, Date.now() + 70_000);

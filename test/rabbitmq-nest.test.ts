@@ -18,7 +18,7 @@ import {
   VerkValidationError,
   Worker,
 } from 'nestjs-verk';
-import { RabbitVhost, useRabbitVhost } from './helpers/rabbitmq';
+import { RabbitVhost, useRabbitVhost, rabbitTest } from './helpers/rabbitmq';
 import { waitFor } from './helpers/wait';
 
 const ctx = useRabbitVhost();
@@ -55,7 +55,7 @@ function boot(module: Type<unknown>): Promise<INestApplicationContext> {
   return NestFactory.createApplicationContext(module, { logger: false, abortOnError: false });
 }
 
-test('VerkModule on RabbitMQ: the same @Worker, VerkService.enqueue/enqueueMany/schedule, @OnVerkEvent and health indicator', async () => {
+test('VerkModule on RabbitMQ: the same @Worker, VerkService.enqueue/enqueueMany/schedule, @OnVerkEvent and health indicator', rabbitTest, async () => {
   const app = await boot(appModule({}));
   try {
     const verk = app.get(VerkService);
@@ -80,7 +80,7 @@ test('VerkModule on RabbitMQ: the same @Worker, VerkService.enqueue/enqueueMany/
   }
 });
 
-test('Redis-only features on RabbitMQ: refused at boot (options, recurring workers, the dashboard) or at the call, naming the feature and why', async () => {
+test('Redis-only features on RabbitMQ: refused at boot (options, recurring workers, the dashboard) or at the call, naming the feature and why', rabbitTest, async () => {
   // Options of Redis-only features: the module does not boot.
   for (const [option, value, feature] of [['history', true, /job history/], ['metrics', true, /Prometheus metrics/], ['histograms', true, /histograms/], ['prefix', 'app:', /key prefixes/], ['redis', 'redis://127.0.0.1:1', /Redis connection/]] as const) {
     await assert.rejects(boot(appModule({ [option]: value })), (error: unknown) => error instanceof VerkConfigError && error.field === option && feature.test(error.message) && /RabbitMQ/.test(error.message), option);
@@ -119,7 +119,7 @@ test('Redis-only features on RabbitMQ: refused at boot (options, recurring worke
   await assert.rejects(boot(RedisWithQueueType), (error: unknown) => error instanceof VerkConfigError && error.field === 'queueType');
 });
 
-test("queueType: 'classic' declares classic queues, and a queue of another type is a boot error naming it", async () => {
+test("queueType: 'classic' declares classic queues, and a queue of another type is a boot error naming it", rabbitTest, async () => {
   const classic = await RabbitVhost.create();
   try {
     @Module({ imports: [VerkModule.forRoot({ broker: { rabbitmq: classic.url }, queueType: 'classic', nodeId: 'classic', queues: { default: 2 } })], providers: [Ledger, AddNumbers, Listener] })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { currentJob, type JobFailed, type VerkEvent, VerkBrokerError } from '../lib/engine';
-import { rabbitmqctl, useRabbitVhost } from './helpers/rabbitmq';
+import { rabbitmqctl, useRabbitVhost, rabbitTest } from './helpers/rabbitmq';
 import { rabbitClient, startRabbitEngine } from './helpers/rabbit-engine';
 import { MemoryLogger } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
@@ -10,7 +10,7 @@ const ctx = useRabbitVhost();
 /** One dead-queue bound for the file: verk.dead is declared with it (x-max-length). */
 const maxDeadJobs = 3;
 
-test('1,000 jobs on two nodes: each runs exactly once, and neither node runs more than its concurrency at once', async () => {
+test('1,000 jobs on two nodes: each runs exactly once, and neither node runs more than its concurrency at once', rabbitTest, async () => {
   const runs = new Map<number, number>();
   const make = (name: string, limit: number) => {
     let running = 0;
@@ -43,7 +43,7 @@ test('1,000 jobs on two nodes: each runs exactly once, and neither node runs mor
   await Promise.all([nodeA.stop(), nodeB.stop(), client.stop()]);
 });
 
-test('a failing job walks its retries (retry_count, backoff from retryAt) into dead; retryDead brings it back', async () => {
+test('a failing job walks its retries (retry_count, backoff from retryAt) into dead; retryDead brings it back', rabbitTest, async () => {
   let attempts = 0;
   const failures: JobFailed[] = [];
   const node = await startRabbitEngine(
@@ -81,7 +81,7 @@ test('a failing job walks its retries (retry_count, backoff from retryAt) into d
   await node.stop();
 });
 
-test('dead is bounded by maxDeadJobs (the oldest dropped) and clearDead empties it; a node with another bound keeps the queue bound and warns', async () => {
+test('dead is bounded by maxDeadJobs (the oldest dropped) and clearDead empties it; a node with another bound keeps the queue bound and warns', rabbitTest, async () => {
   const deadArgs: unknown[] = [];
   const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'dead', queues: { doomed: 1 }, maxDeadJobs }, { Doomed: { perform: () => Promise.reject(new Error('no')) } });
   node.events.subscribe((event) => void (event.type === 'JobFailed' && event.dead && deadArgs.push(event.job.args[0])));
@@ -102,7 +102,7 @@ test('dead is bounded by maxDeadJobs (the oldest dropped) and clearDead empties 
   await other.stop();
 });
 
-test('publisher confirms: a nack and an unroutable message are errors to the caller, never silent losses', async () => {
+test('publisher confirms: a nack and an unroutable message are errors to the caller, never silent losses', rabbitTest, async () => {
   const client = rabbitClient(ctx.vhost.url, 'confirms');
   // A queue bounded at one message that rejects publishes beyond (quorum queues take one more): the broker nacks.
   await client.client.enqueue({ queue: 'full', class: 'X', args: [0] });
@@ -128,7 +128,7 @@ test('publisher confirms: a nack and an unroutable message are errors to the cal
   await client.stop();
 });
 
-test('pause and resume reach every node, and a node that starts later sees the pause', async () => {
+test('pause and resume reach every node, and a node that starts later sees the pause', rabbitTest, async () => {
   const ran: string[] = [];
   const eventsA: string[] = [];
   const handler = (node: string) => ({ perform: () => void ran.push(node) });
@@ -151,7 +151,7 @@ test('pause and resume reach every node, and a node that starts later sees the p
   await Promise.all([a.stop(), b.stop(), c.stop()]);
 });
 
-test('client and server middleware, currentJob() and addQueue/removeQueue work as on Redis', async () => {
+test('client and server middleware, currentJob() and addQueue/removeQueue work as on Redis', rabbitTest, async () => {
   const seen: string[] = [];
   const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'mw', queues: {}, maxDeadJobs }, {
     Stamped: { perform: (_args, job) => void seen.push(`perform ${String(job.stamp)} ${currentJob()?.queue}`), context: true },
@@ -179,7 +179,7 @@ test('client and server middleware, currentJob() and addQueue/removeQueue work a
   await node.stop();
 });
 
-test('a job queue deleted under a running node is declared and consumed again (the broker cancels the consumer)', async () => {
+test('a job queue deleted under a running node is declared and consumed again (the broker cancels the consumer)', rabbitTest, async () => {
   const ran: number[] = [];
   const logger = new MemoryLogger();
   const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'phoenix', queues: { phoenix: 2 }, maxDeadJobs }, { Rise: { perform: (args) => void ran.push(args[0] as number) } }, logger);

@@ -4,7 +4,7 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { JobPayload } from '../lib/engine';
-import { useRabbitVhost } from './helpers/rabbitmq';
+import { useRabbitVhost, rabbitTest } from './helpers/rabbitmq';
 import { startRabbitEngine } from './helpers/rabbit-engine';
 import { waitFor } from './helpers/wait';
 
@@ -19,7 +19,7 @@ after(async () => {
   propagation.disable();
 });
 
-test('tracing on RabbitMQ: a producer span per enqueue, its context in the payload, a consumer span per run linked to it', async () => {
+test('tracing on RabbitMQ: a producer span per enqueue, its context in the payload, a consumer span per run linked to it', rabbitTest, async () => {
   const performed: JobPayload[] = [];
   const node = await startRabbitEngine(ctx.vhost.url, { nodeId: 'traced', queues: { mail: 1 }, tracing: true }, { Mail: { perform: (_args, job) => void performed.push(job) } });
   await node.client.enqueue({ queue: 'mail', class: 'Mail', args: ['a@b.c'] });

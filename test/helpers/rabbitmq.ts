@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
@@ -9,6 +9,22 @@ const run = promisify(execFile);
 /** The local RabbitMQ the machine runs (tests never start their own); override with RABBITMQ_HOST / RABBITMQ_PORT. */
 const HOST = process.env.RABBITMQ_HOST ?? '127.0.0.1';
 const PORT = process.env.RABBITMQ_PORT ?? '5672';
+
+/** Whether this machine runs a RabbitMQ that rabbitmqctl reaches (asked once per test file). */
+const missing = ((): boolean => {
+  try {
+    execFileSync('rabbitmqctl', ['-q', 'status'], { stdio: 'ignore', timeout: 60_000 });
+    return false;
+  } catch {
+    return true;
+  }
+})();
+
+/**
+ * Options of every test that needs the broker: without a local RabbitMQ the test is
+ * skipped on a developer's machine and fails in CI (where .ci/run installs and starts it).
+ */
+export const rabbitTest: { skip?: string } = missing && !process.env.CI ? { skip: 'no local RabbitMQ (rabbitmqctl status failed); .ci/run installs one' } : {};
 
 /** rabbitmqctl (as root, on the broker's host): vhosts, forced closes, app restarts. */
 export async function rabbitmqctl(...args: string[]): Promise<string> {
@@ -78,7 +94,7 @@ export class RabbitVhost {
 export function useRabbitVhost(): { readonly vhost: RabbitVhost } {
   const context = {} as { vhost: RabbitVhost };
   before(async () => {
-    context.vhost = await RabbitVhost.create();
+    if (rabbitTest.skip === undefined) context.vhost = await RabbitVhost.create();
   });
   after(async () => {
     await context.vhost?.delete();
