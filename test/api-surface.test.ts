@@ -48,6 +48,8 @@ const SHARED = [
   'DurabilityOptions', 'VerkClusterConfig', 'VerkRedisTarget',
   // Job lookup by jid in bounded steps (engine.browse.locate, VerkService.locateJob; flow.job/cancel's `locate`).
   'JobHint', 'JobStatusOptions', 'LocateOptions', 'LocateResult',
+  // The RabbitMQ broker (issue 18): its options and its error.
+  'RabbitQueueType', 'VerkBrokerError', 'VerkBrokerOptions',
 ];
 
 const MAIN = [
@@ -61,7 +63,7 @@ const MAIN = [
   'InjectVerk', 'InjectVerkHealth', 'getVerkHealthToken', 'getVerkServiceToken',
 ].sort();
 
-const ENGINE = [...SHARED, 'ClientMiddleware', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'WorkerHandler'].sort();
+const ENGINE = [...SHARED, 'ClientMiddleware', 'RabbitCounters', 'ServerMiddleware', 'VerkEngine', 'VerkEngineHooks', 'VerkHealthFacts', 'VerkRabbitEngine', 'WorkerHandler'].sort();
 
 test('API snapshot: the names `nestjs-verk` exports', () => {
   assert.deepEqual(exportedNames(join(dist, 'index.d.ts')), MAIN);

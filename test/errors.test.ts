@@ -38,6 +38,7 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   VerkValidationError: (cls) => new (cls as unknown as new (field: string, message: string) => Error)('queue', 'must be a name'),
   VerkStateError: (cls) => new (cls as unknown as new (message: string) => Error)('not running'),
   VerkRedisError: (cls) => new (cls as unknown as new (message: string) => Error)('unreachable'),
+  VerkBrokerError: (cls) => new (cls as unknown as new (message: string) => Error)('not confirmed'),
   VerkFlowError: (cls) => new (cls as unknown as new (message: string) => Error)('refused'),
   VerkMiddlewareError: (cls) => new (cls as unknown as new (middleware: string, message: string) => Error)('mw', 'next() twice'),
   UnknownWorkerError: (cls) => new (cls as unknown as new (message: string) => Error)('no worker'),

@@ -3,6 +3,7 @@ import { ApplicationConfig, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
 import type { VerkEngine } from '../engine/verk-engine';
 import { getVerkEngineToken } from '../nest/verk-tokens';
+import { rabbitEngineOf, redisOnlyError } from '../engine/rabbitmq/redis-only';
 import { ConfigurableDashboardModule, VERK_DASHBOARD_OPTIONS, type VerkDashboardAsyncOptions } from './dashboard-module-definition';
 import { resolveDashboardOptions, type VerkDashboardOptions } from './dashboard-options';
 import { EngineDataSource } from './data/engine-data-source';
@@ -45,6 +46,7 @@ export class VerkDashboardServer implements OnModuleInit {
           : `VerkDashboardModule instance "${options.instance}": import VerkModule.forRoot({ name: '${options.instance}', ... }) in the same application`,
       );
     }
+    if (rabbitEngineOf(engine)) throw redisOnlyError('VerkDashboardModule', 'its pages list, search and change jobs kept in Redis');
     const base = mountPoint(this.config.getGlobalPrefix(), options.path);
     registerDashboardRoutes({
       adapter,

@@ -9,6 +9,7 @@
  * | VerkValidationError | an argument of a call is wrong (names the field); nothing was written |
  * | VerkStateError      | a call does not fit the state of the node or of the data it changes: start twice, addQueue on a node that is not running, a recurring definition changed meanwhile |
  * | VerkRedisError      | Redis is unreachable, did not answer PING in time, or aborted a transaction |
+ * | VerkBrokerError     | the RabbitMQ broker is unreachable, refused a message (nack, unroutable) or did not confirm it in time |
  * | VerkFlowError       | flow control refuses an operation (a job others wait for, a batch member) |
  * | VerkMiddlewareError | a middleware broke the chain's rules (next() twice, no next())     |
  * | UnknownWorkerError  | a job names a class no worker on this node handles (the job fails)  |
@@ -73,6 +74,16 @@ export class VerkStateError extends VerkError {
  */
 export class VerkRedisError extends VerkError {
   override readonly name: string = 'VerkRedisError';
+}
+
+/**
+ * The RabbitMQ broker (option `broker.rabbitmq`) did not take a message: it is unreachable
+ * (also while reconnecting, past `confirmTimeout`), refused it (a nack, an unroutable
+ * message), or did not confirm it within `confirmTimeout`. After a timeout the message may
+ * still have been enqueued; after any other error it was not. `cause` holds amqplib's error, if any.
+ */
+export class VerkBrokerError extends VerkError {
+  override readonly name: string = 'VerkBrokerError';
 }
 
 /** Flow control refuses an operation: the message says why and what to do. */

@@ -5,5 +5,7 @@
  */
 export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-engine';
 export type { WorkerHandler } from './core/worker-registry';
+export { VerkRabbitEngine } from './rabbitmq/rabbit-engine';
+export type { RabbitCounters } from './rabbitmq/counters';
 export type { ClientMiddleware, ServerMiddleware } from './core/middleware';
 export * from './public-api';

@@ -8,6 +8,7 @@ import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions
 import { redactRedisUrl } from './redis/redact';
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
 import { type ResolvedMetricsOptions, resolveMetricsOptions, type VerkMetricsOptions } from './metrics/metrics-options';
+import { type RabbitQueueType, type ResolvedRabbitOptions, resolveBroker, type VerkBrokerOptions } from './rabbitmq/rabbit-options';
 
 /** Options of a Verk engine and of `VerkModule.forRoot`. */
 export interface VerkOptions {
@@ -78,6 +79,14 @@ export interface VerkOptions {
    * buckets, endpoint }` chooses. Default false. See docs/metrics.md.
    */
   metrics?: boolean | VerkMetricsOptions;
+  /**
+   * Where jobs live: leave it out for Redis (the default), or `{ rabbitmq: 'amqp://...' }`
+   * to run them on RabbitMQ (VerkRabbitEngine; needs the optional peer `amqplib`).
+   * Features that need Redis are then refused at boot. See docs/rabbitmq.md.
+   */
+  broker?: VerkBrokerOptions;
+  /** RabbitMQ broker only: `quorum` (replicated, default) or `classic` queues. */
+  queueType?: RabbitQueueType;
 }
 
 /** Option `durability`: replicas that must confirm each enqueue and acknowledgement. */
@@ -111,6 +120,8 @@ export interface ResolvedVerkOptions {
   tracing: ResolvedTracingOptions;
   /** Undefined: metrics off. */
   metrics?: ResolvedMetricsOptions;
+  /** The RabbitMQ broker; undefined: Redis. */
+  broker?: ResolvedRabbitOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -151,6 +162,8 @@ const KNOWN = new Set<string>([
   'tracing',
   'metrics',
   'durability',
+  'broker',
+  'queueType',
 ]);
 
 function fail(field: string, message: string): never {
@@ -259,6 +272,9 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
   const histogramRetention = integer(options, 'histogramRetention', 1, DEFAULTS.histogramRetention);
   if (histogramRetention > MAX_HISTOGRAM_RETENTION) fail('histogramRetention', `must be an integer from 1 to ${MAX_HISTOGRAM_RETENTION} (days), got ${histogramRetention}`);
 
+  // First: with RabbitMQ, an option of a Redis-only feature is refused with its reason.
+  const broker = resolveBroker(options);
+
   const redis = validateRedis(options.redis);
   const clusterMode = redis instanceof Cluster || isClusterConfig(redis);
   const prefix = options.prefix ?? (clusterMode ? DEFAULT_CLUSTER_PREFIX : DEFAULTS.prefix);
@@ -290,6 +306,7 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     histogramRetention,
     tracing: resolveTracingOptions(options.tracing),
     metrics: resolveMetricsOptions(options.metrics),
+    ...(broker ? { broker } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ export {
   VerkValidationError,
   VerkStateError,
   VerkRedisError,
+  VerkBrokerError,
   VerkFlowError,
   VerkMiddlewareError,
   UnknownWorkerError,
@@ -20,6 +21,7 @@ export { subscribeToTrackedJobs, type TrackedJobListener } from './history/track
 export type { DurabilityOptions, VerkOptions } from './options';
 export type { VerkRedisTarget } from './redis/redis';
 export type { VerkClusterConfig } from './redis/cluster';
+export type { RabbitQueueType, VerkBrokerOptions } from './rabbitmq/rabbit-options';
 export type { HistoryOptions } from './history/history-options';
 export type { TracingOptions } from './tracing/tracing-options';
 export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';

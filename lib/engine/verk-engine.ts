@@ -3,7 +3,7 @@ import { VerkAdmin } from './admin/admin';
 import { VerkBrowse } from './admin/browse';
 import { VerkBulkActions } from './admin/bulk-actions';
 import { type ClientOptions, VerkClient } from './client/client';
-import { VerkStateError } from './errors';
+import { VerkConfigError, VerkStateError, VerkValidationError } from './errors';
 import { checkConcurrency, checkQueueName } from './admin/admin-input';
 import { VerkFlowAdmin } from './flow/flow-admin';
 import { Keys } from './redis/keys';
@@ -116,6 +116,7 @@ export class VerkEngine {
     private readonly hooks: VerkEngineHooks = {},
   ) {
     this.options = resolveOptions(options);
+    if (this.options.broker) throw new VerkConfigError('Invalid Verk option "broker": VerkEngine is the Redis engine; a RabbitMQ node is a VerkRabbitEngine (nestjs-verk/engine), which VerkModule picks by itself', { field: 'broker' });
     this.keys = new Keys(this.options.prefix, this.options.clusterMode);
     // Before any connection opens: a missing @opentelemetry/api leaves nothing to close.
     if (this.options.tracing.enabled) this.tracing = new JobTracing(this.options.tracing);
@@ -342,6 +343,29 @@ export class VerkEngine {
   async resumeQueue(queue: string): Promise<void> {
     checkQueueName(queue, 'queue');
     checkExec(await publishIn(this.clientRedis.multi().srem(this.keys.pausedQueues, queue), this.keys, this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
+  }
+
+  /**
+   * Enqueues up to `count` of the oldest dead jobs again, each into its queue (the same
+   * call on both brokers; on Redis any dead job can also be retried by jid). Returns how many.
+   */
+  async retryDead(count: number): Promise<number> {
+    if (!Number.isInteger(count) || count < 1) throw new VerkValidationError('count', `must be an integer >= 1, got ${JSON.stringify(count)}`);
+    let retried = 0;
+    while (retried < count) {
+      const page = await this.admin.listJobs('dead', { limit: Math.min(1000, count - retried), order: 'asc' });
+      const refs = page.jobs.flatMap((listed) => (listed.job ? [{ jid: listed.job.jid, at: listed.at }] : []));
+      if (refs.length === 0) break;
+      const { count: moved } = await this.bulk.retry('dead', refs);
+      retried += moved;
+      if (moved === 0) break;
+    }
+    return retried;
+  }
+
+  /** Removes every dead job; returns how many. */
+  clearDead(): Promise<number> {
+    return this.admin.clear('dead');
   }
 
   /** True when the queue is paused (for every node). */

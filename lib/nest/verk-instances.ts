@@ -2,6 +2,8 @@ import { type DynamicModule, Logger, type Provider } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { VerkConfigError } from '../engine/errors';
 import { VerkEngine } from '../engine/verk-engine';
+import { VerkRabbitEngine } from '../engine/rabbitmq/rabbit-engine';
+import { asVerkEngine } from '../engine/rabbitmq/redis-only';
 import { JobLogger } from './job-logger';
 import { checkMiddlewareClasses } from './middleware';
 import type { VerkModuleAsyncOptions, VerkModuleOptions, VerkOptionsFactory } from './verk-module-options';
@@ -29,7 +31,9 @@ export function createEngine(options: VerkModuleOptions | undefined, instance?: 
   checkMiddlewareClasses(clientMiddleware, 'clientMiddleware', 'enqueue');
   const logger = new Logger(instance === undefined ? 'Verk' : `Verk:${instance}`);
   const jobLogger = new JobLogger(logger, { startJobLogLevel, doneJobLogLevel, failJobLogLevel });
-  const engine = new VerkEngine(engineOptions, { logger, className: workerName, instance });
+  const hooks = { logger, className: workerName, instance };
+  // broker: { rabbitmq } -> a RabbitMQ node in VerkEngine's place; its Redis-only parts refuse (redis-only.ts).
+  const engine = engineOptions.broker ? asVerkEngine(new VerkRabbitEngine(engineOptions, hooks)) : new VerkEngine(engineOptions, hooks);
   engine.events.subscribe(jobLogger.handle);
   return engine;
 }

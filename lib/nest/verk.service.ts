@@ -84,6 +84,16 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
     return this.engine.resumeQueue(name);
   }
 
+  /** Enqueues up to `count` of the oldest dead jobs again, each into its queue; returns how many (both brokers). */
+  retryDead(count: number): Promise<number> {
+    return this.engine.retryDead(count);
+  }
+
+  /** Removes every dead job; returns how many (both brokers). */
+  clearDead(): Promise<number> {
+    return this.engine.clearDead();
+  }
+
   /** Whether a queue is paused. */
   isQueuePaused(name: string): Promise<boolean> {
     return this.engine.isPaused(name);

@@ -8,6 +8,8 @@
  * (dashboard-bench.ts); BENCH_MODE=tracing runs the tracingCost row alone
  * (BENCH_TRACING_ROUNDS, default 3). BENCH_MODE=cluster | shards | durability: processing on a
  * Redis Cluster, over 1 and 3 shards, and the cost of `durability` (scale-bench.ts).
+ * (BENCH_TRACING_ROUNDS, default 3); BENCH_MODE=rabbitmq runs the rabbitmq row alone (the RabbitMQ
+ * broker on the local RabbitMQ, rabbitmq-bench.ts; BENCH_RABBITMQ=0 leaves it out of the full run).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -103,9 +105,32 @@ async function tracingCost(server: RedisServer, redis: Redis): Promise<void> {
   console.log(`  best runs: off ${bestOff.processing} jobs/s ${bestOff.cpuSecondsPer10k} s; no SDK ${bestApi.processing} (${ratio(bestApi.processing, bestOff.processing)}x) ${bestApi.cpuSecondsPer10k} s; SDK ${bestSdk.processing} (${ratio(bestSdk.processing, bestOff.processing)}x) ${bestSdk.cpuSecondsPer10k} s`);
 }
 
+/**
+ * The rabbitmq row: the same no-op jobs through the RabbitMQ broker on the local RabbitMQ
+ * (its own vhost), next to nestjs-verk on Redis when that was measured in the same run.
+ */
+function rabbitmqRow(machine: string, redis?: SystemResult): void {
+  let rabbit: SystemResult;
+  try {
+    execFileSync('rabbitmqctl', ['-q', 'status'], { stdio: 'ignore' });
+  } catch {
+    console.log(JSON.stringify({ metric: 'rabbitmq', skipped: 'no local RabbitMQ (rabbitmqctl status failed)' }));
+    return;
+  }
+  rabbit = runChild('rabbitmq-bench.js', '');
+  const version = /RabbitMQ version: (\S+)/.exec(execFileSync('rabbitmqctl', ['status'], { encoding: 'utf8' }))?.[1];
+  console.log(JSON.stringify({ metric: 'rabbitmq', broker: rabbit.system, rabbitmqVersion: version, ...Object.fromEntries(METRICS.map(({ key }) => [key, rabbit[key]])), redis: redis ? Object.fromEntries(METRICS.map(({ key }) => [key, redis[key]])) : undefined, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50), jobs: Number(process.env.BENCH_N ?? 100_000), machine }));
+  console.log(`\nnestjs-verk on RabbitMQ ${version} (${rabbit.system}, persistent messages, publisher confirms, manual acks)${redis ? ' next to nestjs-verk on Redis' : ''}:`);
+  for (const { key, label, unit } of METRICS) console.log(`  ${label.padEnd(40)} ${`${rabbit[key]} ${unit}`.padEnd(16)}${redis ? ` Redis: ${redis[key]} ${unit}` : ''}`);
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_MODE === 'cluster' || process.env.BENCH_MODE === 'shards' || process.env.BENCH_MODE === 'durability') {
     await scaleBench(process.env.BENCH_MODE);
+    return;
+  }
+  if (process.env.BENCH_MODE === 'rabbitmq') {
+    rabbitmqRow(`${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
     return;
   }
   const server = await RedisServer.start();
@@ -176,6 +201,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ metric: 'metricsCost', unit: 'jobs/s', without: verk.processingPlain, with: verk.processingWithMetrics, ratio, cpuSecondsPer10kWithout: verk.cpuSecondsPer10kPlain, cpuSecondsPer10kWith: verk.cpuSecondsPer10kWithMetrics, cpuRatio, machine }));
       console.log(`\nnestjs-verk with Prometheus metrics (metrics: true): processing ${verk.processingWithMetrics} jobs/s (${ratio}x of ${verk.processingPlain} without), worker CPU ${verk.cpuSecondsPer10kWithMetrics} s per 10,000 jobs (${cpuRatio}x)`);
     }
+    if (process.env.BENCH_RABBITMQ !== '0') rabbitmqRow(machine, verk);
     await tracingCost(server, redis);
   } finally {
     redis.disconnect();

@@ -24,9 +24,9 @@ export class WorkerProcess {
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
   }
 
-  /** Starts a node and waits until it runs. */
-  static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const script = join(__dirname, '..', 'fixtures', 'worker-process.js');
+  /** Starts a node (test/fixtures/<fixture>.js, default worker-process) and waits until it runs. */
+  static async start(env: Record<string, string>, fixture = 'worker-process'): Promise<WorkerProcess> {
+    const script = join(__dirname, '..', 'fixtures', `${fixture}.js`);
     const worker = new WorkerProcess(spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker did not start in 15 s:\n${worker.output.join('')}`)), 15_000);

@@ -83,7 +83,8 @@ export interface ClientOptions {
 /**
  * Validates a job to enqueue and builds the payload it would be stored with (pure: no
  * Redis). Throws VerkValidationError naming the field (`job.queue`, `jobs[2].args[0]`).
- * VerkModule.forTesting builds its payloads with it, so its errors are the real ones.
+ * VerkModule.forTesting and the RabbitMQ client build their payloads with it, so their
+ * errors are the real ones.
  */
 export function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');

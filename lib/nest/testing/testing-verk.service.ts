@@ -101,6 +101,8 @@ export class TestingVerkService implements VerkServiceApi {
   searchJobs = (): Promise<never> => notSimulated('searchJobs');
   findJobAt = (): Promise<never> => notSimulated('findJobAt');
   locateJob = (): Promise<never> => notSimulated('locateJob');
+  retryDead = (): Promise<never> => notSimulated('retryDead');
+  clearDead = (): Promise<never> => notSimulated('clearDead');
   busy = (): Promise<never> => notSimulated('busy');
   queuesOverview = (): Promise<never> => notSimulated('queuesOverview');
   retryJobs = (): Promise<never> => notSimulated('retryJobs');
