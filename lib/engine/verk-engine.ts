@@ -269,9 +269,16 @@ export class VerkEngine {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new VerkStateError(`Verk node ${this.nodeId} was already started; a stopped engine cannot start again (create a new one)`);
     this.state = 'starting';
+    // stop() during start() rejects this at once: a command waiting for an unreachable Redis
+    // may never settle (ioredis keeps it queued through a disconnect while reconnecting).
+    const aborted = new Promise<never>((_, reject) => {
+      this.abortStart = () => reject(this.stoppedWhileStarting());
+    });
     try {
-      await this.startNode();
+      await Promise.race([this.startNode(), aborted]);
     } catch (error) {
+      // stop() is closing everything already; say why start() ended.
+      if (this.state !== 'starting') throw this.stoppedWhileStarting(error);
       // Leave nothing open behind a failed start, so the process can still exit.
       this.state = 'stopping';
       await this.closeConnections();
@@ -279,29 +286,54 @@ export class VerkEngine {
       this.state = 'stopped';
       this.metrics?.close();
       throw error;
+    } finally {
+      this.abortStart = undefined;
     }
+  }
+
+  /** Set while start() is under way: stop() calls it to make start() reject. */
+  private abortStart?: () => void;
+
+  private stoppedWhileStarting(cause?: unknown): VerkStateError {
+    const error = new VerkStateError(`Verk node ${this.nodeId} was stopped while it was starting (stop() called before start() finished)`);
+    if (cause instanceof VerkStateError) return cause;
+    if (cause !== undefined) (error as Error & { cause?: unknown }).cause = cause;
+    return error;
+  }
+
+  /** After each step of startNode: once stop() was called, nothing more is started. */
+  private checkStarting(): void {
+    if (this.state !== 'starting') throw this.stoppedWhileStarting();
   }
 
   private async startNode(): Promise<void> {
     await checkRedisVersion(this.redis, this.options.clusterMode);
+    this.checkStarting();
     // Schedules declared in code are stored before this node ticks any.
     await this.recurring.writeDeclared();
+    this.checkStarting();
     // Before recovering: a tracked job put back now publishes `recovered`.
     await this.recorder.start();
+    this.checkStarting();
     // A node that restarts with a fixed id first takes back what its earlier run left in
     // progress (Verk's behaviour); those jobs count as recovered, so a poison job that
     // crashes the node on every start ends in dead.
     const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
     for (const queue of queues) {
       const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue, true);
+      this.checkStarting();
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
+    this.checkStarting();
     // Again, now that track announcements are heard: one made in between is not missed.
     await this.recorder.refreshTracking();
+    this.checkStarting();
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
+    this.checkStarting();
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
     await this.heartbeat.start();
+    this.checkStarting();
     this.scheduler.start();
     this.recurringScheduler.start();
     this.state = 'running';
@@ -465,6 +497,8 @@ export class VerkEngine {
     }
     const wasStarted = this.state !== 'new';
     this.state = 'stopping';
+    // A start() under way rejects now; what it had started is stopped below like a running node's.
+    this.abortStart?.();
     if (wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
       // The heartbeat keeps beating while the managers drain: until every running job's

@@ -50,9 +50,10 @@ export class Heartbeat {
   async start(): Promise<void> {
     this.options.redis.on('ready', this.onReady);
     this.readySince = Date.now();
-    await this.beat();
+    // Running from before the first beat, so a stop() during that beat is not undone after it.
     this.running = true;
-    this.loop = this.run();
+    await this.beat();
+    if (this.running) this.loop = this.run();
   }
 
   /** Stops beating; waits at most `timeoutMs` for a beat in flight (Redis may be away). */

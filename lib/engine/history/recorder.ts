@@ -304,9 +304,15 @@ export class JobRecorder {
 
   // ---- retention ----
 
+  /** Between start() and stop(). */
+  private sweeping = false;
+
   /** Reads the tracked flag and sweeps now and then (a started node). */
   async start(): Promise<void> {
+    this.sweeping = true;
     await this.refreshTracking();
+    // stop() came during the read: no timer after it.
+    if (!this.sweeping) return;
     const every = Math.min(60_000, Math.max(50, Math.floor(this.options.history.maxAge / 2)));
     this.sweepTimer = setInterval(() => void this.sweep(), every);
     this.sweepTimer.unref();
@@ -314,6 +320,7 @@ export class JobRecorder {
 
   /** Stops sweeping and waits for a sweep in flight (bounded by the caller). */
   async stop(): Promise<void> {
+    this.sweeping = false;
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     await this.retention.settled();
