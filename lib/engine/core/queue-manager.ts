@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
 import { UnknownWorkerError, VerkStateError } from '../errors';
-import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
+import { failJob, invalidJob } from './failure';
 import { isFlowJob } from '../flow/flow';
-import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
-import { type JobPayload, nowSeconds, parsePayload } from './job';
-import { DurationSums, type HistogramWrite, singleJobWrite, waitOf } from './histogram';
+import { type JobPayload, parsePayload } from './job';
+import { waitOf } from './histogram';
+import { MAX_ACK_BATCH, OutcomeWriter } from './outcome-writer';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
 import { RateLimitedLog, type VerkLogger } from '../logger';
@@ -17,8 +17,8 @@ import type { WorkerHandler, WorkerRegistry } from './worker-registry';
 import type { JobTracing } from '../tracing/job-tracing';
 import type { QueueMetrics } from '../metrics/queue-metrics';
 
-/** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
-const MAX_BATCH = 1000;
+/** Most jobs moved by one fetch (Lua's unpack limit is ~8000). */
+const MAX_BATCH = MAX_ACK_BATCH;
 
 export interface QueueManagerOptions {
   queue: string;
@@ -81,14 +81,9 @@ export class QueueManager {
   private executing = 0;
   private slotWaiter?: () => void;
   private idleWaiter?: () => void;
-  private pendingAcks: string[] = [];
-  /** With histograms on: run and wait ms of each job of pendingAcks, two per job (wait NaN: unknown). */
-  private pendingTimes: number[] = [];
-  private readonly histogramRetention?: number;
   private readonly clock: () => number;
-  /** `finished` events of jobs waiting in pendingAcks, recorded once their acknowledgement landed. */
-  private readonly ackEvents = new Map<string, JobEvent>();
-  private flushing?: Promise<void>;
+  /** Finished jobs' batched acknowledgements, failures, flow completions, with their histograms. */
+  private readonly outcomes: OutcomeWriter;
   private needsReconcile = false;
   /** Set once the connections are going away: retries of writes stop. */
   private closed = false;
@@ -102,7 +97,6 @@ export class QueueManager {
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
   private readonly scripts: VerkScripts;
-  private readonly flowAck: FlowAckContext;
   /** The blocking connection's id, to interrupt its BLMOVE (CLIENT UNBLOCK) on wake-up and pause. */
   private readonly blockingId: BlockingConnectionId;
 
@@ -112,13 +106,26 @@ export class QueueManager {
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
     this.paused = options.paused ?? false;
-    this.histogramRetention = options.histograms?.retentionDays;
     this.clock = options.clock ?? Date.now;
     this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
     this.blockingId = new BlockingConnectionId(options.blocking);
     this.scripts = new VerkScripts(options.redis, options.keys);
-    this.flowAck = { scripts: this.scripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
+    this.outcomes = new OutcomeWriter({
+      queue: options.queue,
+      nodeId: options.nodeId,
+      scripts: this.scripts,
+      flowAck: { scripts: this.scripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds },
+      maxDeadJobs: options.maxDeadJobs,
+      histogramRetention: options.histograms?.retentionDays,
+      recorder: options.recorder,
+      metrics: options.metrics,
+      warnings: this.warnings,
+      sleeper: this.sleeper,
+      closed: () => this.closed,
+      release: (raw) => this.release(raw),
+      onScheduledNow: options.onScheduledNow,
+    });
   }
 
   get isPaused(): boolean {
@@ -257,7 +264,7 @@ export class QueueManager {
       await withTimeout(new Promise<void>((resolve) => (this.idleWaiter = resolve)), deadline - Date.now(), undefined);
     }
     const unfinished = this.executing;
-    await withTimeout(this.drainAcks(), deadline - Date.now() + 1000, undefined);
+    await withTimeout(this.outcomes.drainAcks(), deadline - Date.now() + 1000, undefined);
     // Everything still in in-progress now is a job that did not finish in time.
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
@@ -386,7 +393,7 @@ export class QueueManager {
     if (!parsed.ok) {
       const outcome = invalidJob(raw, this.queue, parsed.reason, parsed.partial);
       this.options.logger.error(`Queue ${this.queue}: ${outcome.payload.error_message}; moved to dead`);
-      await this.writeFailure(raw, outcome);
+      await this.outcomes.writeFailure(raw, outcome);
       return;
     }
     const job = parsed.payload;
@@ -426,7 +433,7 @@ export class QueueManager {
         const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), durationMs, retryAt));
       }
-      await this.writeFailure(raw, outcome, durationMs, this.histogramOf(durationMs, job, started));
+      await this.outcomes.writeFailure(raw, outcome, durationMs, this.outcomes.histogramOf(durationMs, job, started));
       return;
     }
     const finished = this.clock();
@@ -434,14 +441,8 @@ export class QueueManager {
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
     const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
-    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event, this.histogramOf(finished - started, job, started));
-    else this.acknowledge(raw, event, finished - started, waitOf(job.enqueued_at, started));
-  }
-
-  /** With histograms on, the histogram write of a job acknowledged alone (a failure, a flow-control job). */
-  private histogramOf(runMs: number, job: JobPayload, started: number): HistogramWrite | undefined {
-    if (this.histogramRetention === undefined) return undefined;
-    return singleJobWrite(runMs, waitOf(job.enqueued_at, started), this.histogramRetention);
+    if (isFlowJob(job)) await this.outcomes.writeFlowCompletion(raw, job, event, this.outcomes.histogramOf(finished - started, job, started));
+    else this.outcomes.acknowledge(raw, event, finished - started, waitOf(job.enqueued_at, started));
   }
 
   /** The worker's perform inside the middleware; an unknown class is a failure like any other. */
@@ -450,125 +451,5 @@ export class QueueManager {
       throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
     }
     return this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
-  }
-
-  /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
-  private async writeFlowCompletion(raw: string, job: JobPayload, event?: JobEvent, histograms?: HistogramWrite): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        const released = await completeFlowJob(this.flowAck, raw, job, histograms);
-        if (event && released >= 0) this.options.recorder?.record([event]);
-        if (released > 0) this.options.onScheduledNow();
-        break;
-      } catch (error) {
-        this.warnings.warn(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
-        await this.sleeper.sleep(backoffMs(attempt));
-      }
-    }
-    this.release(raw);
-  }
-
-  /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
-  private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number, histograms?: HistogramWrite): Promise<void> {
-    const { maxDeadJobs, nodeId } = this.options;
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        if (isFlowJob(outcome.payload)) {
-          const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs, histograms);
-          if (released >= 0) this.recordFailure(outcome, durationMs);
-          if (released > 0) this.options.onScheduledNow();
-          break;
-        }
-        const payload = outcomeText(raw, outcome);
-        const moved = await this.scripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
-        // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
-        if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
-        break;
-      } catch (error) {
-        this.warnings.warn(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
-        await this.sleeper.sleep(backoffMs(attempt));
-      }
-    }
-    this.release(raw);
-  }
-
-  /** A failure's event (`failed` with the retry time, or `dead`), once it landed. */
-  private recordFailure(outcome: FailureOutcome, durationMs?: number): void {
-    const { recorder, nodeId } = this.options;
-    this.options.metrics?.failed(outcome.payload.class, outcome.target);
-    if (!recorder?.wants(this.queue)) return;
-    const job = outcome.payload;
-    const event: JobEvent = {
-      jid: job.jid,
-      event: outcome.target === 'retry' ? 'failed' : 'dead',
-      at: Date.now(),
-      node: nodeId,
-      queue: this.queue,
-      error: { class: String(job.error_class ?? 'Error'), message: String(job.error_message ?? '') },
-      retryCount: job.retry_count,
-    };
-    if (outcome.target === 'retry') event.runAt = Math.round(outcome.score * 1000);
-    if (durationMs !== undefined) event.durationMs = durationMs;
-    recorder.record([event]);
-  }
-
-  /** Queues a finished job for the next batched acknowledgement, with its run and wait times (ms). */
-  private acknowledge(raw: string, event: JobEvent | undefined, runMs: number, waitMs: number | undefined): void {
-    if (event) this.ackEvents.set(raw, event);
-    this.pendingAcks.push(raw);
-    if (this.histogramRetention !== undefined) this.pendingTimes.push(runMs, waitMs ?? NaN);
-    if (!this.flushing) this.flushing = this.flushAcks();
-  }
-
-  /** Resolves when every acknowledgement queued so far has been written (or the manager closed). */
-  private async drainAcks(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
-
-  private async flushAcks(): Promise<void> {
-    // Let the jobs finishing in this tick join the batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const { nodeId } = this.options;
-    let attempt = 0;
-    while (this.pendingAcks.length > 0 && !this.closed) {
-      const batch = this.pendingAcks.splice(0, MAX_BATCH);
-      const times = this.pendingTimes.splice(0, 2 * batch.length);
-      try {
-        await this.scripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
-        attempt = 0;
-        if (this.ackEvents.size > 0) this.recordAcks(batch);
-        for (const raw of batch) this.release(raw);
-      } catch (error) {
-        this.pendingAcks.unshift(...batch);
-        this.pendingTimes.unshift(...times);
-        this.warnings.warn(`Queue ${this.queue}: could not acknowledge ${batch.length} finished job(s) (${(error as Error).message}); retrying`);
-        await this.sleeper.sleep(backoffMs(attempt++));
-      }
-    }
-    // Synchronously with the loop's last check, so an acknowledgement queued after it starts a new flush.
-    this.flushing = undefined;
-  }
-
-  /** The run and wait times of a batch (pendingTimes' pairs), summed for its acknowledgement. */
-  private batchHistograms(times: number[]): HistogramWrite | undefined {
-    if (this.histogramRetention === undefined) return undefined;
-    const run = new DurationSums();
-    const wait = new DurationSums();
-    for (let i = 0; i < times.length; i += 2) {
-      run.add(times[i]);
-      if (!Number.isNaN(times[i + 1])) wait.add(times[i + 1]);
-    }
-    return { run: run.encode(), wait: wait.encode(), retentionDays: this.histogramRetention };
-  }
-
-  private recordAcks(batch: string[]): void {
-    const events: JobEvent[] = [];
-    for (const raw of batch) {
-      const event = this.ackEvents.get(raw);
-      if (!event) continue;
-      events.push(event);
-      this.ackEvents.delete(raw);
-    }
-    this.options.recorder?.record(events);
   }
 }
