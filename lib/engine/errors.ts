@@ -116,3 +116,24 @@ export class PayloadTextError extends VerkError {
     super(`${message} at position ${position}`);
   }
 }
+
+/**
+ * Thrown by a worker when the remote side says "too many requests" (HTTP 429): the job
+ * goes back to the head of its queue - not a failure, no retry counted - and its queue
+ * (or, with `group`, its group) starts nothing on any node for `retryAfterMs`. See docs/limits.md.
+ */
+export class VerkRateLimitError extends VerkError {
+  override readonly name: string = 'VerkRateLimitError';
+  /** The group to pause; absent: the whole queue. */
+  readonly group?: string;
+
+  constructor(
+    /** How long to start nothing more of the queue (or group), ms (>= 1). */
+    readonly retryAfterMs: number,
+    options: { group?: string } = {},
+  ) {
+    super(`Rate limited: retry after ${retryAfterMs} ms${options.group === undefined ? '' : ` (group ${options.group})`}`);
+    if (!Number.isFinite(retryAfterMs) || retryAfterMs < 0) throw new VerkValidationError('retryAfterMs', `must be a number of ms >= 0, got ${String(retryAfterMs)}`);
+    if (options.group !== undefined) this.group = options.group;
+  }
+}

@@ -13,11 +13,13 @@ export {
   VerkMiddlewareError,
   UnknownWorkerError,
   InvalidJobError,
+  VerkRateLimitError,
 } from './errors';
 export { currentJob, type JobContext } from './core/middleware';
 export { newJid, type JobPayload } from './core/job';
 export { subscribeToTrackedJobs, type TrackedJobListener } from './history/tracking';
 export type { VerkOptions } from './options';
+export type { GroupLimits, QueueConfig, QueueLimits, QueueLimitsState, RateLimit } from './limits/queue-limits';
 export type { HistoryOptions } from './history/history-options';
 export type { TracingOptions } from './tracing/tracing-options';
 export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';

@@ -13,6 +13,8 @@ import { type Interruption, MiddlewareStack } from './core/middleware';
 import { type InterruptMessage, VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
 import { QueueManager } from './core/queue-manager';
+import { checkQueueLimits, isLimited, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
+import { VerkValidationError } from './errors';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
@@ -278,8 +280,10 @@ export class VerkEngine {
     await this.followPauses();
     // Again, now that track announcements are heard: one made in between is not missed.
     await this.recorder.refreshTracking();
+    // Limits given in code are stored, so every node obeys the same ones (docs/limits.md).
+    for (const [queue, limits] of Object.entries(this.options.queueLimits)) await writeQueueLimits(this.redis, this.keys, queue, limits);
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
-    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
+    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue), await isLimited(this.redis, this.keys, queue));
     await this.heartbeat.start();
     this.scheduler.start();
     this.recurringScheduler.start();
@@ -293,7 +297,7 @@ export class VerkEngine {
     checkConcurrency(concurrency, 'concurrency');
     if (this.managers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
     if (this.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.state}): queues are added between start() and stop()`);
-    this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1);
+    this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1, await isLimited(this.redis, this.keys, queue));
     await this.heartbeat.beat();
   }
 
@@ -324,6 +328,24 @@ export class VerkEngine {
     checkExec(await this.clientRedis.multi().srem(this.keys.pausedQueues, queue).publish(this.keys.control, JSON.stringify({ type: 'resume', queue })).exec());
   }
 
+  /**
+   * Replaces a queue's limits across all nodes (docs/limits.md): stored in Redis and
+   * announced, so every node fetches with them at once. Limits absent from `limits` are
+   * lifted; `{}` lifts them all.
+   */
+  async setQueueLimits(queue: string, limits: QueueLimits): Promise<void> {
+    checkQueueName(queue, 'queue');
+    const checked = checkQueueLimits(limits, 'limits', (field, message) => {
+      throw new VerkValidationError(field, message);
+    });
+    await writeQueueLimits(this.clientRedis, this.keys, queue, checked);
+  }
+
+  /** A queue's limits and their state (running jobs, pause, waiting groups). */
+  async queueLimits(queue: string): Promise<QueueLimitsState> {
+    return readQueueLimits(this.clientRedis, this.keys, checkQueueName(queue, 'queue'));
+  }
+
   /** True when the queue is paused (for every node). */
   async isPaused(queue: string): Promise<boolean> {
     return (await this.clientRedis.sismember(this.keys.pausedQueues, queue)) === 1;
@@ -347,9 +369,13 @@ export class VerkEngine {
       const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
+      else if (command.type === 'limits') {
+        if (manager) void this.syncLimits([[String(command.queue), manager]]);
+      }
       else this.recorder.onControl(command.type);
     });
     this.subscriber.on('ready', () => void this.syncPauses());
+    this.subscriber.on('ready', () => void this.syncLimits([...this.managers].map(([queue, { manager }]) => [queue, manager])));
     this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
     await this.subscriber.subscribe(this.keys.control, this.keys.wake);
@@ -377,7 +403,18 @@ export class VerkEngine {
     }
   }
 
-  private startManager(queue: string, concurrency: number, paused: boolean): void {
+  /** Re-reads whether queues have limits (after an announcement, or a reconnect that may have lost one). */
+  private async syncLimits(managers: [string, QueueManager][]): Promise<void> {
+    for (const [queue, manager] of managers) {
+      try {
+        manager.limitsChanged(await isLimited(this.redis, this.keys, queue));
+      } catch (error) {
+        this.logger.warn(`Could not read the limits of queue ${queue}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private startManager(queue: string, concurrency: number, paused: boolean, limited: boolean): void {
     const blockingName = `verk:${this.nodeId}:queue:${queue}`;
     const blocking = createConnection(this.options.redis, 'blocking', blockingName, this.logger);
     const manager = new QueueManager({
@@ -401,6 +438,7 @@ export class VerkEngine {
       clock: this.hooks.clock,
       tracing: this.tracing,
       metrics: this.metrics?.queue(queue, concurrency),
+      limited,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();

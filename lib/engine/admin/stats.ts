@@ -4,6 +4,7 @@ import { checkInteger, checkOptions, checkQueueName } from './admin-input';
 import { type Keys, statDay } from '../redis/keys';
 import { checkExec } from '../redis/multi';
 import { checkDate, type QueueHistograms, readHistogram } from './histograms';
+import { limitsState, type QueueLimitsState } from '../limits/queue-limits';
 
 /** Counters of one UTC day. */
 export interface DayStats {
@@ -37,6 +38,8 @@ export interface QueueStats {
 /** queueStats(): a queue's numbers and its run/wait histograms of one UTC day. */
 export interface QueueDetails extends QueueStats {
   histograms: QueueHistograms;
+  /** The queue's limits across nodes and their state (docs/limits.md); grouped waiting jobs are counted here, not in `size`. */
+  limits: QueueLimitsState;
 }
 
 /** A live node (its heartbeat key exists). */
@@ -218,8 +221,15 @@ export class VerkStatsReader {
     const reads = this.addQueue(batch, queue, nodeIds, days);
     const run = batch.add((m) => m.hgetall(this.keys.histogram('run', queue, date)));
     const wait = batch.add((m) => m.hgetall(this.keys.histogram('wait', queue, date)));
+    const limits = batch.add((m) => m.hgetall(this.keys.limits(queue)));
+    const grouped = batch.add((m) => m.zcard(this.keys.grouped(queue)));
+    const groups = batch.add((m) => m.zcard(this.keys.groupRing(queue)));
     await batch.exec();
-    return { ...readQueue(batch, queue, reads, nodeIds, days), histograms: { date, run: readHistogram(batch.hash(run)), wait: readHistogram(batch.hash(wait)) } };
+    return {
+      ...readQueue(batch, queue, reads, nodeIds, days),
+      histograms: { date, run: readHistogram(batch.hash(run)), wait: readHistogram(batch.hash(wait)) },
+      limits: limitsState(batch.hash(limits), batch.number(grouped), batch.number(groups)),
+    };
   }
 
   private addQueue(batch: Batch, queue: string, nodeIds: string[], days: string[]): QueueReads {

@@ -8,6 +8,7 @@ import type { RateLimitedLog } from '../logger';
 import type { JobEvent, JobRecorder } from '../history/recorder';
 import { backoffMs, type Sleeper } from './timing';
 import type { QueueMetrics } from '../metrics/queue-metrics';
+import type { VerkRateLimitError } from '../errors';
 
 /** Most jobs acknowledged by one script call (Lua's unpack limit is ~8000). */
 export const MAX_ACK_BATCH = 1000;
@@ -29,6 +30,8 @@ export interface OutcomeWriterOptions {
   closed: () => boolean;
   /** A job's outcome has landed (or the writer gave up on closing): the manager lets go of it. */
   release: (raw: string) => void;
+  /** The script that wrote the outcome gave the job's limit slot back itself (rateLimitedJob). */
+  slotGivenBack: (raw: string) => void;
   /** An acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
   onScheduledNow: () => void;
 }
@@ -92,6 +95,26 @@ export class OutcomeWriter {
         break;
       } catch (error) {
         options.warnings.warn(`Queue ${queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
+        await options.sleeper.sleep(backoffMs(attempt));
+      }
+    }
+    options.release(raw);
+  }
+
+  /**
+   * A VerkRateLimitError: the job goes back to the head of its queue (or group), which
+   * pauses on every node; repeated until it lands (the job stays in in-progress meanwhile).
+   */
+  async writeRateLimited(raw: string, jid: string, error: VerkRateLimitError): Promise<void> {
+    const { options } = this;
+    const { nodeId, queue } = options;
+    for (let attempt = 0; !options.closed(); attempt++) {
+      try {
+        await options.scripts.rateLimitedJob({ queue, nodeId, raw, ms: error.retryAfterMs, group: error.group });
+        options.slotGivenBack(raw);
+        break;
+      } catch (failure) {
+        options.warnings.warn(`Queue ${queue}: could not put back rate-limited job ${jid} (${(failure as Error).message}); retrying`);
         await options.sleeper.sleep(backoffMs(attempt));
       }
     }

@@ -1,11 +1,12 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
-import { UnknownWorkerError, VerkStateError } from '../errors';
+import { UnknownWorkerError, VerkRateLimitError, VerkStateError } from '../errors';
 import { failJob, invalidJob } from './failure';
 import { isFlowJob } from '../flow/flow';
 import { type JobPayload, parsePayload } from './job';
 import { waitOf } from './histogram';
 import { MAX_ACK_BATCH, OutcomeWriter } from './outcome-writer';
+import { LimitedFetch } from '../limits/limited-fetch';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
 import { RateLimitedLog, type VerkLogger } from '../logger';
@@ -54,6 +55,8 @@ export interface QueueManagerOptions {
   tracing?: JobTracing;
   /** Prometheus counters of this queue on this node (plain numbers); absent when metrics are off. */
   metrics?: QueueMetrics;
+  /** The queue has limits or groups (its limits hash exists): fetch with lua/limits/fetchLimited. */
+  limited?: boolean;
 }
 
 /**
@@ -84,6 +87,10 @@ export class QueueManager {
   private readonly clock: () => number;
   /** Finished jobs' batched acknowledgements, failures, flow completions, with their histograms. */
   private readonly outcomes: OutcomeWriter;
+  /** The queue's limits on this node: the limited fetch and the slots it holds. */
+  private readonly limits: LimitedFetch;
+  /** Cuts short a wait for a limit to reset (wake-up, resume, new limits, stop). */
+  private limitWaiter?: () => void;
   private needsReconcile = false;
   /** Set once the connections are going away: retries of writes stop. */
   private closed = false;
@@ -124,8 +131,10 @@ export class QueueManager {
       sleeper: this.sleeper,
       closed: () => this.closed,
       release: (raw) => this.release(raw),
+      slotGivenBack: (raw) => this.limits.forget(raw),
       onScheduledNow: options.onScheduledNow,
     });
+    this.limits = new LimitedFetch({ queue: options.queue, nodeId: options.nodeId, scripts: this.scripts, warnings: this.warnings, sleeper: this.sleeper, closed: () => this.closed, limited: options.limited ?? false });
   }
 
   get isPaused(): boolean {
@@ -154,6 +163,7 @@ export class QueueManager {
    */
   wake(): void {
     this.wakes++;
+    this.limitWaiter?.();
     const fetch = this.blockingFetch;
     if (fetch === 0 || this.state !== 'running') return;
     void this.interruptBlockingFetch(fetch, 'for a prioritized job');
@@ -188,8 +198,23 @@ export class QueueManager {
     if (runs.length === 0) this.runs.delete(jid);
   }
 
+  /**
+   * The queue's limits changed (announced on the control channel, or re-read after a
+   * reconnect): fetch with or without them from now on, and fetch again at once.
+   */
+  limitsChanged(limited: boolean): void {
+    this.limits.limited = limited;
+    this.wake();
+  }
+
+  /** Whether this node fetches the queue with its limits. */
+  get limited(): boolean {
+    return this.limits.limited;
+  }
+
   /** Fetches again (QueueRunning). */
   resume(): void {
+    this.limitWaiter?.();
     if (!this.paused || this.state !== 'running') return;
     this.paused = false;
     this.options.events.emit(new QueueRunning(this.queue));
@@ -252,6 +277,7 @@ export class QueueManager {
     this.wakeStopping?.();
     this.slotWaiter?.();
     this.resumeWaiter?.();
+    this.limitWaiter?.();
     this.sleeper.cancel();
     // Interrupts a BLMOVE in flight. A job it moved in that instant stays in in-progress
     // and is put back below.
@@ -269,6 +295,8 @@ export class QueueManager {
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
     const moved = await withTimeout(this.scripts.requeueInProgress({ queue: this.queue, nodeId: this.options.nodeId }).catch(() => -1), 2000, -1);
+    // Their slots, and those of jobs whose release had not landed, go back with them.
+    if (moved >= 0) await withTimeout(this.limits.releaseHeld().catch(() => undefined), 2000, undefined);
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
@@ -306,6 +334,13 @@ export class QueueManager {
       try {
         if (this.needsReconcile) await this.reconcile();
         const wakes = this.wakes;
+        if (this.limits.limited) {
+          const taken = await this.fetchLimited(Math.min(free, MAX_BATCH), wakes, blockSeconds);
+          failures = 0;
+          if (this.state !== 'running') break;
+          for (const raw of taken) this.begin(raw);
+          continue;
+        }
         let jobs = await scripts.fetchJobs({ queue, nodeId, count: Math.min(free, MAX_BATCH) });
         if (jobs === null) {
           // Paused by another node; the announcement may still be on its way.
@@ -342,6 +377,40 @@ export class QueueManager {
     }
   }
 
+  /**
+   * One round of the limited fetch: the jobs taken, or none after waiting - until a known
+   * reset, or for a slot (woken on the wake channel), or for a job to arrive (a BLMOVE
+   * that moves nothing: the queue's list onto itself) - so a node over its limits does not
+   * poll Redis. A wake-up, resume, new limits or stop cut any wait short.
+   */
+  private async fetchLimited(count: number, wakes: number, blockSeconds: number): Promise<string[]> {
+    const reply = await this.limits.fetch(count);
+    if (reply === null) {
+      this.pause();
+      return [];
+    }
+    if (reply.jobs.length > 0 || this.wakes !== wakes || this.state !== 'running') return reply.jobs;
+    if (reply.wait !== 0) {
+      await this.waitForLimit(reply.wait > 0 ? reply.wait : blockSeconds * 1000);
+      return [];
+    }
+    this.blockingFetch = ++this.blockingFetches;
+    await Promise.race([this.options.blocking.blmove(this.queueKey, this.queueKey, 'RIGHT', 'RIGHT', blockSeconds), this.stopping]).finally(() => (this.blockingFetch = 0));
+    return [];
+  }
+
+  private waitForLimit(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.limitWaiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.limitWaiter = done;
+    });
+  }
+
   /** Puts jobs that sit in our in-progress list but are not held here back in the queue. */
   private async reconcile(): Promise<void> {
     const heldJobs: string[] = [];
@@ -356,6 +425,8 @@ export class QueueManager {
       throw error;
     }
     if (moved > 0) this.options.logger.warn(`Queue ${this.queue}: put back ${moved} job(s) fetched by a command that was resent after a dropped connection`);
+    // The slots such a resent fetch took go back too; those of the jobs held here stay.
+    await this.limits.releaseHeld(heldJobs);
   }
 
   private begin(raw: string): void {
@@ -384,6 +455,7 @@ export class QueueManager {
     if (count <= 1) this.held.delete(raw);
     else this.held.set(raw, count - 1);
     this.heldCount--;
+    this.limits.released(raw);
     this.slotWaiter?.();
     this.announceIfPaused();
   }
@@ -422,6 +494,8 @@ export class QueueManager {
       if (tracing === undefined) await this.perform(worker, job, run);
       else await tracing.process(job, this.queue, this.options.nodeId, () => this.perform(worker, job, run));
     } catch (error) {
+      // A 429 from the remote side: back to the head of the queue, which pauses; not a failure.
+      if (error instanceof VerkRateLimitError) return this.outcomes.writeRateLimited(raw, job.jid, error);
       const durationMs = this.clock() - started;
       metrics?.performed(job.class, durationMs, false);
       const outcome = failJob(job, error, {
