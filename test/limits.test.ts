@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import { type EnqueueJob, type JobPayload, type VerkEngine, type VerkOptions, VerkRateLimitError, type WorkerHandler } from '../lib/engine';
 import { startEngine, useRedis } from './helpers/engine';
 import { sleep, waitFor } from './helpers/wait';
+import { WorkerProcess } from './helpers/worker-process';
 
 const ctx = useRedis();
 const engines: VerkEngine[] = [];
-after(async () => {
-  await Promise.all(engines.map((engine) => engine.stop()));
+// Every node of a test stops after it, pass or fail, so none runs into the next test.
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((engine) => engine.stop()));
 });
 
 /** What the test's jobs did, in this process (every node of a test runs here). */
@@ -60,10 +62,8 @@ async function nodes(count: number, options: VerkOptions, workers: Parameters<ty
   return started;
 }
 
-async function stopAll(list: VerkEngine[]): Promise<void> {
-  await Promise.all(list.map((engine) => engine.stop()));
-  for (const engine of list) engines.splice(engines.indexOf(engine), 1);
-}
+/** How much later than its fetch (Redis's clock) a handler may start on a loaded machine, ms. */
+const START_LAG = 100;
 
 /** The most start times within any window of `ms` (a sliding window over the sorted times). */
 function maxInWindow(times: number[], ms: number): number {
@@ -87,9 +87,11 @@ test('rateLimit { max: 10, duration: 1000 } on three nodes of concurrency 10: 50
   await list[0].client.enqueueMany(jobs(50, (i) => ({ args: [String(i)] })));
   await waitFor(() => journal.done === 50, '50 jobs done', 30_000);
   const times = journal.starts.map((start) => start.at);
-  assert.ok(maxInWindow(times, 1000) <= 10, `${maxInWindow(times, 1000)} starts within 1 s`);
+  // The window holds on Redis's clock, when the fetch takes the jobs; a handler starts a
+  // moment later, by as much as the reply takes to reach its node, which varies between
+  // nodes: measured from start timestamps, windows are shortened by that margin.
+  assert.ok(maxInWindow(times, 1000 - START_LAG) <= 10, `${maxInWindow(times, 1000 - START_LAG)} starts within ${1000 - START_LAG} ms`);
   assert.ok(Math.max(...times) - Math.min(...times) >= 4000 - 50, `50 jobs started within ${Math.max(...times) - Math.min(...times)} ms`);
-  await stopAll(list);
 });
 
 test('globalConcurrency: 3 on three nodes of concurrency 10: never more than 3 running at once', async () => {
@@ -99,7 +101,6 @@ test('globalConcurrency: 3 on three nodes of concurrency 10: never more than 3 r
   await waitFor(() => journal.done === 30, '30 jobs done', 30_000);
   assert.equal(journal.maxRunning, 3);
   await waitFor(async () => (await list[0].queueLimits('api')).running === 0, 'every slot given back');
-  await stopAll(list);
 });
 
 test('VerkRateLimitError(500): the job runs again after >= 500 ms, counts no failure, and no other job of the queue starts in between', async () => {
@@ -129,5 +130,121 @@ test('VerkRateLimitError(500): the job runs again after >= 500 ms, counts no fai
   const stats = await list[0].admin.stats();
   assert.equal(stats.failed, 0);
   assert.equal(await ctx.redis.zcard('retry'), 0);
-  await stopAll(list);
+});
+
+test('globalConcurrency across a kill -9: the dead node holds its 3 slots until it is recovered, then they come back', async () => {
+  const limits = { globalConcurrency: 3 };
+  const child = await WorkerProcess.start({ REDIS_URL: ctx.server.url, NODE_ID: 'limits-doomed', CONCURRENCY: '10', HEARTBEAT: '500', JOB_MS: '60000', LIMITS: JSON.stringify(limits) });
+  try {
+    const producer = engines[0] ?? (await nodes(1, {}, {}))[0];
+    await producer.client.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ queue: 'default', class: 'Record', args: [`j${i}`] })));
+    await waitFor(async () => (await ctx.redis.llen('test:started')) === 3, 'the doomed node runs 3 jobs');
+    assert.equal((await producer.queueLimits('default')).running, 3);
+    child.kill('SIGKILL');
+    await child.exited;
+    const journal = new Journal();
+    const [survivor] = await nodes(1, { queues: { default: { concurrency: 10, ...limits } }, heartbeat: 300 }, { Record: recording(journal) });
+    // Its slots are the dead node's until the heartbeat key expires and a node recovers it.
+    await sleep(200);
+    assert.equal(journal.starts.length, 0, 'nothing starts while the dead node holds every slot');
+    await waitFor(() => journal.done === 6, 'all 6 jobs done after recovery', 20_000);
+    assert.ok(journal.maxRunning <= 3, `${journal.maxRunning} running at once`);
+    await waitFor(async () => (await survivor.queueLimits('default')).running === 0, 'every slot back');
+    assert.equal(await ctx.redis.exists('verk:limits:default:held:limits-doomed'), 0);
+  } finally {
+    if (child.running) child.kill('SIGKILL');
+  }
+});
+
+test('groups: tenant A enqueues 1,000 jobs, then tenant B 10: all of B start before A has started 100', async () => {
+  const journal = new Journal();
+  const [producer] = await nodes(1, {}, {});
+  await producer.client.enqueueMany(jobs(1000, (i) => ({ args: [`a${i}`], group: 'A' })));
+  await producer.client.enqueueMany(jobs(10, (i) => ({ args: [`b${i}`], group: 'B' })));
+  const list = await nodes(1, { queues: { api: 5 } }, { Rec: recording(journal) });
+  await waitFor(() => journal.done === 1010, 'every job done', 30_000);
+  const order = journal.starts.map((start) => start.id);
+  const a100 = order.indexOf('a99');
+  for (let i = 0; i < 10; i++) assert.ok(order.indexOf(`b${i}`) < a100, `b${i} started at ${order.indexOf(`b${i}`)}, A's 100th at ${a100}`);
+  // Within a group, FIFO.
+  const aOrder = order.filter((id) => id.startsWith('a')).map((id) => Number(id.slice(1)));
+  assert.deepEqual(aOrder, [...aOrder].sort((x, y) => x - y));
+});
+
+test('groups: per-group concurrency 2 holds across three nodes, and every group reaches it', async () => {
+  const journal = new Journal();
+  const list = await nodes(3, { queues: { api: { concurrency: 10, groups: { concurrency: 2 } } } }, { Rec: recording(journal) });
+  await list[0].client.enqueueMany(jobs(60, (i) => ({ args: [String(i), 40], group: `g${i % 4}` })));
+  await waitFor(() => journal.done === 60, '60 jobs done', 30_000);
+  for (const [group, most] of journal.maxByGroup) assert.ok(most <= 2, `group ${group} ran ${most} at once`);
+  assert.ok([...journal.maxByGroup.values()].some((most) => most === 2), 'the limit is reached');
+  assert.ok(journal.maxRunning > 2, 'groups run side by side');
+});
+
+test('groups: per-group rate limit { max: 3, duration: 1000 } holds across two nodes, other groups unaffected', async () => {
+  const journal = new Journal();
+  const list = await nodes(2, { queues: { api: { concurrency: 10, groups: { rateLimit: { max: 3, duration: 1000 } } } } }, { Rec: recording(journal) });
+  await list[0].client.enqueueMany(jobs(18, (i) => ({ args: [String(i)], group: i % 2 === 0 ? 'x' : 'y' })));
+  await waitFor(() => journal.done === 18, '18 jobs done', 30_000);
+  for (const group of ['x', 'y']) {
+    const times = journal.starts.filter((start) => start.group === group).map((start) => start.at);
+    assert.ok(maxInWindow(times, 1000 - START_LAG) <= 3, `group ${group}: ${maxInWindow(times, 1000 - START_LAG)} starts within ${1000 - START_LAG} ms`);
+    assert.ok(Math.max(...times) - Math.min(...times) >= 2000 - 50, `group ${group}: 9 jobs within ${Math.max(...times) - Math.min(...times)} ms`);
+  }
+  // Both groups start in the first window: one group's limit does not hold the other back.
+  const first = Math.min(...journal.starts.map((start) => start.at));
+  assert.equal(journal.starts.filter((start) => start.at < first + 500).length, 6);
+});
+
+test('VerkRateLimitError(500, { group }): that group pauses on every node, the others go on', async () => {
+  const journal = new Journal();
+  let thrownAt = 0;
+  const list = await nodes(2, { queues: { api: 3 } }, {
+    Rec: {
+      perform: async (args: unknown[], job: JobPayload) => {
+        const [id, ms] = args as [string, number];
+        journal.begin(id, job.group);
+        journal.end(job.group);
+        if (id === 'x0' && thrownAt === 0) {
+          thrownAt = Date.now();
+          throw new VerkRateLimitError(500, { group: 'x' });
+        }
+        await sleep(ms);
+      },
+    },
+  });
+  // Group y has enough work to go on through x's pause (6 slots, 30 x 100 ms).
+  await list[0].client.enqueueMany([...jobs(10, (i) => ({ args: [`x${i}`, 30], group: 'x' })), ...jobs(30, (i) => ({ args: [`y${i}`, 100], group: 'y' }))]);
+  await waitFor(() => journal.starts.filter((start) => start.id === 'x0').length === 2, 'x0 ran again');
+  const [first, again] = journal.starts.filter((start) => start.id === 'x0');
+  assert.ok(again.at - first.at >= 500, `x0 ran again after ${again.at - first.at} ms`);
+  const between = journal.starts.filter((start) => start.at > thrownAt + 50 && start.at < again.at);
+  assert.deepEqual(between.filter((start) => start.group === 'x'), [], 'no job of group x starts while it is paused');
+  assert.ok(between.some((start) => start.group === 'y'), 'group y goes on meanwhile');
+  // Back at the head of its group: x0 runs before the x jobs still waiting.
+  const xOrder = journal.starts.filter((start) => start.group === 'x' && start.at >= again.at).map((start) => start.id);
+  assert.equal(xOrder[0], 'x0');
+  await waitFor(() => journal.done === 41, 'every job done');
+  assert.equal((await list[0].admin.stats()).failed, 0);
+});
+
+test('setQueueLimits at runtime takes effect on every node within one second, and queueStats shows it', async () => {
+  const journal = new Journal();
+  const list = await nodes(2, { queues: { api: 5 } }, { Rec: recording(journal) });
+  await list[0].client.enqueueMany(jobs(400, (i) => ({ args: [String(i), 20] })));
+  await waitFor(() => journal.done >= 20, 'unlimited jobs run');
+  const limits = { rateLimit: { max: 5, duration: 1000 } };
+  await list[1].setQueueLimits('api', limits);
+  const setAt = Date.now();
+  await sleep(3500);
+  const times = journal.starts.filter((start) => start.at >= setAt + 1000).map((start) => start.at);
+  assert.ok(maxInWindow(times, 1000 - START_LAG) <= 5, `${maxInWindow(times, 1000 - START_LAG)} starts within ${1000 - START_LAG} ms after the change`);
+  assert.ok(times.length >= 5, 'jobs still run under the limit');
+  assert.deepEqual((await list[0].admin.queueStats('api')).limits.limits, limits);
+  // Lifted: full speed again.
+  await list[0].setQueueLimits('api', {});
+  const liftedAt = Date.now();
+  await sleep(1500);
+  assert.ok(journal.starts.filter((start) => start.at > liftedAt + 500).length > 10, 'faster once lifted');
+  assert.deepEqual((await list[0].queueLimits('api')).limits, {});
 });
