@@ -44,6 +44,8 @@ const SHARED = [
   // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
   'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',
+  // Limits and groups (issue 16, docs/limits.md).
+  'GroupLimits', 'QueueConfig', 'QueueLimits', 'QueueLimitsState', 'RateLimit', 'VerkRateLimitError',
 ];
 
 const MAIN = [
