@@ -1,85 +1,13 @@
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import { type EnqueueJob, type JobPayload, type VerkEngine, type VerkOptions, VerkRateLimitError, type WorkerHandler } from '../lib/engine';
-import { startEngine, useRedis } from './helpers/engine';
+import { test } from 'node:test';
+import { type JobPayload, VerkRateLimitError } from '../lib/engine';
+import { useRedis } from './helpers/engine';
+import { Journal, jobs, maxInWindow, recording, START_LAG, useNodes } from './helpers/limits';
 import { sleep, waitFor } from './helpers/wait';
 import { WorkerProcess } from './helpers/worker-process';
 
 const ctx = useRedis();
-const engines: VerkEngine[] = [];
-// Every node of a test stops after it, pass or fail, so none runs into the next test.
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((engine) => engine.stop()));
-});
-
-/** What the test's jobs did, in this process (every node of a test runs here). */
-class Journal {
-  readonly starts: { id: string; group?: string; at: number }[] = [];
-  running = 0;
-  maxRunning = 0;
-  readonly runningByGroup = new Map<string, number>();
-  readonly maxByGroup = new Map<string, number>();
-  done = 0;
-
-  begin(id: string, group?: string): void {
-    this.starts.push({ id, group, at: Date.now() });
-    this.running++;
-    this.maxRunning = Math.max(this.maxRunning, this.running);
-    if (group !== undefined) {
-      const now = (this.runningByGroup.get(group) ?? 0) + 1;
-      this.runningByGroup.set(group, now);
-      this.maxByGroup.set(group, Math.max(this.maxByGroup.get(group) ?? 0, now));
-    }
-  }
-
-  end(group?: string): void {
-    this.running--;
-    this.done++;
-    if (group !== undefined) this.runningByGroup.set(group, (this.runningByGroup.get(group) ?? 1) - 1);
-  }
-}
-
-/** A worker that records its run in `journal`: args [id, ms], the job's group. */
-function recording(journal: Journal, onStart?: (id: string) => void): WorkerHandler {
-  return {
-    perform: async (args: unknown[], job: JobPayload) => {
-      const [id, ms = 0] = args as [string, number?];
-      const group = job.group;
-      journal.begin(id, group);
-      try {
-        onStart?.(id);
-        await sleep(ms);
-      } finally {
-        journal.end(group);
-      }
-    },
-  };
-}
-
-async function nodes(count: number, options: VerkOptions, workers: Parameters<typeof startEngine>[1]): Promise<VerkEngine[]> {
-  const started = await Promise.all(Array.from({ length: count }, (_, i) => startEngine({ redis: ctx.server.url, nodeId: `limits-${i}-${Math.random().toString(16).slice(2, 8)}`, ...options }, workers)));
-  engines.push(...started);
-  return started;
-}
-
-/** How much later than its fetch (Redis's clock) a handler may start on a loaded machine, ms. */
-const START_LAG = 100;
-
-/** The most start times within any window of `ms` (a sliding window over the sorted times). */
-function maxInWindow(times: number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while (sorted[last] - sorted[first] >= ms) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
-
-function jobs(count: number, make: (i: number) => Partial<EnqueueJob> & { args: unknown[] }): EnqueueJob[] {
-  return Array.from({ length: count }, (_, i) => ({ queue: 'api', class: 'Rec', ...make(i) }));
-}
+const { engines, nodes } = useNodes(() => ctx.server.url);
 
 test('rateLimit { max: 10, duration: 1000 } on three nodes of concurrency 10: 50 jobs take >= 4 s, never more than 10 starts in any 1 s', async () => {
   const journal = new Journal();

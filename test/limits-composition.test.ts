@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JobPayload } from '../lib/engine';
+import { useRedis } from './helpers/engine';
+import { Journal, jobs, recording, useNodes } from './helpers/limits';
+import { sleep, waitFor } from './helpers/wait';
+import { failOnce } from './helpers/workers';
+
+const ctx = useRedis();
+const { nodes } = useNodes(() => ctx.server.url);
+
+/** No slot left held anywhere: the running count is 0 and no node's held hash remains. */
+async function slotsAllBack(queue: string): Promise<void> {
+  await waitFor(async () => Number((await ctx.redis.hget(`verk:limits:${queue}`, 'running')) ?? 0) === 0, 'every slot given back');
+  assert.deepEqual(await ctx.redis.keys(`verk:limits:${queue}:held:*`), []);
+  const groupFields = Object.keys(await ctx.redis.hgetall(`verk:limits:${queue}:groups`)).filter((field) => field.startsWith('r:'));
+  assert.deepEqual(groupFields, [], 'no group still counts a running job');
+}
+
+test('pause and resume: a paused limited queue starts nothing, resume starts it on every node', async () => {
+  const journal = new Journal();
+  const list = await nodes(2, { queues: { api: { concurrency: 5, globalConcurrency: 3 } } }, { Rec: recording(journal) });
+  await list[0].pauseQueue('api');
+  await sleep(100);
+  await list[0].client.enqueueMany(jobs(10, (i) => ({ args: [String(i)], group: `g${i % 2}` })));
+  await sleep(500);
+  assert.equal(journal.starts.length, 0, 'nothing starts while paused');
+  await list[1].resumeQueue('api');
+  await waitFor(() => journal.done === 10, 'every job done after resume');
+  await slotsAllBack('api');
+});
+
+test('priorities order the jobs within a group; the round-robin orders groups', async () => {
+  const journal = new Journal();
+  const [producer] = await nodes(1, {}, {});
+  await producer.client.enqueueMany([
+    ...jobs(3, (i) => ({ args: [`a${i}`], group: 'a' })),
+    { queue: 'api', class: 'Rec', args: ['a-urgent'], group: 'a', priority: 10 },
+    ...jobs(3, (i) => ({ args: [`b${i}`], group: 'b' })),
+  ]);
+  await nodes(1, { queues: { api: 1 } }, { Rec: recording(journal) });
+  await waitFor(() => journal.done === 7, 'every job done');
+  const order = journal.starts.map((start) => start.id);
+  const ofA = order.filter((id) => id.startsWith('a'));
+  assert.deepEqual(ofA, ['a-urgent', 'a0', 'a1', 'a2']);
+  // Turns alternate between the two groups.
+  const groups = journal.starts.map((start) => start.group);
+  for (let i = 1; i < 6; i++) assert.notEqual(groups[i], groups[i - 1], `two turns in a row for group ${groups[i]}: ${order.join(' ')}`);
+});
+
+test('a grouped job keeps its group through a retry and a schedule; slots come back after failures', async () => {
+  const journal = new Journal();
+  const seen: { jid: string; group?: string; retry?: number }[] = [];
+  const fail = failOnce('boom', 1);
+  const [node] = await nodes(1, { queues: { api: { concurrency: 3, groups: { concurrency: 1 } } }, pollInterval: 100 }, {
+    Flaky: {
+      perform: (args: unknown[], job: JobPayload) => {
+        seen.push({ jid: job.jid, group: job.group, retry: job.retry_count });
+        return fail.perform(args, job);
+      },
+      retryAt: fail.retryAt,
+    },
+    Rec: recording(journal),
+  });
+  const jid = await node.client.enqueue({ queue: 'api', class: 'Flaky', group: 'tenant-1' });
+  await node.client.schedule({ queue: 'api', class: 'Rec', args: ['later'], group: 'tenant-2' }, Date.now() + 500);
+  await waitFor(() => seen.length === 2, 'the job ran again after its retry', 15_000);
+  assert.deepEqual(seen.map((run) => run.group), ['tenant-1', 'tenant-1']);
+  assert.equal(seen[1].jid, jid);
+  await waitFor(() => journal.done === 1, 'the scheduled grouped job ran');
+  assert.equal(journal.starts[0].group, 'tenant-2');
+  await slotsAllBack('api');
+});
+
+test('batches, dependencies and unique jobs in a limited queue: the callback runs, the lock is freed, no slot is left', async () => {
+  const journal = new Journal();
+  const [node] = await nodes(2, { queues: { api: { concurrency: 4, globalConcurrency: 2 } }, pollInterval: 100 }, { Rec: recording(journal), Done: recording(journal) });
+  const { callbackJid } = await node.client.batch(jobs(6, (i) => ({ args: [`m${i}`, 20], group: `g${i % 3}` })), { onComplete: { queue: 'api', class: 'Done', args: ['callback'] } });
+  const first = await node.client.enqueue({ queue: 'api', class: 'Rec', args: ['first'], dependable: true });
+  await node.client.enqueue({ queue: 'api', class: 'Rec', args: ['second'], dependsOn: [first] });
+  await node.client.enqueue({ queue: 'api', class: 'Rec', args: ['unique', 50], unique: { ttl: 60_000 } });
+  await waitFor(() => journal.starts.some((start) => start.id === 'callback') && journal.done === 10, 'the batch callback and every job ran', 20_000);
+  assert.ok(callbackJid);
+  assert.ok(journal.maxRunning <= 2, `${journal.maxRunning} running at once`);
+  const order = journal.starts.map((start) => start.id);
+  assert.ok(order.indexOf('first') < order.indexOf('second'), 'the dependent ran after its dependency');
+  assert.deepEqual(await ctx.redis.keys('verk:unique:*'), [], 'the unique lock is freed');
+  await slotsAllBack('api');
+});
+
+test('graceful shutdown gives back the slots of the jobs it puts back; another node then runs them', async () => {
+  const journal = new Journal();
+  const [first] = await nodes(1, { queues: { api: { concurrency: 3, globalConcurrency: 3 } }, shutdownTimeout: 100 }, { Rec: recording(journal) });
+  await first.client.enqueueMany(jobs(3, (i) => ({ args: [`slow${i}`, 2000], group: 'g' })));
+  await waitFor(() => journal.starts.length === 3, 'three running');
+  assert.equal((await first.queueLimits('api')).running, 3);
+  await first.stop();
+  assert.equal((await ctx.redis.hget('verk:limits:api', 'running')) ?? '0', '0', 'the slots are back once the node stopped');
+  assert.deepEqual(await ctx.redis.keys('verk:limits:api:held:*'), []);
+  const again = new Journal();
+  await nodes(1, { queues: { api: { concurrency: 3, globalConcurrency: 3 } } }, { Rec: recording(again) });
+  await waitFor(() => again.starts.length === 3, 'the jobs put back run on the next node');
+});
+
+test('history and recurring jobs in a limited queue: events are recorded, ticks run within the limit', async () => {
+  const journal = new Journal();
+  const [node] = await nodes(1, { queues: { api: { concurrency: 2, rateLimit: { max: 50, duration: 1000 } } }, history: true }, { Rec: recording(journal) });
+  const jid = await node.client.enqueue({ queue: 'api', class: 'Rec', args: ['tracked'], group: 'g' });
+  await waitFor(async () => (await node.recorder.history(jid)).some((event) => event.event === 'finished'), 'the job finished in its history');
+  await node.recurring.recur('limited-tick', { class: 'Rec', every: 1000, queue: 'api', args: ['tick'] });
+  await waitFor(() => journal.starts.filter((start) => start.id === 'tick').length >= 1, 'a recurring tick ran', 15_000);
+});
