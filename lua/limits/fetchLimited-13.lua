@@ -6,7 +6,8 @@
   - paused_until (a VerkRateLimitError without group): nothing starts before it;
   - global: at most that many of the queue's jobs held at once across nodes (`running`);
   - rate_max per rate_duration ms: a sliding window over the starts (no more than rate_max
-    starts in any rate_duration ms), kept in KEYS[8] (one member per start, trimmed here);
+    starts in any rate_duration ms), kept in KEYS[8]: one member `<seq>:<count>` per fetch
+    that took jobs, scored by its time, trimmed here, and their sum in `started`;
   - groups: grouped jobs are served round-robin across groups, ungrouped jobs counting as
     one more group; group_concurrency, group_rate_max/group_rate_duration and a group's
     own pause (`p:<g>`) apply per group.
@@ -43,7 +44,7 @@ if n <= 0 then return { 0 } end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local cfg = redis.call('HMGET', KEYS[7], 'rate_max', 'rate_duration', 'global', 'group_concurrency', 'group_rate_max', 'group_rate_duration', 'paused_until', 'running', 'v', 'u')
+local cfg = redis.call('HMGET', KEYS[7], 'rate_max', 'rate_duration', 'global', 'group_concurrency', 'group_rate_max', 'group_rate_duration', 'paused_until', 'running', 'v', 'u', 'started')
 local pausedUntil = tonumber(cfg[7]) or 0
 if pausedUntil > now then return { pausedUntil - now } end
 
@@ -59,11 +60,27 @@ end
 local rateMax, rateDuration = tonumber(cfg[1]), tonumber(cfg[2])
 if rateMax and rateDuration then
   -- The window is (now - duration, now]: a start exactly `duration` ago no longer counts.
-  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - rateDuration)
-  local started = redis.call('ZCARD', KEYS[8])
+  local started = tonumber(cfg[11]) or 0
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now - rateDuration)
+  if #expired > 0 then
+    for _, member in ipairs(expired) do started = started - tonumber(string.match(member, ':(%d+)$')) end
+    redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - rateDuration)
+  end
+  -- The set expires when idle (PEXPIRE below); then nothing is in the window.
+  if started ~= 0 and (started < 0 or redis.call('EXISTS', KEYS[8]) == 0) then started = 0 end
+  if started ~= (tonumber(cfg[11]) or 0) then redis.call('HSET', KEYS[7], 'started', started) end
   if started >= rateMax then
-    local oldest = tonumber(redis.call('ZRANGE', KEYS[8], 0, 0, 'WITHSCORES')[2])
-    return { math.max(1, oldest + rateDuration - now) }
+    -- Until enough of the oldest starts have left the window for one more to fit.
+    local leave, offset = started - rateMax + 1, 0
+    while true do
+      local page = redis.call('ZRANGE', KEYS[8], offset, offset + 99, 'WITHSCORES')
+      if #page == 0 then return { 1 } end
+      for i = 1, #page, 2 do
+        leave = leave - tonumber(string.match(page[i], ':(%d+)$'))
+        if leave <= 0 then return { math.max(1, tonumber(page[i + 1]) + rateDuration - now) } end
+      end
+      offset = offset + 100
+    end
   end
   room = math.min(room, rateMax - started)
 end
@@ -157,6 +174,8 @@ local function nextGroup()
 end
 
 local taken = {}
+-- Slots taken by this call, added to `running` once at the end (room was computed above).
+local newlyHeld = 0
 -- Into in-progress, holding a slot at once (a later pick of this call sees the group's count).
 -- A payload already held (the same job twice) holds one slot.
 local function take(job, group)
@@ -164,7 +183,7 @@ local function take(job, group)
   if type(pushed) == 'table' and pushed.err then return pushed.err end
   taken[#taken + 1] = job
   if redis.call('HSETNX', KEYS[9], job, group or '') == 1 then
-    redis.call('HINCRBY', KEYS[7], 'running', 1)
+    newlyHeld = newlyHeld + 1
     if group then redis.call('HINCRBY', KEYS[12], 'r:' .. group, 1) end
   end
   return nil
@@ -217,14 +236,10 @@ if #taken == 0 then
   if concurrencyHeld then return { -1 } end
   return { 0 }
 end
+if newlyHeld > 0 then redis.call('HINCRBY', KEYS[7], 'running', newlyHeld) end
 if rateMax and rateDuration then
-  local seq = redis.call('HINCRBY', KEYS[7], 'seq', #taken)
-  local starts = {}
-  for i = 1, #taken do
-    starts[#starts + 1] = now
-    starts[#starts + 1] = seq - i
-  end
-  redis.call('ZADD', KEYS[8], unpack(starts))
+  redis.call('ZADD', KEYS[8], now, redis.call('HINCRBY', KEYS[7], 'seq', 1) .. ':' .. #taken)
+  redis.call('HINCRBY', KEYS[7], 'started', #taken)
   redis.call('PEXPIRE', KEYS[8], rateDuration * 2)
 end
 local result = { 0 }

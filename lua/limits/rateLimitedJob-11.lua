@@ -53,6 +53,10 @@ else
   -- The limits hash exists from now on: every node fetches this queue with its limits.
   redis.call('HSETNX', KEYS[4], 'paused_until', 0)
 end
-if releaseHeld(KEYS[5], KEYS[4], KEYS[6], job) == 1 then wakeWaiting(KEYS[4], KEYS[10], ARGV[4]) end
+local released = { total = 0, groups = {} }
+if takeHeld(KEYS[5], job, released) then
+  giveBack(KEYS[4], KEYS[6], released)
+  wakeWaiting(KEYS[4], KEYS[10], ARGV[4])
+end
 redis.call('PUBLISH', KEYS[11], cjson.encode({ type = 'limits', queue = ARGV[4] }))
 return 1

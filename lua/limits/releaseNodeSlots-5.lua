@@ -19,9 +19,10 @@
 if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
 local keep = {}
 for i = 3, #ARGV do keep[ARGV[i]] = true end
-local released = 0
+local released = { total = 0, groups = {} }
 for _, job in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if not keep[job] then released = released + releaseHeld(KEYS[2], KEYS[1], KEYS[3], job) end
+  if not keep[job] then takeHeld(KEYS[2], job, released) end
 end
-if released > 0 then wakeWaiting(KEYS[1], KEYS[4], ARGV[1]) end
-return released
+giveBack(KEYS[1], KEYS[3], released)
+if released.total > 0 then wakeWaiting(KEYS[1], KEYS[4], ARGV[1]) end
+return released.total

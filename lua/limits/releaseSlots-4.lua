@@ -12,7 +12,8 @@
 ]]
 --- @include "includes/releaseHeld"
 
-local released = 0
-for i = 2, #ARGV do released = released + releaseHeld(KEYS[2], KEYS[1], KEYS[3], ARGV[i]) end
-if released > 0 then wakeWaiting(KEYS[1], KEYS[4], ARGV[1]) end
-return released
+local released = { total = 0, groups = {} }
+for i = 2, #ARGV do takeHeld(KEYS[2], ARGV[i], released) end
+giveBack(KEYS[1], KEYS[3], released)
+if released.total > 0 then wakeWaiting(KEYS[1], KEYS[4], ARGV[1]) end
+return released.total
