@@ -123,7 +123,7 @@ end
 -- The head of the ungrouped order (as fetchJobs: priority > 0, the list, priority < 0),
 -- and where it is. Grouped jobs found there move to the grouped set first (at most
 -- INTAKE per call; `more` then tells the caller to fetch again at once).
-local INTAKE = 1000
+local INTAKE = 2000
 local intake, more = 0, false
 local function ungroupedHead()
   while true do
@@ -140,12 +140,41 @@ local function ungroupedHead()
     local g = groupOf(job)
     if not g then return job, from end
     if intake >= INTAKE then more = true return nil end
-    intake = intake + 1
-    local member = groupedMember(g, job, redis.call('HINCRBY', KEYS[7], 'seq', 1))
-    local err = redis.pcall('ZADD', KEYS[10], 0, member)
-    if type(err) == 'table' and err.err then return redis.error_reply('could not move a grouped job into ' .. KEYS[10] .. ': ' .. err.err) end
-    if from == 'zset' then redis.call('ZREM', KEYS[6], job) else redis.call('RPOP', KEYS[1]) end
-    redis.call('ZADD', KEYS[11], 'NX', v, g)
+    if from == 'list' then
+      -- The grouped jobs at the list's end, up to the first ungrouped one, in one move.
+      local run = redis.call('LRANGE', KEYS[1], -math.min(500, INTAKE - intake), -1)
+      local members, joined = {}, {}
+      local count = 0
+      for i = #run, 1, -1 do
+        local group = groupOf(run[i])
+        if not group then break end
+        count = count + 1
+        members[#members + 1] = 0
+        members[#members + 1] = { group, run[i] }
+        if not joined[group] then
+          joined[group] = true
+          joined[#joined + 1] = group
+        end
+      end
+      local last = redis.call('HINCRBY', KEYS[7], 'seq', count)
+      for i = 2, #members, 2 do
+        local entry = members[i]
+        members[i] = groupedMember(entry[1], entry[2], last - count + math.floor(i / 2))
+      end
+      local err = redis.pcall('ZADD', KEYS[10], unpack(members))
+      if type(err) == 'table' and err.err then return redis.error_reply('could not move grouped jobs into ' .. KEYS[10] .. ': ' .. err.err) end
+      redis.call('LTRIM', KEYS[1], 0, -count - 1)
+      for _, group in ipairs(joined) do redis.call('ZADD', KEYS[11], 'NX', v, group) end
+      intake = intake + count
+    else
+      -- A grouped job in the prioritized set: one at a time.
+      intake = intake + 1
+      local member = groupedMember(g, job, redis.call('HINCRBY', KEYS[7], 'seq', 1))
+      local err = redis.pcall('ZADD', KEYS[10], 0, member)
+      if type(err) == 'table' and err.err then return redis.error_reply('could not move a grouped job into ' .. KEYS[10] .. ': ' .. err.err) end
+      redis.call('ZREM', KEYS[6], job)
+      redis.call('ZADD', KEYS[11], 'NX', v, g)
+    end
   end
 end
 
@@ -194,7 +223,27 @@ while #taken < room do
   if type(job) == 'table' then return job end
   local g, tag = nextGroup()
   local uTag = math.max(u, v)
-  if job and (not g or uTag <= tag) then
+  if job and not g and from == 'list' and room - #taken > 1 then
+    -- No group is ready: the ungrouped jobs at the list's end, up to the first grouped
+    -- one, are taken in one move as fetchJobs takes them (a grouped one waits for intake).
+    local run = redis.call('LRANGE', KEYS[1], -(room - #taken), -1)
+    local batch = {}
+    for i = #run, 1, -1 do
+      if groupOf(run[i]) then break end
+      batch[#batch + 1] = run[i]
+    end
+    local pushed = redis.pcall('LPUSH', KEYS[2], unpack(batch))
+    if type(pushed) == 'table' and pushed.err then
+      if #taken == 0 then return redis.error_reply('could not move jobs into ' .. KEYS[2] .. ' (nothing was taken from the queue): ' .. pushed.err) end
+      break
+    end
+    redis.call('LTRIM', KEYS[1], 0, -#batch - 1)
+    for i = 1, #batch do
+      taken[#taken + 1] = batch[i]
+      if redis.call('HSETNX', KEYS[9], batch[i], '') == 1 then newlyHeld = newlyHeld + 1 end
+    end
+    v, u = uTag + #batch - 1, uTag + #batch
+  elseif job and (not g or uTag <= tag) then
     local err = take(job, nil)
     if err then
       if #taken == 0 then return redis.error_reply('could not move jobs into ' .. KEYS[2] .. ' (nothing was taken from the queue): ' .. err) end
