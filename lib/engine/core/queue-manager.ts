@@ -1,20 +1,17 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
-import { UnknownWorkerError, VerkRateLimitError, VerkStateError } from '../errors';
-import { failJob, invalidJob } from './failure';
-import { isFlowJob } from '../flow/flow';
-import { type JobPayload, parsePayload } from './job';
-import { waitOf } from './histogram';
+import { VerkStateError } from '../errors';
 import { MAX_ACK_BATCH, OutcomeWriter } from './outcome-writer';
 import { LimitedFetch } from '../limits/limited-fetch';
+import { JobRunner } from './job-runner';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
 import { RateLimitedLog, type VerkLogger } from '../logger';
-import type { Interruption, JobRun, MiddlewareStack } from './middleware';
-import type { JobEvent, JobRecorder } from '../history/recorder';
-import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
+import type { Interruption, MiddlewareStack } from './middleware';
+import type { JobRecorder } from '../history/recorder';
+import { type EventBus, QueuePaused, QueuePausing, QueueRunning } from '../events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
-import type { WorkerHandler, WorkerRegistry } from './worker-registry';
+import type { WorkerRegistry } from './worker-registry';
 import type { JobTracing } from '../tracing/job-tracing';
 import type { QueueMetrics } from '../metrics/queue-metrics';
 
@@ -76,8 +73,6 @@ export class QueueManager {
   private blockingFetches = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loop?: Promise<void>;
-  /** The runs going on now, by jid: what a cancel or move message can mark (see interrupt). */
-  private readonly runs = new Map<string, JobRun[]>();
   /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
   private readonly held = new Map<string, number>();
   private heldCount = 0;
@@ -87,10 +82,10 @@ export class QueueManager {
   private readonly clock: () => number;
   /** Finished jobs' batched acknowledgements, failures, flow completions, with their histograms. */
   private readonly outcomes: OutcomeWriter;
+  /** Runs each job: its worker inside the middleware, its events, then its outcome's write. */
+  private readonly runner: JobRunner;
   /** The queue's limits on this node: the limited fetch and the slots it holds. */
   private readonly limits: LimitedFetch;
-  /** Cuts short a wait for a limit to reset (wake-up, resume, new limits, stop). */
-  private limitWaiter?: () => void;
   private needsReconcile = false;
   /** Set once the connections are going away: retries of writes stop. */
   private closed = false;
@@ -134,6 +129,7 @@ export class QueueManager {
       slotGivenBack: (raw) => this.limits.forget(raw),
       onScheduledNow: options.onScheduledNow,
     });
+    this.runner = new JobRunner(options, this.outcomes, this.clock);
     this.limits = new LimitedFetch({ queue: options.queue, nodeId: options.nodeId, scripts: this.scripts, warnings: this.warnings, sleeper: this.sleeper, closed: () => this.closed, limited: options.limited ?? false });
   }
 
@@ -163,7 +159,7 @@ export class QueueManager {
    */
   wake(): void {
     this.wakes++;
-    this.limitWaiter?.();
+    this.limits.wakeUp();
     const fetch = this.blockingFetch;
     if (fetch === 0 || this.state !== 'running') return;
     void this.interruptBlockingFetch(fetch, 'for a prioritized job');
@@ -171,31 +167,10 @@ export class QueueManager {
 
   /**
    * A job running here was cancelled or moved (its outcome will find nothing to update):
-   * marks the runs of that jid going on now, so their worker can see it. Returns false
-   * when none is: the message came after its run ended, and a later run of the same jid
-   * must not be taken for the one it meant.
+   * marks the runs of that jid going on now, so their worker can see it (see JobRunner).
    */
   interrupt(jid: string, interruption: Interruption): boolean {
-    const runs = this.runs.get(jid);
-    if (!runs) return false;
-    for (const run of runs) run.interruption = interruption;
-    return true;
-  }
-
-  private beginRun(jid: string): JobRun {
-    const run: JobRun = {};
-    const runs = this.runs.get(jid);
-    if (runs) runs.push(run);
-    else this.runs.set(jid, [run]);
-    return run;
-  }
-
-  private endRun(jid: string, run: JobRun): void {
-    const runs = this.runs.get(jid);
-    if (!runs) return;
-    const index = runs.indexOf(run);
-    if (index >= 0) runs.splice(index, 1);
-    if (runs.length === 0) this.runs.delete(jid);
+    return this.runner.interrupt(jid, interruption);
   }
 
   /**
@@ -214,7 +189,7 @@ export class QueueManager {
 
   /** Fetches again (QueueRunning). */
   resume(): void {
-    this.limitWaiter?.();
+    this.limits.wakeUp();
     if (!this.paused || this.state !== 'running') return;
     this.paused = false;
     this.options.events.emit(new QueueRunning(this.queue));
@@ -277,7 +252,7 @@ export class QueueManager {
     this.wakeStopping?.();
     this.slotWaiter?.();
     this.resumeWaiter?.();
-    this.limitWaiter?.();
+    this.limits.wakeUp();
     this.sleeper.cancel();
     // Interrupts a BLMOVE in flight. A job it moved in that instant stays in in-progress
     // and is put back below.
@@ -391,7 +366,7 @@ export class QueueManager {
     }
     if (reply.jobs.length > 0 || this.wakes !== wakes || this.state !== 'running') return reply.jobs;
     if (reply.wait !== 0) {
-      await this.waitForLimit(reply.wait > 0 ? reply.wait : blockSeconds * 1000);
+      await this.limits.wait(reply.wait > 0 ? reply.wait : blockSeconds * 1000);
       return [];
     }
     this.blockingFetch = ++this.blockingFetches;
@@ -399,17 +374,6 @@ export class QueueManager {
     return [];
   }
 
-  private waitForLimit(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.limitWaiter = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.limitWaiter = done;
-    });
-  }
 
   /** Puts jobs that sit in our in-progress list but are not held here back in the queue. */
   private async reconcile(): Promise<void> {
@@ -439,7 +403,7 @@ export class QueueManager {
   /** Runs a job and keeps the count shutdown waits on (no per-job closure on the hot path). */
   private async executeCounted(raw: string): Promise<void> {
     try {
-      await this.execute(raw);
+      await this.runner.execute(raw);
     } catch (error) {
       // execute() handles every job failure itself; this is a bug guard, never a silent loss:
       // the job stays in in-progress and is put back by shutdown or recovery.
@@ -458,72 +422,5 @@ export class QueueManager {
     this.limits.released(raw);
     this.slotWaiter?.();
     this.announceIfPaused();
-  }
-
-  private async execute(raw: string): Promise<void> {
-    const parsed = parsePayload(raw, this.queue);
-    if (!parsed.ok) {
-      const outcome = invalidJob(raw, this.queue, parsed.reason, parsed.partial);
-      this.options.logger.error(`Queue ${this.queue}: ${outcome.payload.error_message}; moved to dead`);
-      await this.outcomes.writeFailure(raw, outcome);
-      return;
-    }
-    const job = parsed.payload;
-    const run = this.beginRun(job.jid);
-    try {
-      await this.runJob(raw, job, run);
-    } finally {
-      // The run is over once its outcome is written or queued: a cancel or move arriving
-      // later finds nothing to mark.
-      this.endRun(job.jid, run);
-    }
-  }
-
-  private async runJob(raw: string, job: JobPayload, run: JobRun): Promise<void> {
-    const worker = this.options.workers.get(job.class);
-    const { events } = this.options;
-    const started = this.clock();
-    const metrics = this.options.metrics;
-    metrics?.started(job.enqueued_at, started);
-    const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
-    recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
-    if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
-    const tracing = this.options.tracing;
-    try {
-      // Off: one check, no closure.
-      if (tracing === undefined) await this.perform(worker, job, run);
-      else await tracing.process(job, this.queue, this.options.nodeId, () => this.perform(worker, job, run));
-    } catch (error) {
-      // A 429 from the remote side: back to the head of the queue, which pauses; not a failure.
-      if (error instanceof VerkRateLimitError) return this.outcomes.writeRateLimited(raw, job.jid, error);
-      const durationMs = this.clock() - started;
-      metrics?.performed(job.class, durationMs, false);
-      const outcome = failJob(job, error, {
-        maxRetryCount: this.options.maxRetryCount,
-        retryAt: worker?.retryAt,
-        onBadRetryAt: (value) => this.options.logger.warn(`Worker ${job.class}: retryAt returned ${String(value)}, using the default backoff`),
-      });
-      if (events.active) {
-        const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
-        events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), durationMs, retryAt));
-      }
-      await this.outcomes.writeFailure(raw, outcome, durationMs, this.outcomes.histogramOf(durationMs, job, started));
-      return;
-    }
-    const finished = this.clock();
-    metrics?.performed(job.class, finished - started, true);
-    if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
-    // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
-    const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
-    if (isFlowJob(job)) await this.outcomes.writeFlowCompletion(raw, job, event, this.outcomes.histogramOf(finished - started, job, started));
-    else this.outcomes.acknowledge(raw, event, finished - started, waitOf(job.enqueued_at, started));
-  }
-
-  /** The worker's perform inside the middleware; an unknown class is a failure like any other. */
-  private perform(worker: WorkerHandler | undefined, job: JobPayload, run: JobRun): unknown {
-    if (!worker) {
-      throw new UnknownWorkerError(`No worker for job class "${job.class}" on node ${this.options.nodeId} (known: ${this.options.workers.names().join(', ') || 'none'})`);
-    }
-    return this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
   }
 }

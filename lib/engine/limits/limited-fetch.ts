@@ -26,6 +26,8 @@ export class LimitedFetch {
   /** Jobs taken with a slot and not yet released, with multiplicity. */
   private readonly counted = new Map<string, number>();
   private pending: string[] = [];
+  /** Cuts short a wait for a limit to reset (wake-up, resume, new limits, stop). */
+  private waiter?: () => void;
   private flushing?: Promise<void>;
 
   constructor(
@@ -50,6 +52,23 @@ export class LimitedFetch {
     const [wait, ...jobs] = reply;
     for (const raw of jobs) this.counted.set(raw, (this.counted.get(raw) ?? 0) + 1);
     return { jobs, wait: Number(wait) };
+  }
+
+  /** Waits `ms` (until a limit resets, or a slot may be free), unless wakeUp() comes first. */
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiter = done;
+    });
+  }
+
+  wakeUp(): void {
+    this.waiter?.();
   }
 
   /** The job's slot was given back by a script that moved it (a VerkRateLimitError). */
