@@ -1,6 +1,11 @@
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type JobPayload, VerkRateLimitError } from '../lib/engine';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
+import { type JobPayload, VerkConfigError, VerkRateLimitError, VerkValidationError } from '../lib/engine';
+import { resolveOptions } from '../lib/engine/options';
 import { useRedis } from './helpers/engine';
 import { Journal, jobs, maxInWindow, recording, START_LAG, useNodes } from './helpers/limits';
 import { sleep, waitFor } from './helpers/wait';
@@ -175,4 +180,48 @@ test('setQueueLimits at runtime takes effect on every node within one second, an
   await sleep(1500);
   assert.ok(journal.starts.filter((start) => start.at > liftedAt + 500).length > 10, 'faster once lifted');
   assert.deepEqual((await list[0].queueLimits('api')).limits, {});
+});
+
+test('bad limits are refused naming the field: options, setQueueLimits, a job group, VerkRateLimitError', async () => {
+  assert.throws(() => resolveOptions({ nodeId: 'n', queues: { api: { concurrency: 0 } } }), (error: unknown) => error instanceof VerkConfigError && error.field === 'queues.api.concurrency');
+  assert.throws(() => resolveOptions({ nodeId: 'n', queues: { api: { concurrency: 2, rateLimt: { max: 1, duration: 1 } } } }), (error: unknown) => error instanceof VerkConfigError && error.field === 'queues.api.rateLimt');
+  assert.throws(() => resolveOptions({ nodeId: 'n', queues: { api: { concurrency: 2, groups: { rateLimit: { max: 1 } } } } }), (error: unknown) => error instanceof VerkConfigError && error.field === 'queues.api.groups.rateLimit.duration');
+  const resolved = resolveOptions({ nodeId: 'n', queues: { plain: 3, api: { concurrency: 2, globalConcurrency: 4 } } });
+  assert.deepEqual(resolved.queues, { plain: 3, api: 2 });
+  assert.deepEqual(resolved.queueLimits, { api: { globalConcurrency: 4 } });
+  const [node] = await nodes(1, {}, {});
+  await assert.rejects(node.setQueueLimits('api', { rateLimit: { max: 0, duration: 1000 } }), (error: unknown) => error instanceof VerkValidationError && error.field === 'limits.rateLimit.max');
+  await assert.rejects(node.setQueueLimits('api', { globalConcurrency: 1.5 }), (error: unknown) => error instanceof VerkValidationError && error.field === 'limits.globalConcurrency');
+  assert.equal(await ctx.redis.exists('verk:limits:api'), 0, 'nothing written');
+  await assert.rejects(node.client.enqueue({ queue: 'api', class: 'Rec', group: '' }), (error: unknown) => error instanceof VerkValidationError && error.field === 'job.group');
+  await assert.rejects(node.client.enqueue({ queue: 'api', class: 'Rec', group: 42 as unknown as string }), (error: unknown) => error instanceof VerkValidationError && error.field === 'job.group');
+  assert.throws(() => new VerkRateLimitError(-1), (error: unknown) => error instanceof VerkValidationError && error.field === 'retryAfterMs');
+  assert.equal(await ctx.redis.llen('queue:api'), 0);
+});
+
+test('Nest: object-form queues, VerkService.setQueueLimits and queueLimits, a @Worker throwing VerkRateLimitError', async () => {
+  const runs: number[] = [];
+  @Worker('Limited')
+  class LimitedWorker {
+    @Perform() perform(): void {
+      runs.push(Date.now());
+      if (runs.length === 1) throw new VerkRateLimitError(300);
+    }
+  }
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'nest-limits', queues: { api: { concurrency: 2, globalConcurrency: 1 } } })], providers: [LimitedWorker] })
+  class AppModule {}
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+  await app.init();
+  try {
+    const verk = app.get(VerkService);
+    assert.deepEqual((await verk.queueLimits('api')).limits, { globalConcurrency: 1 });
+    await verk.setQueueLimits('api', { globalConcurrency: 2, rateLimit: { max: 100, duration: 1000 } });
+    assert.deepEqual((await verk.queueStats('api')).limits.limits, { globalConcurrency: 2, rateLimit: { max: 100, duration: 1000 } });
+    await verk.enqueue({ queue: 'api', class: 'Limited' });
+    await waitFor(() => runs.length === 2, 'the rate-limited job ran again');
+    assert.ok(runs[1] - runs[0] >= 300, `again after ${runs[1] - runs[0]} ms`);
+    assert.equal((await verk.stats()).failed, 0);
+  } finally {
+    await app.close();
+  }
 });
