@@ -13,6 +13,7 @@
  * | VerkMiddlewareError | a middleware broke the chain's rules (next() twice, no next())     |
  * | UnknownWorkerError  | a job names a class no worker on this node handles (the job fails)  |
  * | InvalidJobError     | a stored payload is not a usable job                               |
+ * | VerkRateLimitError  | thrown by a worker on a 429: its job goes back, the queue or group pauses |
  *
  * Errors Redis itself replies with (a ReplyError such as WRONGTYPE, ioredis's
  * MaxRetriesPerRequestError while Redis is away) reach the caller as ioredis gives them.
