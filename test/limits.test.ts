@@ -225,3 +225,15 @@ test('Nest: object-form queues, VerkService.setQueueLimits and queueLimits, a @W
     await app.close();
   }
 });
+
+test('a queue without limits or groups pays nothing: its jobs never touch the limited fetch or its keys', async () => {
+  const journal = new Journal();
+  const list = await nodes(2, { queues: { api: 5, other: { concurrency: 2, globalConcurrency: 1 } } }, { Rec: recording(journal) });
+  await list[0].client.enqueueMany(jobs(200, (i) => ({ args: [String(i)] })));
+  await waitFor(() => journal.done === 200, 'every job done');
+  assert.deepEqual(await ctx.redis.keys('verk:limits:api*'), [], 'no limits state for the plain queue');
+  assert.deepEqual(await ctx.redis.keys('verk:queue:api:grouped'), []);
+  assert.deepEqual((await list[0].queueLimits('api')).limits, {});
+  // The limited queue next to it has its state.
+  assert.equal(await ctx.redis.exists('verk:limits:other'), 1);
+});
