@@ -1,4 +1,5 @@
 import { afterEach } from 'node:test';
+import type Redis from 'ioredis';
 import type { EnqueueJob, JobPayload, VerkEngine, VerkOptions, WorkerHandler } from '../../lib/engine';
 import { startEngine } from './engine';
 import { sleep } from './wait';
@@ -83,3 +84,66 @@ export function jobs(count: number, make: (i: number) => Partial<EnqueueJob> & {
   return Array.from({ length: count }, (_, i) => ({ queue: 'api', class: 'Rec', ...make(i) }));
 }
 
+
+/**
+ * The starts as the limited fetch recorded them, on Redis's clock: the members of
+ * `verk:limits:<q>:starts` (`<seq>:<count>`, scored by the fetch's time) and each group's
+ * recent start times (`s:<g>` in `verk:limits:<q>:groups`), polled every 50 ms while
+ * `stop()` is not called. Entries stay there at least one window, so a poll that is late by
+ * less than that misses none. This is what the limits promise, independent of how late a
+ * loaded machine starts a handler after its fetch.
+ */
+export class StartLog {
+  /** Fetches that took jobs: seq -> { at (Redis ms), count }. */
+  readonly fetches = new Map<string, { at: number; count: number }>();
+  /** Per group: start time (Redis ms) -> the most starts at that ms seen in one poll. */
+  readonly groupStarts = new Map<string, Map<number, number>>();
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly queue: string,
+  ) {
+    this.done = this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      await this.read();
+      await sleep(50);
+    }
+  }
+
+  private async read(): Promise<void> {
+    const [members, groups] = await Promise.all([this.redis.zrange(`verk:limits:${this.queue}:starts`, 0, '-1', 'WITHSCORES'), this.redis.hgetall(`verk:limits:${this.queue}:groups`)]);
+    for (let i = 0; i < members.length; i += 2) {
+      const [seq, count] = members[i].split(':');
+      this.fetches.set(seq, { at: Number(members[i + 1]), count: Number(count) });
+    }
+    for (const [field, value] of Object.entries(groups)) {
+      if (!field.startsWith('s:')) continue;
+      const seen = this.groupStarts.get(field.slice(2)) ?? new Map<number, number>();
+      const counts = new Map<number, number>();
+      for (const at of value.split(',').map(Number)) counts.set(at, (counts.get(at) ?? 0) + 1);
+      for (const [at, count] of counts) seen.set(at, Math.max(seen.get(at) ?? 0, count));
+      this.groupStarts.set(field.slice(2), seen);
+    }
+  }
+
+  /** Stops polling, after one last read (the last fetch may be newer than the last poll). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+    await this.read();
+  }
+
+  /** Every recorded start of the queue (one time per job, Redis ms). */
+  get times(): number[] {
+    return [...this.fetches.values()].flatMap(({ at, count }) => new Array<number>(count).fill(at));
+  }
+
+  groupTimes(group: string): number[] {
+    return [...(this.groupStarts.get(group) ?? new Map<number, number>())].flatMap(([at, count]) => new Array<number>(count).fill(at));
+  }
+}
