@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JobPayload } from '../lib/engine';
-import { useRedis } from './helpers/engine';
+import type { JobPayload, VerkEngine } from '../lib/engine';
+import { connect, startEngine, useRedis } from './helpers/engine';
+import { RedisServer } from './helpers/redis-server';
 import { Journal, jobs, recording, useNodes } from './helpers/limits';
 import { sleep, waitFor } from './helpers/wait';
 import { failOnce } from './helpers/workers';
@@ -109,4 +110,49 @@ test('history and recurring jobs in a limited queue: events are recorded, ticks 
   await waitFor(async () => (await node.recorder.history(jid)).some((event) => event.event === 'finished'), 'the job finished in its history');
   await node.recurring.recur('limited-tick', { class: 'Rec', every: 1000, queue: 'api', args: ['tick'] });
   await waitFor(() => journal.starts.filter((start) => start.id === 'tick').length >= 1, 'a recurring tick ran', 15_000);
+});
+
+test('Redis (appendonly) restarted in the middle of 1,000 grouped jobs under globalConcurrency: all complete, no slot left, the limit held', async () => {
+  const durable = await RedisServer.start({ appendonly: true });
+  const inspect = connect(durable.url);
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  process.on('unhandledRejection', onRejection);
+  const journal = new Journal();
+  const done = new Set<string>();
+  const started: VerkEngine[] = [];
+  try {
+    for (const id of ['outage-a', 'outage-b']) {
+      started.push(
+        await startEngine({ redis: durable.url, nodeId: id, queues: { api: { concurrency: 10, globalConcurrency: 8, groups: { concurrency: 3 } } }, pollInterval: 100 }, {
+          Rec: {
+            async perform(args: unknown[], job: JobPayload) {
+              journal.begin(String(args[0]), job.group);
+              await sleep(2);
+              done.add(String(args[0]));
+              journal.end(job.group);
+            },
+          },
+        }),
+      );
+    }
+    await started[0].client.enqueueMany(jobs(1000, (i) => ({ args: [`j${i}`], group: `g${i % 7}` })));
+    await waitFor(() => done.size >= 200, '200 jobs done');
+    await durable.stop();
+    await sleep(1000);
+    await durable.restart();
+    await waitFor(() => done.size === 1000, 'all 1,000 jobs done after Redis returned', 60_000);
+    assert.ok(journal.maxRunning <= 8, `${journal.maxRunning} running at once`);
+    for (const [group, most] of journal.maxByGroup) assert.ok(most <= 3, `group ${group} ran ${most} at once`);
+    await waitFor(async () => Number((await inspect.hget('verk:limits:api', 'running')) ?? 0) === 0, 'every slot given back');
+    assert.deepEqual(await inspect.keys('verk:limits:api:held:*'), []);
+    assert.equal(await inspect.zcard('verk:queue:api:grouped'), 0);
+    assert.equal(await inspect.zcard('retry'), 0);
+    assert.deepEqual(rejections, [], 'no unhandled rejection');
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    await Promise.all(started.map((engine) => engine.stop()));
+    inspect.disconnect();
+    await durable.cleanup();
+  }
 });
