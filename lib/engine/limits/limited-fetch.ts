@@ -82,7 +82,8 @@ export class LimitedFetch {
 
   /** The job's outcome was written: its slot goes back (batched with the others finishing now). */
   released(raw: string): void {
-    if (!this.forget(raw) || this.options.closed()) return;
+    // A queue without limits never counted a job: one size check per job, no lookup.
+    if (this.counted.size === 0 || !this.forget(raw) || this.options.closed()) return;
     this.pending.push(raw);
     if (!this.flushing) this.flushing = this.flush();
   }
