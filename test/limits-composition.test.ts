@@ -156,3 +156,23 @@ test('Redis (appendonly) restarted in the middle of 1,000 grouped jobs under glo
     await durable.cleanup();
   }
 });
+
+test('stats() and queueStats() count grouped jobs waiting in their groups in the queue size', async () => {
+  const [producer] = await nodes(1, {}, {});
+  await producer.client.enqueueMany(jobs(12, (i) => ({ args: [String(i)], group: `g${i % 3}` })));
+  await producer.setQueueLimits('api', { globalConcurrency: 1 });
+  const journal = new Journal();
+  // One slot: one job runs (its handler blocks), the fetch took the other 11 into their groups.
+  let finish: () => void = () => undefined;
+  const blocked = new Promise<void>((resolve) => (finish = resolve));
+  await nodes(1, { queues: { api: 2 } }, { Rec: { perform: async (args: unknown[], job: JobPayload) => { journal.begin(String(args[0]), job.group); await blocked; journal.end(job.group); } } });
+  await waitFor(() => journal.starts.length === 1, 'one job runs');
+  const stats = await producer.admin.queueStats('api');
+  assert.equal(await ctx.redis.llen('queue:api'), 0, 'the list is empty');
+  assert.equal(stats.limits.grouped, 11);
+  assert.equal(stats.size, 11);
+  assert.equal(stats.limits.groups, 3);
+  assert.equal((await producer.admin.stats()).queues.find((queue) => queue.name === 'api')?.size, 11);
+  finish();
+  await waitFor(() => journal.done === 12, 'every job done');
+});

@@ -17,7 +17,10 @@ export interface DayStats {
 /** Numbers of one queue. */
 export interface QueueStats {
   name: string;
-  /** Jobs waiting: in `queue:<name>` and, with a priority, in `verk:queue:<name>:prioritized`. */
+  /**
+   * Jobs waiting: in `queue:<name>`, with a priority in `verk:queue:<name>:prioritized`, and
+   * grouped jobs the limited fetch took into `verk:queue:<name>:grouped` (docs/limits.md).
+   */
   size: number;
   /**
    * Jobs taken by a node and not finished, summed over every node in `verk_nodes`: a
@@ -38,7 +41,7 @@ export interface QueueStats {
 /** queueStats(): a queue's numbers and its run/wait histograms of one UTC day. */
 export interface QueueDetails extends QueueStats {
   histograms: QueueHistograms;
-  /** The queue's limits across nodes and their state (docs/limits.md); grouped waiting jobs are counted here, not in `size`. */
+  /** The queue's limits across nodes and their state (docs/limits.md); `limits.grouped` is the part of `size` waiting in groups. */
   limits: QueueLimitsState;
 }
 
@@ -237,6 +240,7 @@ export class VerkStatsReader {
     return {
       size: batch.add((m) => m.llen(keys.queue(queue))),
       prioritized: batch.add((m) => m.zcard(keys.prioritized(queue))),
+      grouped: batch.add((m) => m.zcard(keys.grouped(queue))),
       processed: batch.add((m) => m.get(keys.queueStat('processed', queue))),
       failed: batch.add((m) => m.get(keys.queueStat('failed', queue))),
       days: days.map((day) => [batch.add((m) => m.get(keys.queueStat('processed', queue, day))), batch.add((m) => m.get(keys.queueStat('failed', queue, day)))]),
@@ -248,6 +252,7 @@ export class VerkStatsReader {
 interface QueueReads {
   size: number;
   prioritized: number;
+  grouped: number;
   processed: number;
   failed: number;
   days: number[][];
@@ -265,7 +270,7 @@ function readQueue(batch: Batch, name: string, reads: QueueReads, nodeIds: strin
   const dayStats = days.map((date, i) => ({ date, processed: batch.number(reads.days[i][0]), failed: batch.number(reads.days[i][1]) }));
   return {
     name,
-    size: batch.number(reads.size) + batch.number(reads.prioritized),
+    size: batch.number(reads.size) + batch.number(reads.prioritized) + batch.number(reads.grouped),
     inProgress,
     inProgressByNode,
     processed: batch.number(reads.processed),
