@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JobPayload, VerkEngine } from '../lib/engine';
+import { type JobPayload, type VerkEngine, VerkRateLimitError } from '../lib/engine';
 import { connect, startEngine, useRedis } from './helpers/engine';
 import { RedisServer } from './helpers/redis-server';
 import { Journal, jobs, recording, useNodes } from './helpers/limits';
@@ -175,4 +175,29 @@ test('stats() and queueStats() count grouped jobs waiting in their groups in the
   assert.equal((await producer.admin.stats()).queues.find((queue) => queue.name === 'api')?.size, 11);
   finish();
   await waitFor(() => journal.done === 12, 'every job done');
+});
+
+test('VerkRateLimitError in a queue without limits: every node switches to the limited fetch and obeys the pause', async () => {
+  const runs: number[] = [];
+  const journal = new Journal();
+  const list = await nodes(2, { queues: { plain: 2 } }, {
+    Limited: {
+      perform: () => {
+        runs.push(Date.now());
+        if (runs.length === 1) throw new VerkRateLimitError(600);
+      },
+    },
+    Rec: recording(journal),
+  });
+  await list[0].client.enqueue({ queue: 'plain', class: 'Limited' });
+  await waitFor(() => runs.length === 2, 'the job ran again');
+  assert.ok(runs[1] - runs[0] >= 600, `again after ${runs[1] - runs[0]} ms`);
+  assert.equal((await list[0].admin.stats()).failed, 0);
+  assert.equal(await ctx.redis.exists('verk:limits:plain'), 1, 'the queue has a limits hash now');
+  // Both nodes fetch it with limits from now on: a second pause holds jobs enqueued meanwhile.
+  await ctx.redis.hset('verk:limits:plain', 'paused_until', Date.now() + 700);
+  const enqueuedAt = Date.now();
+  await list[1].client.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ queue: 'plain', class: 'Rec', args: [String(i)] })));
+  await waitFor(() => journal.done === 6, 'the jobs ran after the pause');
+  assert.ok(Math.min(...journal.starts.map((start) => start.at)) >= enqueuedAt + 600, 'no job started during the pause, on either node');
 });

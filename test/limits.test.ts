@@ -60,9 +60,10 @@ test('VerkRateLimitError(500): the job runs again after >= 500 ms, counts no fai
   });
   await list[0].client.enqueueMany([{ queue: 'api', class: 'Limited' }, ...jobs(40, (i) => ({ args: [String(i), 20] }))]);
   await waitFor(() => thrownAt > 0, 'the rate limit error');
-  // Within the pause: the job waits at the head of the queue (the list's consumer end), untouched.
+  // Within the pause: the job waits at the head of the queue, untouched (in the prioritized set
+  // at score -0.5: before the list, and out of sight of a BLMOVE on it).
   await sleep(100);
-  const head = await ctx.redis.lindex('queue:api', -1);
+  const [head] = await ctx.redis.zrangebyscore('verk:queue:api:prioritized', '-inf', '(0', 'LIMIT', 0, 1);
   assert.match(String(head), /"class":"Limited"/);
   assert.doesNotMatch(String(head), /retry_count|error_class/);
   const pausedUntil = Number(await ctx.redis.hget('verk:limits:api', 'paused_until'));

@@ -6,6 +6,9 @@
   queue's limits hash now exists, so every node fetches it with limits/fetchLimited; the
   announcement on the control channel makes nodes that did not yet switch at once.
 
+  A job without priority goes back to the prioritized set at score -0.5 instead of the
+  list (see below).
+
   The job leaves in-progress only once it is back: when the queue refuses it (a key of
   the wrong type) it stays and the script returns the error (the manager retries).
 
@@ -35,6 +38,12 @@ local err
 if group then
   err = redisError(redis.pcall('ZADD', KEYS[7], 0, groupedMember(group, job, 0)))
   if not err then redis.call('ZADD', KEYS[8], 'NX', tonumber(redis.call('HGET', KEYS[4], 'v')) or 0, group) end
+elseif not priorityOf(job) then
+  -- Not at the list's end: a node blocked in BLMOVE on the list (one that has not heard
+  -- that the queue now has limits) would take it at once. In the prioritized set at score
+  -- -0.5 it is still next for both fetches (after priorities above 0, before the list), and
+  -- no BLMOVE sees it. Once fetched, it is a plain job again (it has no priority field).
+  err = redisError(redis.pcall('ZADD', KEYS[3], -0.5, job))
 else
   local _
   _, err = pushBackJob(KEYS[2], KEYS[3], job)

@@ -32,6 +32,8 @@ export interface OutcomeWriterOptions {
   release: (raw: string) => void;
   /** The script that wrote the outcome gave the job's limit slot back itself (rateLimitedJob). */
   slotGivenBack: (raw: string) => void;
+  /** A VerkRateLimitError was written: the queue now has a limits hash. */
+  onRateLimited: () => void;
   /** An acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
   onScheduledNow: () => void;
 }
@@ -110,6 +112,9 @@ export class OutcomeWriter {
     const { nodeId, queue } = options;
     for (let attempt = 0; !options.closed(); attempt++) {
       try {
+        // This node fetches with the limits (and so obeys the pause) from now on: a fetch it
+        // sends after the script sees the pause.
+        options.onRateLimited();
         await options.scripts.rateLimitedJob({ queue, nodeId, raw, ms: error.retryAfterMs, group: error.group });
         options.slotGivenBack(raw);
         break;

@@ -127,6 +127,7 @@ export class QueueManager {
       closed: () => this.closed,
       release: (raw) => this.release(raw),
       slotGivenBack: (raw) => this.limits.forget(raw),
+      onRateLimited: () => this.limitsChanged(true),
       onScheduledNow: options.onScheduledNow,
     });
     this.runner = new JobRunner(options, this.outcomes, this.clock);
