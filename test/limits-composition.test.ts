@@ -201,3 +201,15 @@ test('VerkRateLimitError in a queue without limits: every node switches to the l
   await waitFor(() => journal.done === 6, 'the jobs ran after the pause');
   assert.ok(Math.min(...journal.starts.map((start) => start.at)) >= enqueuedAt + 600, 'no job started during the pause, on either node');
 });
+
+test("a grouped job's bytes survive the way through its group: a foreign payload keeps 9007199254740993 and 1.0", async () => {
+  const raw = '{"class":"Fails","args":[9007199254740993,1.0,"\\u00e9"],"jid":"0123456789abcdef01234567","queue":"api","retry":true,"group":"acct-1","extra":{"kept":true}}';
+  await ctx.redis.hset('verk:limits:api', 'grouped', 1);
+  await ctx.redis.lpush('queue:api', raw);
+  const [node] = await nodes(1, { queues: { api: 1 } }, { Fails: failOnce('boom', 3600) });
+  await waitFor(async () => (await ctx.redis.zcard('retry')) === 1, 'the job failed into retry');
+  const [stored] = await ctx.redis.zrange('retry', 0, '0');
+  assert.ok(stored.startsWith(raw.slice(0, -1)), `the stored text starts with the original bytes: ${stored}`);
+  assert.match(stored, /"retry_count":1/);
+  assert.equal((await node.admin.stats()).failed, 1);
+});
