@@ -121,13 +121,15 @@ test('stats() and queueStats() match a known workload exactly: totals, days, que
       assert.deepEqual(todayOnly.days, [day(today, 9, 5)]);
       assert.deepEqual(todayOnly.queues.map((queue) => queue.days.length), [1, 1, 1]);
       // queueStats() adds the queue's histograms of the day: 5 finished and 3 failed runs of `a` (Block still runs).
-      const { histograms: histogramsA, ...statsA } = await admin.admin.queueStats('a', { days: 2 });
+      const { histograms: histogramsA, limits: limitsA, ...statsA } = await admin.admin.queueStats('a', { days: 2 });
       assert.deepEqual(statsA, queueA);
+      // A queue without limits (docs/limits.md): none, nothing running under them.
+      assert.deepEqual(limitsA, { limits: {}, running: 0, pausedUntil: 0, grouped: 0, groups: 0 });
       assert.deepEqual([histogramsA.date, histogramsA.run.count, histogramsA.wait.count], [today, 8, 8]);
-      const { histograms: idleHistograms, ...idleStats } = await admin.admin.queueStats('idle');
+      const { histograms: idleHistograms, limits: _idleLimits, ...idleStats } = await admin.admin.queueStats('idle');
       assert.deepEqual(idleStats, { ...idle, days: [day(today, 0, 0)] });
       assert.deepEqual([idleHistograms.run.count, idleHistograms.wait.count], [0, 0]);
-      const { histograms: _none, ...nothing } = await admin.admin.queueStats('nothing-here');
+      const { histograms: _none, limits: _noLimits, ...nothing } = await admin.admin.queueStats('nothing-here');
       assert.deepEqual(nothing, {
         name: 'nothing-here',
         size: 0,

@@ -50,6 +50,8 @@ const SHARED = [
   'JobHint', 'JobStatusOptions', 'LocateOptions', 'LocateResult',
   // The RabbitMQ broker (issue 18): its options and its error.
   'RabbitQueueType', 'VerkBrokerError', 'VerkBrokerOptions',
+  // Limits and groups (issue 16, docs/limits.md).
+  'GroupLimits', 'QueueConfig', 'QueueLimits', 'QueueLimitsState', 'RateLimit', 'VerkRateLimitError',
 ];
 
 const MAIN = [

@@ -43,6 +43,7 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   VerkMiddlewareError: (cls) => new (cls as unknown as new (middleware: string, message: string) => Error)('mw', 'next() twice'),
   UnknownWorkerError: (cls) => new (cls as unknown as new (message: string) => Error)('no worker'),
   InvalidJobError: (cls) => new (cls as unknown as new (message: string) => Error)('not a job'),
+  VerkRateLimitError: (cls) => new (cls as unknown as new (retryAfterMs: number, options?: { group?: string }) => Error)(1000, { group: 'tenant-1' }),
 };
 
 test('every public error class is a VerkError and an Error, with its own name, exported by both entries', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { Cluster } from 'ioredis';
-import { VerkConfigError, VerkEngine, type VerkOptions, type WorkerHandler } from '../lib/engine';
+import { VerkConfigError, VerkEngine, type VerkOptions, VerkRateLimitError, type WorkerHandler } from '../lib/engine';
 import { BlockingConnectionId } from '../lib/engine/redis/blocking-connection';
 import { hashSlot } from '../lib/engine/redis/cluster';
 import { closeConnection, createConnection } from '../lib/engine/redis/redis';
@@ -239,5 +239,52 @@ test('cluster: CLIENT UNBLOCK reaches the BLMOVE on the master of the queue\'s s
     id.detach();
     await closeConnection(blocking);
     await closeConnection(via);
+  }
+});
+
+test('cluster: limits and groups (rate limit, global and per-group concurrency, VerkRateLimitError, runtime change) in the instance\'s slot', async () => {
+  let active = 0;
+  let peak = 0;
+  const perGroup = new Map<string, number>();
+  let groupPeak = 0;
+  const runs = new Map<string, number>();
+  const starts: number[] = [];
+  let throttledOnce = false;
+  const engine = await startEngine(options({ queues: { api: { concurrency: 8, globalConcurrency: 4, rateLimit: { max: 1000, duration: 1000 }, groups: { concurrency: 1 } } } }), {
+    Call: {
+      async perform(args, job) {
+        if (args[0] === 'a-0' && !throttledOnce) {
+          throttledOnce = true;
+          throw new VerkRateLimitError(200, { group: job.group as string });
+        }
+        active++;
+        peak = Math.max(peak, active);
+        const group = String(job.group);
+        perGroup.set(group, (perGroup.get(group) ?? 0) + 1);
+        groupPeak = Math.max(groupPeak, perGroup.get(group) ?? 0);
+        starts.push(Date.now());
+        runs.set(String(args[0]), (runs.get(String(args[0])) ?? 0) + 1);
+        await sleep(2);
+        perGroup.set(group, (perGroup.get(group) ?? 1) - 1);
+        active--;
+      },
+    },
+  });
+  try {
+    const jobs = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((group) => Array.from({ length: 20 }, (_, i) => ({ queue: 'api', class: 'Call', group, args: [`${group}-${i}`] })));
+    await engine.client.enqueueMany(jobs);
+    await waitFor(async () => runs.size === 120, 'all 120 grouped jobs ran', 90_000);
+    for (const [id, count] of runs) assert.equal(count, 1, `${id} ran ${count} times`);
+    assert.ok(peak <= 4, `globalConcurrency 4 held on the cluster (peak ${peak})`);
+    assert.equal(groupPeak, 1, 'one job per group at a time');
+    // The limits live in the {verk} slot, and a runtime change reaches the node through the sharded control channel.
+    assert.equal(await inspect.exists('{verk}:verk:limits:api'), 1);
+    await engine.setQueueLimits('api', { globalConcurrency: 2 });
+    const state = await engine.queueLimits('api');
+    assert.deepEqual(state.limits, { globalConcurrency: 2 });
+    assert.equal(state.running, 0, 'every slot given back');
+    assert.equal(await processed(), 120);
+  } finally {
+    await engine.stop();
   }
 });

@@ -139,12 +139,16 @@ function calls(scripts: VerkScripts): Record<string, { keys?: number; run: () =>
       keys: 4 + 3,
       run: () => scripts.tickRecurring({ name: 'r', expected: '{}', due: Date.now(), definition: '', next: null, jobs: [{ queue: 'q', priority: 0, payload: job('q') }, { queue: 'q', priority: 2, payload: job('q') }] }),
     },
+    fetchLimited: { run: () => scripts.fetchLimited({ queue: 'q', nodeId: 'n1', count: 5 }) },
+    releaseSlots: { run: () => scripts.releaseSlots({ queue: 'q', nodeId: 'n1', jobs: [job('q')] }) },
+    releaseNodeSlots: { run: () => scripts.releaseNodeSlots({ queue: 'q', nodeId: 'gone', own: false }) },
+    rateLimitedJob: { run: () => scripts.rateLimitedJob({ queue: 'q', nodeId: 'n1', raw: job('q'), ms: 100 }) },
   };
 }
 
 test('the script façade has one method per Lua script, and each passes the number of keys its script takes', async () => {
   const scripts = loadScripts();
-  assert.equal(scripts.length, 31, `scripts in lua/: ${scripts.map((s) => s.command).join(', ')}`);
+  assert.equal(scripts.length, 35, `scripts in lua/: ${scripts.map((s) => s.command).join(', ')}`);
   const methods = new Set(Object.getOwnPropertyNames(VerkScripts.prototype));
   for (const script of scripts) assert.ok(methods.has(methodOf(script.command)), `VerkScripts has no method ${methodOf(script.command)} for ${script.command}`);
 

@@ -14,6 +14,7 @@
  * | VerkMiddlewareError | a middleware broke the chain's rules (next() twice, no next())     |
  * | UnknownWorkerError  | a job names a class no worker on this node handles (the job fails)  |
  * | InvalidJobError     | a stored payload is not a usable job                               |
+ * | VerkRateLimitError  | thrown by a worker on a 429: its job goes back, the queue or group pauses |
  *
  * Errors Redis itself replies with (a ReplyError such as WRONGTYPE, ioredis's
  * MaxRetriesPerRequestError while Redis is away) reach the caller as ioredis gives them.
@@ -125,5 +126,26 @@ export class PayloadTextError extends VerkError {
     readonly position: number,
   ) {
     super(`${message} at position ${position}`);
+  }
+}
+
+/**
+ * Thrown by a worker when the remote side says "too many requests" (HTTP 429): the job
+ * goes back to the head of its queue - not a failure, no retry counted - and its queue
+ * (or, with `group`, its group) starts nothing on any node for `retryAfterMs`. See docs/limits.md.
+ */
+export class VerkRateLimitError extends VerkError {
+  override readonly name: string = 'VerkRateLimitError';
+  /** The group to pause; absent: the whole queue. */
+  readonly group?: string;
+
+  constructor(
+    /** How long to start nothing more of the queue (or group), ms (>= 1). */
+    readonly retryAfterMs: number,
+    options: { group?: string } = {},
+  ) {
+    super(`Rate limited: retry after ${retryAfterMs} ms${options.group === undefined ? '' : ` (group ${options.group})`}`);
+    if (!Number.isFinite(retryAfterMs) || retryAfterMs < 0) throw new VerkValidationError('retryAfterMs', `must be a number of ms >= 0, got ${String(retryAfterMs)}`);
+    if (options.group !== undefined) this.group = options.group;
   }
 }

@@ -4,6 +4,7 @@ import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { VerkConfigError } from './errors';
 import { DEFAULT_CLUSTER_PREFIX, hashTagOf, isClusterConfig } from './redis/cluster';
 import type { VerkRedisTarget } from './redis/redis';
+import { checkQueueLimits, type QueueConfig, type QueueLimits } from './limits/queue-limits';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './history/history-options';
 import { redactRedisUrl } from './redis/redact';
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from './tracing/tracing-options';
@@ -19,8 +20,12 @@ export interface VerkOptions {
    * Default `redis://127.0.0.1:6379`. See docs/redis-cluster.md.
    */
   redis?: VerkRedisTarget;
-  /** Queue name -> concurrency (jobs run at once on this node). Default `{}`. */
-  queues?: Record<string, number>;
+  /**
+   * Queue name -> concurrency (jobs run at once on this node), or an object with the
+   * concurrency and the queue's limits across all nodes: `{ concurrency, rateLimit,
+   * globalConcurrency, groups }` (docs/limits.md). Default `{}`.
+   */
+  queues?: Record<string, QueueConfig>;
   /** Retries before a failing job goes to `dead`, unless the job says otherwise. Default 25. */
   maxRetryCount?: number;
   /** Size of the `dead` set; the oldest are trimmed first. Default 100. */
@@ -104,6 +109,8 @@ export interface ResolvedVerkOptions {
   clusterMode: boolean;
   durability?: Required<DurabilityOptions>;
   queues: Record<string, number>;
+  /** The limits given in the object form of `queues`, written to Redis at start. */
+  queueLimits: Record<string, QueueLimits>;
   maxRetryCount: number;
   maxDeadJobs: number;
   pollInterval: number;
@@ -248,11 +255,15 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
   }
 
   const queuesInput = options.queues ?? {};
-  if (!isPlainObject(queuesInput)) fail('queues', 'must be an object of queue name -> concurrency');
+  if (!isPlainObject(queuesInput)) fail('queues', 'must be an object of queue name -> concurrency or { concurrency, rateLimit?, globalConcurrency?, groups? }');
   const queues: Record<string, number> = {};
-  for (const [name, concurrency] of Object.entries(queuesInput)) {
+  const queueLimits: Record<string, QueueLimits> = {};
+  for (const [name, config] of Object.entries(queuesInput)) {
     validateQueueName(name, `queues`);
-    queues[name] = validateConcurrency(concurrency, `queues.${name}`);
+    if (isPlainObject(config)) {
+      queues[name] = validateConcurrency(config.concurrency, `queues.${name}.concurrency`);
+      queueLimits[name] = checkQueueLimits(config, `queues.${name}`, fail, ['concurrency']);
+    } else queues[name] = validateConcurrency(config, `queues.${name}`);
   }
 
   const generate = options.generateNodeId ?? DEFAULTS.generateNodeId;
@@ -291,6 +302,7 @@ export function resolveOptions(input: unknown): ResolvedVerkOptions {
     clusterMode,
     durability: resolveDurability(options.durability),
     queues,
+    queueLimits,
     maxRetryCount: integer(options, 'maxRetryCount', 0, DEFAULTS.maxRetryCount),
     maxDeadJobs: integer(options, 'maxDeadJobs', 1, DEFAULTS.maxDeadJobs),
     pollInterval: integer(options, 'pollInterval', 10, DEFAULTS.pollInterval),

@@ -14,6 +14,7 @@ export {
   VerkMiddlewareError,
   UnknownWorkerError,
   InvalidJobError,
+  VerkRateLimitError,
 } from './errors';
 export { currentJob, type JobContext } from './core/middleware';
 export { newJid, type JobPayload } from './core/job';
@@ -22,6 +23,7 @@ export type { DurabilityOptions, VerkOptions } from './options';
 export type { VerkRedisTarget } from './redis/redis';
 export type { VerkClusterConfig } from './redis/cluster';
 export type { RabbitQueueType, VerkBrokerOptions } from './rabbitmq/rabbit-options';
+export type { GroupLimits, QueueConfig, QueueLimits, QueueLimitsState, RateLimit } from './limits/queue-limits';
 export type { HistoryOptions } from './history/history-options';
 export type { TracingOptions } from './tracing/tracing-options';
 export type { VerkMetricsOptions, VerkMetricsRegistry } from './metrics/metrics-options';

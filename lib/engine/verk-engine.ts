@@ -13,6 +13,7 @@ import { type Interruption, MiddlewareStack } from './core/middleware';
 import { type InterruptMessage, VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
 import { QueueManager } from './core/queue-manager';
+import { checkQueueLimits, isLimited, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
@@ -329,9 +330,14 @@ export class VerkEngine {
     // Again, now that track announcements are heard: one made in between is not missed.
     await this.recorder.refreshTracking();
     this.checkStarting();
+    // Limits given in code are stored, so every node obeys the same ones (docs/limits.md).
+    for (const [queue, limits] of Object.entries(this.options.queueLimits)) await writeQueueLimits(this.redis, this.keys, queue, limits);
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
     this.checkStarting();
-    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue));
+    const limited = new Map<string, boolean>();
+    for (const queue of Object.keys(this.options.queues)) limited.set(queue, await isLimited(this.redis, this.keys, queue));
+    this.checkStarting();
+    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue), limited.get(queue) ?? false);
     await this.heartbeat.start();
     this.checkStarting();
     this.scheduler.start();
@@ -346,7 +352,7 @@ export class VerkEngine {
     checkConcurrency(concurrency, 'concurrency');
     if (this.managers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
     if (this.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.state}): queues are added between start() and stop()`);
-    this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1);
+    this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1, await isLimited(this.redis, this.keys, queue));
     await this.heartbeat.beat();
   }
 
@@ -400,6 +406,24 @@ export class VerkEngine {
     return this.admin.clear('dead');
   }
 
+  /**
+   * Replaces a queue's limits across all nodes (docs/limits.md): stored in Redis and
+   * announced, so every node fetches with them at once. Limits absent from `limits` are
+   * lifted; `{}` lifts them all.
+   */
+  async setQueueLimits(queue: string, limits: QueueLimits): Promise<void> {
+    checkQueueName(queue, 'queue');
+    const checked = checkQueueLimits(limits, 'limits', (field, message) => {
+      throw new VerkValidationError(field, message);
+    });
+    await writeQueueLimits(this.clientRedis, this.keys, queue, checked);
+  }
+
+  /** A queue's limits and their state (running jobs, pause, waiting groups). */
+  async queueLimits(queue: string): Promise<QueueLimitsState> {
+    return readQueueLimits(this.clientRedis, this.keys, checkQueueName(queue, 'queue'));
+  }
+
   /** True when the queue is paused (for every node). */
   async isPaused(queue: string): Promise<boolean> {
     return (await this.clientRedis.sismember(this.keys.pausedQueues, queue)) === 1;
@@ -423,9 +447,13 @@ export class VerkEngine {
       const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
       if (command.type === 'pause') manager?.pause();
       else if (command.type === 'resume') manager?.resume();
+      else if (command.type === 'limits') {
+        if (manager) void this.syncLimits([[String(command.queue), manager]]);
+      }
       else this.recorder.onControl(command.type);
     };
     this.subscriber.on('ready', () => void this.syncPauses());
+    this.subscriber.on('ready', () => void this.syncLimits([...this.managers].map(([queue, { manager }]) => [queue, manager])));
     this.subscriber.on('ready', () => void this.recorder.refreshTracking());
     this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
     await subscribe(this.subscriber, this.keys, [this.keys.control, this.keys.wake], onMessage);
@@ -453,7 +481,18 @@ export class VerkEngine {
     }
   }
 
-  private startManager(queue: string, concurrency: number, paused: boolean): void {
+  /** Re-reads whether queues have limits (after an announcement, or a reconnect that may have lost one). */
+  private async syncLimits(managers: [string, QueueManager][]): Promise<void> {
+    for (const [queue, manager] of managers) {
+      try {
+        manager.limitsChanged(await isLimited(this.redis, this.keys, queue));
+      } catch (error) {
+        this.logger.warn(`Could not read the limits of queue ${queue}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private startManager(queue: string, concurrency: number, paused: boolean, limited: boolean): void {
     const blockingName = `verk:${this.nodeId}:queue:${queue}`;
     const blocking = createConnection(this.options.redis, 'blocking', blockingName, this.logger);
     const manager = new QueueManager({
@@ -479,6 +518,7 @@ export class VerkEngine {
       metrics: this.metrics?.queue(queue, concurrency),
       durability: this.durability,
       ackRedis: this.ackRedis,
+      limited,
     });
     this.managers.set(queue, { manager, blocking });
     manager.start();

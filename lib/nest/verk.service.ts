@@ -13,6 +13,7 @@ import type { JobRef } from '../engine/admin/job-refs';
 import type { BusyOptions, BusyPage } from '../engine/admin/busy';
 import type { LocateOptions, LocateResult } from '../engine/admin/job-locator';
 import type { QueueOverviewOptions, QueueOverviewPage } from '../engine/admin/queue-overview';
+import type { QueueLimits, QueueLimitsState } from '../engine/limits/queue-limits';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
@@ -92,6 +93,19 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
   /** Removes every dead job; returns how many (both brokers). */
   clearDead(): Promise<number> {
     return this.engine.clearDead();
+  }
+
+  /**
+   * Replaces a queue's limits on every node at once (docs/limits.md): `rateLimit`,
+   * `globalConcurrency`, `groups`; absent ones are lifted.
+   */
+  setQueueLimits(name: string, limits: QueueLimits): Promise<void> {
+    return this.engine.setQueueLimits(name, limits);
+  }
+
+  /** A queue's limits and their state (running jobs, pause, waiting groups). */
+  queueLimits(name: string): Promise<QueueLimitsState> {
+    return this.engine.queueLimits(name);
   }
 
   /** Whether a queue is paused. */

@@ -19,6 +19,14 @@ export interface SystemResult {
   processingWithMetrics?: number;
   cpuSecondsPer10kPlain?: number;
   cpuSecondsPer10kWithMetrics?: number;
+  /** nestjs-verk only (rateLimited): the plain run with a rate limit far above the achievable rate (the limited fetch's overhead). */
+  processingRateLimited?: number;
+  cpuSecondsPer10kRateLimited?: number;
+  /** nestjs-verk only (groups): 1,000 groups x 100 jobs enqueued group after group, served round-robin. */
+  processingGroups?: number;
+  cpuSecondsPer10kGroups?: number;
+  /** Start position of the last group's first job (round-robin: 999; FIFO: 99,900), and the fewest/most jobs a group started in the first tenth (ideal: 10/10). */
+  groupsFairness?: { lastFirstStart: number; minInFirstTenth: number; maxInFirstTenth: number };
 }
 
 export const env = {

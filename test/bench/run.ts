@@ -201,6 +201,15 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ metric: 'metricsCost', unit: 'jobs/s', without: verk.processingPlain, with: verk.processingWithMetrics, ratio, cpuSecondsPer10kWithout: verk.cpuSecondsPer10kPlain, cpuSecondsPer10kWith: verk.cpuSecondsPer10kWithMetrics, cpuRatio, machine }));
       console.log(`\nnestjs-verk with Prometheus metrics (metrics: true): processing ${verk.processingWithMetrics} jobs/s (${ratio}x of ${verk.processingPlain} without), worker CPU ${verk.cpuSecondsPer10kWithMetrics} s per 10,000 jobs (${cpuRatio}x)`);
     }
+    if (verk.processingRateLimited !== undefined && verk.processingPlain !== undefined && verk.cpuSecondsPer10kPlain !== undefined) {
+      // Limits (nestjs-verk only, docs/limits.md): a rate limit no run reaches, and 1,000 groups x 100 jobs.
+      const ratio = Math.round((verk.processingRateLimited / verk.processingPlain) * 100) / 100;
+      const cpuRatio = Math.round(((verk.cpuSecondsPer10kRateLimited ?? 0) / verk.cpuSecondsPer10kPlain) * 100) / 100;
+      console.log(JSON.stringify({ metric: 'rateLimited', unit: 'jobs/s', without: verk.processingPlain, with: verk.processingRateLimited, ratio, cpuSecondsPer10kWithout: verk.cpuSecondsPer10kPlain, cpuSecondsPer10kWith: verk.cpuSecondsPer10kRateLimited, cpuRatio, machine }));
+      console.log(JSON.stringify({ metric: 'groups', unit: 'jobs/s', groups: 1000, jobsPerGroup: 100, processing: verk.processingGroups, cpuSecondsPer10k: verk.cpuSecondsPer10kGroups, fairness: verk.groupsFairness, machine }));
+      console.log(`\nnestjs-verk with a rate limit far above the achievable rate: processing ${verk.processingRateLimited} jobs/s (${ratio}x of ${verk.processingPlain} without), worker CPU ${verk.cpuSecondsPer10kRateLimited} s per 10,000 jobs (${cpuRatio}x)`);
+      console.log(`nestjs-verk, 1,000 groups x 100 jobs enqueued group after group: ${verk.processingGroups} jobs/s, worker CPU ${verk.cpuSecondsPer10kGroups} s per 10,000 jobs; last group's first start at position ${verk.groupsFairness?.lastFirstStart} (FIFO: 99900), jobs per group in the first tenth ${verk.groupsFairness?.minInFirstTenth}-${verk.groupsFairness?.maxInFirstTenth} (ideal 10)`);
+    }
     if (process.env.BENCH_RABBITMQ !== '0') rabbitmqRow(machine, verk);
     await tracingCost(server, redis);
   } finally {

@@ -1,7 +1,7 @@
 /** nestjs-verk's side of `npm run bench` (a child process, so its RSS and CPU are its own). */
 import Redis from 'ioredis';
 import { VerkEngine, type VerkLogger, type VerkOptions } from '../../lib/engine';
-import { env, measureProcessing, now, percentile, rate, report, sleep } from './measure';
+import { env, measureProcessing, now, percentile, rate, report, sleep, type SystemResult } from './measure';
 
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
@@ -25,6 +25,41 @@ async function processRun(redis: Redis, options: VerkOptions, name: string): Pro
   await worker.stop();
   await producer.stop();
   return result;
+}
+
+/**
+ * groups: 1,000 groups x 100 no-op jobs, enqueued group after group (FIFO would serve the
+ * last group's first job 99,900th), through one worker: throughput, and how evenly the
+ * groups were served (the start position of each group's first job, and the jobs each
+ * group started in the first tenth).
+ */
+async function groupsRun(redis: Redis): Promise<Pick<SystemResult, 'processingGroups' | 'cpuSecondsPer10kGroups' | 'groupsFairness'>> {
+  const groups = 1000;
+  const perGroup = 100;
+  const total = groups * perGroup;
+  await redis.flushall();
+  const producer = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-producer-groups' }, { logger: quiet });
+  for (let g = 0; g < groups; g += 10) {
+    await producer.client.enqueueMany(Array.from({ length: 10 * perGroup }, (_, k) => ({ queue: 'bench', class: 'Noop', args: [g + Math.floor(k / perGroup)], group: `tenant-${g + Math.floor(k / perGroup)}` })));
+  }
+  const order: number[] = [];
+  const worker = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-worker-groups', queues: { bench: env.concurrency } }, { logger: quiet });
+  worker.workers.register('Noop', { perform: (args) => void order.push(args[0] as number) });
+  const result = await measureProcessing(total, async () => {
+    await worker.start();
+    while (Number(await redis.get('stat:processed')) < total) await sleep(5);
+  });
+  await worker.stop();
+  await producer.stop();
+  const firstStart = new Map<number, number>();
+  order.forEach((group, index) => firstStart.has(group) || firstStart.set(group, index));
+  const tenth = new Array<number>(groups).fill(0);
+  for (const group of order.slice(0, total / 10)) tenth[group]++;
+  return {
+    processingGroups: result.processing,
+    cpuSecondsPer10kGroups: result.cpuSecondsPer10k,
+    groupsFairness: { lastFirstStart: Math.max(...firstStart.values()), minInFirstTenth: Math.min(...tenth), maxInFirstTenth: Math.max(...tenth) },
+  };
 }
 
 async function main(): Promise<void> {
@@ -93,6 +128,11 @@ async function main(): Promise<void> {
   const best = (metrics: boolean) => runs.filter((run) => run.metrics === metrics).reduce((a, b) => (b.processing > a.processing ? b : a));
   const [plainRun, metricsRun] = [best(false), best(true)];
 
+  // rateLimited: the plain run with a limit no run reaches, so what it measures is the
+  // limited fetch (window, slots, their release) against the plain one.
+  const rateLimited = await processRun(redis, { queues: { bench: { concurrency: env.concurrency, rateLimit: { max: 1_000_000_000, duration: 1000 } } } }, 'rate-limited');
+  const groups = await groupsRun(redis);
+
   redis.disconnect();
   report({
     system: 'nestjs-verk',
@@ -108,6 +148,9 @@ async function main(): Promise<void> {
     processingWithMetrics: metricsRun.processing,
     cpuSecondsPer10kPlain: plainRun.cpuSecondsPer10k,
     cpuSecondsPer10kWithMetrics: metricsRun.cpuSecondsPer10k,
+    processingRateLimited: rateLimited.processing,
+    cpuSecondsPer10kRateLimited: rateLimited.cpuSecondsPer10k,
+    ...groups,
   });
 }
 

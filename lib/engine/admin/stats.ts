@@ -4,6 +4,7 @@ import { checkInteger, checkOptions, checkQueueName } from './admin-input';
 import { type Keys, statDay } from '../redis/keys';
 import { checkExec } from '../redis/multi';
 import { checkDate, type QueueHistograms, readHistogram } from './histograms';
+import { limitsState, type QueueLimitsState } from '../limits/queue-limits';
 
 /** Counters of one UTC day. */
 export interface DayStats {
@@ -16,7 +17,10 @@ export interface DayStats {
 /** Numbers of one queue. */
 export interface QueueStats {
   name: string;
-  /** Jobs waiting: in `queue:<name>` and, with a priority, in `verk:queue:<name>:prioritized`. */
+  /**
+   * Jobs waiting: in `queue:<name>`, with a priority in `verk:queue:<name>:prioritized`, and
+   * grouped jobs the limited fetch took into `verk:queue:<name>:grouped` (docs/limits.md).
+   */
   size: number;
   /**
    * Jobs taken by a node and not finished, summed over every node in `verk_nodes`: a
@@ -37,6 +41,8 @@ export interface QueueStats {
 /** queueStats(): a queue's numbers and its run/wait histograms of one UTC day. */
 export interface QueueDetails extends QueueStats {
   histograms: QueueHistograms;
+  /** The queue's limits across nodes and their state (docs/limits.md); `limits.grouped` is the part of `size` waiting in groups. */
+  limits: QueueLimitsState;
 }
 
 /** A live node (its heartbeat key exists). */
@@ -213,8 +219,15 @@ export class VerkStatsReader {
     const reads = this.addQueue(batch, queue, nodeIds, days);
     const run = batch.add((m) => m.hgetall(this.keys.histogram('run', queue, date)));
     const wait = batch.add((m) => m.hgetall(this.keys.histogram('wait', queue, date)));
+    const limits = batch.add((m) => m.hgetall(this.keys.limits(queue)));
+    const grouped = batch.add((m) => m.zcard(this.keys.grouped(queue)));
+    const groups = batch.add((m) => m.zcard(this.keys.groupRing(queue)));
     await batch.exec();
-    return { ...readQueue(batch, queue, reads, nodeIds, days), histograms: { date, run: readHistogram(batch.hash(run)), wait: readHistogram(batch.hash(wait)) } };
+    return {
+      ...readQueue(batch, queue, reads, nodeIds, days),
+      histograms: { date, run: readHistogram(batch.hash(run)), wait: readHistogram(batch.hash(wait)) },
+      limits: limitsState(batch.hash(limits), batch.number(grouped), batch.number(groups)),
+    };
   }
 
   /**
@@ -236,6 +249,7 @@ export class VerkStatsReader {
     return {
       size: batch.add((m) => m.llen(keys.queue(queue))),
       prioritized: batch.add((m) => m.zcard(keys.prioritized(queue))),
+      grouped: batch.add((m) => m.zcard(keys.grouped(queue))),
       processed: batch.add((m) => m.get(keys.queueStat('processed', queue))),
       failed: batch.add((m) => m.get(keys.queueStat('failed', queue))),
       days: days.map((day) => [batch.add((m) => m.get(keys.queueStat('processed', queue, day))), batch.add((m) => m.get(keys.queueStat('failed', queue, day)))]),
@@ -247,6 +261,7 @@ export class VerkStatsReader {
 interface QueueReads {
   size: number;
   prioritized: number;
+  grouped: number;
   processed: number;
   failed: number;
   days: number[][];
@@ -264,7 +279,7 @@ function readQueue(batch: Batch, name: string, reads: QueueReads, nodeIds: strin
   const dayStats = days.map((date, i) => ({ date, processed: batch.number(reads.days[i][0]), failed: batch.number(reads.days[i][1]) }));
   return {
     name,
-    size: batch.number(reads.size) + batch.number(reads.prioritized),
+    size: batch.number(reads.size) + batch.number(reads.prioritized) + batch.number(reads.grouped),
     inProgress,
     inProgressByNode,
     processed: batch.number(reads.processed),

@@ -11,6 +11,7 @@ import type { MiddlewareStack } from '../core/middleware';
 import { checkPriority } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { applyTagFields } from '../history/tags';
+import { checkGroup, GroupedQueues } from '../limits/grouped-queues';
 import type { JobTracing } from '../tracing/job-tracing';
 import type { Durability } from '../redis/durability';
 
@@ -53,6 +54,11 @@ export interface EnqueueJob {
   tags?: string[];
   /** Track the job from the start: each of its events is published (see README "Tags and tracking"). */
   track?: boolean;
+  /**
+   * The group it belongs to (a tenant, an account: 1 to 200 characters, no NUL): grouped
+   * jobs are served round-robin across groups, under the queue's per-group limits; see docs/limits.md.
+   */
+  group?: string;
 }
 
 /** Options of VerkClient.batch. */
@@ -89,7 +95,7 @@ export interface ClientOptions {
 export function validateJob(job: unknown, field: string, className: (ref: WorkerClassRef) => string, now: number): JobPayload {
   if (job === null || typeof job !== 'object') throw new VerkValidationError(field, 'a job must be an object');
   const input = job as Partial<EnqueueJob> & Record<string, unknown>;
-  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique', 'tags', 'track']);
+  const known = new Set(['queue', 'class', 'args', 'maxRetryCount', 'retry', 'jid', 'priority', 'dependsOn', 'dependable', 'unique', 'tags', 'track', 'group']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new VerkValidationError(`${field}.${key}`, `unknown job field (known: ${[...known].join(', ')})`);
   }
@@ -132,6 +138,7 @@ export function validateJob(job: unknown, field: string, className: (ref: Worker
   if (priority !== 0) payload.priority = priority;
   applyFlowFields(input, field, payload);
   applyTagFields(input, field, payload);
+  if (input.group !== undefined) payload.group = checkGroup(input.group, `${field}.group`);
   return payload;
 }
 
@@ -154,6 +161,8 @@ export class VerkClient {
   private readonly middleware?: MiddlewareStack;
   private readonly flow: FlowWriter;
   private readonly scripts: VerkScripts;
+  /** Marks queues that receive grouped jobs, so every node fetches them round-robin. */
+  private readonly groups: GroupedQueues;
   private readonly onScheduledNow: () => void;
   private readonly recorder?: JobRecorder;
   private readonly tracing?: JobTracing;
@@ -169,6 +178,7 @@ export class VerkClient {
     this.middleware = options.middleware;
     this.flow = new FlowWriter(redis, options.keys);
     this.scripts = new VerkScripts(redis, options.keys);
+    this.groups = new GroupedQueues(redis, options.keys);
     this.onScheduledNow = options.onScheduledNow ?? (() => undefined);
     this.recorder = options.recorder;
     this.tracing = options.tracing;
@@ -181,7 +191,8 @@ export class VerkClient {
    * before writing: a rejection means nothing may be written.
    */
   prepare(payloads: JobPayload[], fieldOf?: (index: number) => string): Promise<JobPayload[]> {
-    return this.middleware ? this.middleware.prepare(payloads, fieldOf) : Promise.resolve(payloads);
+    const prepared = this.middleware ? this.middleware.prepare(payloads, fieldOf) : Promise.resolve(payloads);
+    return payloads.some((payload) => payload.group !== undefined) ? prepared.then((jobs) => this.groups.mark(jobs)) : prepared;
   }
 
   /** Builds the payload a job would be stored with, without writing it. */

@@ -36,6 +36,8 @@ export interface JobPayload {
   unique_ttl?: number;
   /** The batch it belongs to (Sidekiq Pro's field). */
   bid?: string;
+  /** Ours (docs/limits.md): the group (tenant, account) it is served and limited with. */
+  group?: string;
   [field: string]: unknown;
 }
 

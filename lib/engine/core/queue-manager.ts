@@ -1,25 +1,23 @@
 import type Redis from 'ioredis';
 import { BlockingConnectionId } from '../redis/blocking-connection';
+import { VerkStateError } from '../errors';
+import { MAX_ACK_BATCH, OutcomeWriter } from './outcome-writer';
+import { LimitedFetch } from '../limits/limited-fetch';
+import { JobRunner } from './job-runner';
 import type { Durability } from '../redis/durability';
-import { UnknownWorkerError, VerkRedisError, VerkStateError } from '../errors';
-import { failJob, type FailureOutcome, invalidJob, outcomeText } from './failure';
-import { isFlowJob } from '../flow/flow';
-import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
-import { type JobPayload, nowSeconds, parsePayload } from './job';
-import { DurationSums, type HistogramWrite, singleJobWrite, waitOf } from './histogram';
 import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
 import { RateLimitedLog, type VerkLogger } from '../logger';
-import type { Interruption, JobRun, MiddlewareStack } from './middleware';
-import type { JobEvent, JobRecorder } from '../history/recorder';
-import { type EventBus, JobFailed, JobFinished, JobStarted, QueuePaused, QueuePausing, QueueRunning } from '../events';
+import type { Interruption, MiddlewareStack } from './middleware';
+import type { JobRecorder } from '../history/recorder';
+import { type EventBus, QueuePaused, QueuePausing, QueueRunning } from '../events';
 import { backoffMs, Sleeper, withTimeout } from './timing';
-import type { WorkerHandler, WorkerRegistry } from './worker-registry';
+import type { WorkerRegistry } from './worker-registry';
 import type { JobTracing } from '../tracing/job-tracing';
 import type { QueueMetrics } from '../metrics/queue-metrics';
 
-/** Most jobs moved by one fetch or acknowledged by one script call (Lua's unpack limit is ~8000). */
-const MAX_BATCH = 1000;
+/** Most jobs moved by one fetch (Lua's unpack limit is ~8000). */
+const MAX_BATCH = MAX_ACK_BATCH;
 
 export interface QueueManagerOptions {
   queue: string;
@@ -63,6 +61,8 @@ export interface QueueManagerOptions {
    * answer. Default `redis`.
    */
   ackRedis?: Redis;
+  /** The queue has limits or groups (its limits hash exists): fetch with lua/limits/fetchLimited. */
+  limited?: boolean;
 }
 
 /**
@@ -82,22 +82,19 @@ export class QueueManager {
   private blockingFetches = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loop?: Promise<void>;
-  /** The runs going on now, by jid: what a cancel or move message can mark (see interrupt). */
-  private readonly runs = new Map<string, JobRun[]>();
   /** Jobs this manager holds (running or awaiting their final write), with multiplicity. */
   private readonly held = new Map<string, number>();
   private heldCount = 0;
   private executing = 0;
   private slotWaiter?: () => void;
   private idleWaiter?: () => void;
-  private pendingAcks: string[] = [];
-  /** With histograms on: run and wait ms of each job of pendingAcks, two per job (wait NaN: unknown). */
-  private pendingTimes: number[] = [];
-  private readonly histogramRetention?: number;
   private readonly clock: () => number;
-  /** `finished` events of jobs waiting in pendingAcks, recorded once their acknowledgement landed. */
-  private readonly ackEvents = new Map<string, JobEvent>();
-  private flushing?: Promise<void>;
+  /** Finished jobs' batched acknowledgements, failures, flow completions, with their histograms. */
+  private readonly outcomes: OutcomeWriter;
+  /** Runs each job: its worker inside the middleware, its events, then its outcome's write. */
+  private readonly runner: JobRunner;
+  /** The queue's limits on this node: the limited fetch and the slots it holds. */
+  private readonly limits: LimitedFetch;
   private needsReconcile = false;
   /** Set once the connections are going away: retries of writes stop. */
   private closed = false;
@@ -111,7 +108,6 @@ export class QueueManager {
   /** Resolves when stop() begins. */
   private readonly stopping = new Promise<void>((resolve) => (this.wakeStopping = resolve));
   private readonly scripts: VerkScripts;
-  private readonly flowAck: FlowAckContext;
   /** Where acknowledgements are written (see QueueManagerOptions.ackRedis), and their façade. */
   private readonly ackRedis: Redis;
   private readonly ackScripts: VerkScripts;
@@ -124,7 +120,6 @@ export class QueueManager {
     this.inProgressKey = options.keys.inProgress(options.queue, options.nodeId);
     this.queueKey = options.keys.queue(options.queue);
     this.paused = options.paused ?? false;
-    this.histogramRetention = options.histograms?.retentionDays;
     this.clock = options.clock ?? Date.now;
     this.warnings = new RateLimitedLog(options.logger, 2000);
     // Before the first BLMOVE connects it (lazyConnect), so its first id is not missed.
@@ -132,7 +127,27 @@ export class QueueManager {
     this.scripts = new VerkScripts(options.redis, options.keys);
     this.ackRedis = options.ackRedis ?? options.redis;
     this.ackScripts = options.ackRedis ? new VerkScripts(options.ackRedis, options.keys) : this.scripts;
-    this.flowAck = { scripts: this.ackScripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds };
+    this.outcomes = new OutcomeWriter({
+      queue: options.queue,
+      nodeId: options.nodeId,
+      scripts: this.ackScripts,
+      flowAck: { scripts: this.ackScripts, queue: options.queue, nodeId: options.nodeId, retentionSeconds: options.flowRetentionSeconds },
+      maxDeadJobs: options.maxDeadJobs,
+      durability: options.durability,
+      ackRedis: this.ackRedis,
+      histogramRetention: options.histograms?.retentionDays,
+      recorder: options.recorder,
+      metrics: options.metrics,
+      warnings: this.warnings,
+      sleeper: this.sleeper,
+      closed: () => this.closed,
+      release: (raw) => this.release(raw),
+      slotGivenBack: (raw) => this.limits.forget(raw),
+      onRateLimited: () => this.limitsChanged(true),
+      onScheduledNow: options.onScheduledNow,
+    });
+    this.runner = new JobRunner(options, this.outcomes, this.clock);
+    this.limits = new LimitedFetch({ queue: options.queue, nodeId: options.nodeId, scripts: this.scripts, warnings: this.warnings, sleeper: this.sleeper, closed: () => this.closed, limited: options.limited ?? false });
   }
 
   get isPaused(): boolean {
@@ -161,6 +176,7 @@ export class QueueManager {
    */
   wake(): void {
     this.wakes++;
+    this.limits.wakeUp();
     const fetch = this.blockingFetch;
     if (fetch === 0 || this.state !== 'running') return;
     void this.interruptBlockingFetch(fetch, 'for a prioritized job');
@@ -168,35 +184,29 @@ export class QueueManager {
 
   /**
    * A job running here was cancelled or moved (its outcome will find nothing to update):
-   * marks the runs of that jid going on now, so their worker can see it. Returns false
-   * when none is: the message came after its run ended, and a later run of the same jid
-   * must not be taken for the one it meant.
+   * marks the runs of that jid going on now, so their worker can see it (see JobRunner).
    */
   interrupt(jid: string, interruption: Interruption): boolean {
-    const runs = this.runs.get(jid);
-    if (!runs) return false;
-    for (const run of runs) run.interruption = interruption;
-    return true;
+    return this.runner.interrupt(jid, interruption);
   }
 
-  private beginRun(jid: string): JobRun {
-    const run: JobRun = {};
-    const runs = this.runs.get(jid);
-    if (runs) runs.push(run);
-    else this.runs.set(jid, [run]);
-    return run;
+  /**
+   * The queue's limits changed (announced on the control channel, or re-read after a
+   * reconnect): fetch with or without them from now on, and fetch again at once.
+   */
+  limitsChanged(limited: boolean): void {
+    this.limits.limited = limited;
+    this.wake();
   }
 
-  private endRun(jid: string, run: JobRun): void {
-    const runs = this.runs.get(jid);
-    if (!runs) return;
-    const index = runs.indexOf(run);
-    if (index >= 0) runs.splice(index, 1);
-    if (runs.length === 0) this.runs.delete(jid);
+  /** Whether this node fetches the queue with its limits. */
+  get limited(): boolean {
+    return this.limits.limited;
   }
 
   /** Fetches again (QueueRunning). */
   resume(): void {
+    this.limits.wakeUp();
     if (!this.paused || this.state !== 'running') return;
     this.paused = false;
     this.options.events.emit(new QueueRunning(this.queue));
@@ -266,6 +276,7 @@ export class QueueManager {
     this.wakeStopping?.();
     this.slotWaiter?.();
     this.resumeWaiter?.();
+    this.limits.wakeUp();
     this.sleeper.cancel();
     // Interrupts a BLMOVE in flight. A job it moved in that instant stays in in-progress
     // and is put back below.
@@ -278,11 +289,13 @@ export class QueueManager {
       await withTimeout(new Promise<void>((resolve) => (this.idleWaiter = resolve)), deadline - Date.now(), undefined);
     }
     const unfinished = this.executing;
-    await withTimeout(this.drainAcks(), deadline - Date.now() + 1000, undefined);
+    await withTimeout(this.outcomes.drainAcks(), deadline - Date.now() + 1000, undefined);
     // Everything still in in-progress now is a job that did not finish in time.
     // Bounded: with Redis away this would wait forever; the jobs then stay in in-progress
     // and this node (same id) or the heartbeat recovery of another puts them back.
     const moved = await withTimeout(this.scripts.requeueInProgress({ queue: this.queue, nodeId: this.options.nodeId }).catch(() => -1), 2000, -1);
+    // Their slots, and those of jobs whose release had not landed, go back with them.
+    if (moved >= 0) await withTimeout(this.limits.releaseHeld().catch(() => undefined), 2000, undefined);
     this.closed = true;
     this.sleeper.cancel();
     this.state = 'stopped';
@@ -323,6 +336,13 @@ export class QueueManager {
       try {
         if (this.needsReconcile) await this.reconcile();
         const wakes = this.wakes;
+        if (this.limits.limited) {
+          const taken = await this.fetchLimited(Math.min(free, MAX_BATCH), wakes, blockSeconds);
+          failures = 0;
+          if (this.state !== 'running') break;
+          for (const raw of taken) this.begin(raw);
+          continue;
+        }
         let jobs = await scripts.fetchJobs({ queue, nodeId, count: Math.min(free, MAX_BATCH) });
         if (jobs === null) {
           // Paused by another node; the announcement may still be on its way.
@@ -359,6 +379,29 @@ export class QueueManager {
     }
   }
 
+  /**
+   * One round of the limited fetch: the jobs taken, or none after waiting - until a known
+   * reset, or for a slot (woken on the wake channel), or for a job to arrive (a BLMOVE
+   * that moves nothing: the queue's list onto itself) - so a node over its limits does not
+   * poll Redis. A wake-up, resume, new limits or stop cut any wait short.
+   */
+  private async fetchLimited(count: number, wakes: number, blockSeconds: number): Promise<string[]> {
+    const reply = await this.limits.fetch(count);
+    if (reply === null) {
+      this.pause();
+      return [];
+    }
+    if (reply.jobs.length > 0 || this.wakes !== wakes || this.state !== 'running') return reply.jobs;
+    if (reply.wait !== 0) {
+      await this.limits.wait(reply.wait > 0 ? reply.wait : blockSeconds * 1000);
+      return [];
+    }
+    this.blockingFetch = ++this.blockingFetches;
+    await Promise.race([this.options.blocking.blmove(this.queueKey, this.queueKey, 'RIGHT', 'RIGHT', blockSeconds), this.stopping]).finally(() => (this.blockingFetch = 0));
+    return [];
+  }
+
+
   /** Puts jobs that sit in our in-progress list but are not held here back in the queue. */
   private async reconcile(): Promise<void> {
     const heldJobs: string[] = [];
@@ -373,6 +416,8 @@ export class QueueManager {
       throw error;
     }
     if (moved > 0) this.options.logger.warn(`Queue ${this.queue}: put back ${moved} job(s) fetched by a command that was resent after a dropped connection`);
+    // The slots such a resent fetch took go back too; those of the jobs held here stay.
+    await this.limits.releaseHeld(heldJobs);
   }
 
   private begin(raw: string): void {
@@ -385,7 +430,7 @@ export class QueueManager {
   /** Runs a job and keeps the count shutdown waits on (no per-job closure on the hot path). */
   private async executeCounted(raw: string): Promise<void> {
     try {
-      await this.execute(raw);
+      await this.runner.execute(raw);
     } catch (error) {
       // execute() handles every job failure itself; this is a bug guard, never a silent loss:
       // the job stays in in-progress and is put back by shutdown or recovery.
@@ -401,219 +446,8 @@ export class QueueManager {
     if (count <= 1) this.held.delete(raw);
     else this.held.set(raw, count - 1);
     this.heldCount--;
+    this.limits.released(raw);
     this.slotWaiter?.();
     this.announceIfPaused();
-  }
-
-  private async execute(raw: string): Promise<void> {
-    const parsed = parsePayload(raw, this.queue);
-    if (!parsed.ok) {
-      const outcome = invalidJob(raw, this.queue, parsed.reason, parsed.partial);
-      this.options.logger.error(`Queue ${this.queue}: ${outcome.payload.error_message}; moved to dead`);
-      await this.writeFailure(raw, outcome);
-      return;
-    }
-    const job = parsed.payload;
-    const run = this.beginRun(job.jid);
-    try {
-      await this.runJob(raw, job, run);
-    } finally {
-      // The run is over once its outcome is written or queued: a cancel or move arriving
-      // later finds nothing to mark.
-      this.endRun(job.jid, run);
-    }
-  }
-
-  private async runJob(raw: string, job: JobPayload, run: JobRun): Promise<void> {
-    const worker = this.options.workers.get(job.class);
-    const { events } = this.options;
-    const started = this.clock();
-    const metrics = this.options.metrics;
-    metrics?.started(job.enqueued_at, started);
-    const recorder = this.options.recorder?.wants(this.queue) ? this.options.recorder : undefined;
-    recorder?.record([{ jid: job.jid, event: 'started', at: started, node: this.options.nodeId, queue: this.queue }]);
-    if (events.active) events.emit(new JobStarted(job, this.queue, new Date(started)));
-    const tracing = this.options.tracing;
-    try {
-      // Off: one check, no closure.
-      if (tracing === undefined) await this.perform(worker, job, run);
-      else await tracing.process(job, this.queue, this.options.nodeId, () => this.perform(worker, job, run));
-    } catch (error) {
-      const durationMs = this.clock() - started;
-      metrics?.performed(job.class, durationMs, false);
-      const outcome = failJob(job, error, {
-        maxRetryCount: this.options.maxRetryCount,
-        retryAt: worker?.retryAt,
-        onBadRetryAt: (value) => this.options.logger.warn(`Worker ${job.class}: retryAt returned ${String(value)}, using the default backoff`),
-      });
-      if (events.active) {
-        const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
-        events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), durationMs, retryAt));
-      }
-      await this.writeFailure(raw, outcome, durationMs, this.histogramOf(durationMs, job, started));
-      return;
-    }
-    const finished = this.clock();
-    metrics?.performed(job.class, finished - started, true);
-    if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
-    // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
-    const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;
-    if (isFlowJob(job)) await this.writeFlowCompletion(raw, job, event, this.histogramOf(finished - started, job, started));
-    else this.acknowledge(raw, event, finished - started, waitOf(job.enqueued_at, started));
-  }
-
-  /** With histograms on, the histogram write of a job acknowledged alone (a failure, a flow-control job). */
-  private histogramOf(runMs: number, job: JobPayload, started: number): HistogramWrite | undefined {
-    if (this.histogramRetention === undefined) return undefined;
-    return singleJobWrite(runMs, waitOf(job.enqueued_at, started), this.histogramRetention);
-  }
-
-  /** The worker's perform inside the middleware; an unknown class is a failure like any other. */
-  private perform(worker: WorkerHandler | undefined, job: JobPayload, run: JobRun): unknown {
-    if (!worker) {
-      throw this.options.workers.unknown(job.class, this.options.nodeId);
-    }
-    return this.options.middleware.perform(worker, job, this.queue, this.options.nodeId, run);
-  }
-
-  /** Acknowledges a flow-control job on its own (dependents, lock, batch); repeated until it lands. */
-  private async writeFlowCompletion(raw: string, job: JobPayload, event?: JobEvent, histograms?: HistogramWrite): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        const released = await completeFlowJob(this.flowAck, raw, job, histograms);
-        if (this.options.durability) await this.confirmDurable();
-        if (event && released >= 0) this.options.recorder?.record([event]);
-        if (released > 0) this.options.onScheduledNow();
-        break;
-      } catch (error) {
-        this.warnings.warn(`Queue ${this.queue}: could not acknowledge job ${job.jid} (${(error as Error).message}); retrying`);
-        await this.sleeper.sleep(backoffMs(attempt));
-      }
-    }
-    this.release(raw);
-  }
-
-  /** Moves a failed job to retry or dead; repeated until it lands (the job stays in in-progress meanwhile). */
-  private async writeFailure(raw: string, outcome: FailureOutcome, durationMs?: number, histograms?: HistogramWrite): Promise<void> {
-    const { maxDeadJobs, nodeId } = this.options;
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        if (isFlowJob(outcome.payload)) {
-          const released = await failFlowJob(this.flowAck, raw, outcome, maxDeadJobs, histograms);
-          if (this.options.durability) await this.confirmDurable();
-          if (released >= 0) this.recordFailure(outcome, durationMs);
-          if (released > 0) this.options.onScheduledNow();
-          break;
-        }
-        const payload = outcomeText(raw, outcome);
-        const moved = await this.ackScripts.failJob({ queue: this.queue, nodeId, target: outcome.target, raw, payload, score: outcome.score, maxDeadJobs, now: nowSeconds(), histograms });
-        if (this.options.durability) await this.confirmDurable();
-        // 2: `retry` refused it (a key of the wrong type), it went to dead instead.
-        if (moved >= 1) this.recordFailure(moved === 2 ? { ...outcome, target: 'dead' } : outcome, durationMs);
-        break;
-      } catch (error) {
-        this.warnings.warn(`Queue ${this.queue}: could not record failure of job ${outcome.payload.jid} (${(error as Error).message}); retrying`);
-        await this.sleeper.sleep(backoffMs(attempt));
-      }
-    }
-    this.release(raw);
-  }
-
-  /** A failure's event (`failed` with the retry time, or `dead`), once it landed. */
-  private recordFailure(outcome: FailureOutcome, durationMs?: number): void {
-    const { recorder, nodeId } = this.options;
-    this.options.metrics?.failed(outcome.payload.class, outcome.target);
-    if (!recorder?.wants(this.queue)) return;
-    const job = outcome.payload;
-    const event: JobEvent = {
-      jid: job.jid,
-      event: outcome.target === 'retry' ? 'failed' : 'dead',
-      at: Date.now(),
-      node: nodeId,
-      queue: this.queue,
-      error: { class: String(job.error_class ?? 'Error'), message: String(job.error_message ?? '') },
-      retryCount: job.retry_count,
-    };
-    if (outcome.target === 'retry') event.runAt = Math.round(outcome.score * 1000);
-    if (durationMs !== undefined) event.durationMs = durationMs;
-    recorder.record([event]);
-  }
-
-  /**
-   * Option `durability`: waits until the acknowledgement just written is on the replicas.
-   * When they do not confirm in time it is only logged: the write is done on the master and
-   * cannot be undone; a failover that loses it runs the job again (never loses it).
-   */
-  private async confirmDurable(): Promise<void> {
-    const { durability } = this.options;
-    if (!durability) return;
-    try {
-      await durability.confirm(this.ackRedis, `An acknowledgement in queue ${this.queue}`);
-    } catch (error) {
-      // The durability error says it all; another (the connection dropped during WAIT) gets the context.
-      const message = (error as Error).message;
-      this.warnings.warn(error instanceof VerkRedisError ? message : `Queue ${this.queue}: could not confirm an acknowledgement on the replicas (option durability): ${message}`);
-    }
-  }
-
-  /** Queues a finished job for the next batched acknowledgement, with its run and wait times (ms). */
-  private acknowledge(raw: string, event: JobEvent | undefined, runMs: number, waitMs: number | undefined): void {
-    if (event) this.ackEvents.set(raw, event);
-    this.pendingAcks.push(raw);
-    if (this.histogramRetention !== undefined) this.pendingTimes.push(runMs, waitMs ?? NaN);
-    if (!this.flushing) this.flushing = this.flushAcks();
-  }
-
-  /** Resolves when every acknowledgement queued so far has been written (or the manager closed). */
-  private async drainAcks(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
-
-  private async flushAcks(): Promise<void> {
-    // Let the jobs finishing in this tick join the batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const { nodeId } = this.options;
-    let attempt = 0;
-    while (this.pendingAcks.length > 0 && !this.closed) {
-      const batch = this.pendingAcks.splice(0, MAX_BATCH);
-      const times = this.pendingTimes.splice(0, 2 * batch.length);
-      try {
-        await this.ackScripts.finishJobs({ queue: this.queue, nodeId, jobs: batch, histograms: this.batchHistograms(times) });
-        if (this.options.durability) await this.confirmDurable();
-        attempt = 0;
-        if (this.ackEvents.size > 0) this.recordAcks(batch);
-        for (const raw of batch) this.release(raw);
-      } catch (error) {
-        this.pendingAcks.unshift(...batch);
-        this.pendingTimes.unshift(...times);
-        this.warnings.warn(`Queue ${this.queue}: could not acknowledge ${batch.length} finished job(s) (${(error as Error).message}); retrying`);
-        await this.sleeper.sleep(backoffMs(attempt++));
-      }
-    }
-    // Synchronously with the loop's last check, so an acknowledgement queued after it starts a new flush.
-    this.flushing = undefined;
-  }
-
-  /** The run and wait times of a batch (pendingTimes' pairs), summed for its acknowledgement. */
-  private batchHistograms(times: number[]): HistogramWrite | undefined {
-    if (this.histogramRetention === undefined) return undefined;
-    const run = new DurationSums();
-    const wait = new DurationSums();
-    for (let i = 0; i < times.length; i += 2) {
-      run.add(times[i]);
-      if (!Number.isNaN(times[i + 1])) wait.add(times[i + 1]);
-    }
-    return { run: run.encode(), wait: wait.encode(), retentionDays: this.histogramRetention };
-  }
-
-  private recordAcks(batch: string[]): void {
-    const events: JobEvent[] = [];
-    for (const raw of batch) {
-      const event = this.ackEvents.get(raw);
-      if (!event) continue;
-      events.push(event);
-      this.ackEvents.delete(raw);
-    }
-    this.options.recorder?.record(events);
   }
 }

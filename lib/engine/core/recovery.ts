@@ -45,7 +45,11 @@ export class Recovery {
    */
   async recoverInProgress(nodeId: string, queue: string, own = false): Promise<{ requeued: number; dead: number }> {
     try {
-      return await this.recover(nodeId, queue, own);
+      const moved = await this.recover(nodeId, queue, own);
+      // The slots the node held in the queue's limits come back with its jobs (nothing
+      // while its heartbeat key exists, checked by the script as recoverJobs does).
+      await this.scripts.releaseNodeSlots({ queue, nodeId, own });
+      return moved;
     } catch (error) {
       // Redis's own errors (WRONGTYPE...) name no key: say which list could not be recovered.
       if (error instanceof VerkError) throw error;

@@ -15,6 +15,7 @@ const REDIS_ONLY_FIELDS: readonly (readonly [field: keyof EnqueueJob, feature: s
   ['priority', 'priorities', 'RabbitMQ quorum queues have no priorities (use a queue per priority)'],
   ['tags', 'tags', 'they are indexed in Redis sorted sets'],
   ['track', 'tracking', 'events are published through Redis pub/sub'],
+  ['group', 'groups', 'round-robin across groups and per-group limits are Redis structures read by the fetch script'],
 ];
 
 /** What the client needs of its node. */

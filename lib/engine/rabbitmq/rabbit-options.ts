@@ -75,5 +75,20 @@ export function resolveBroker(options: Record<string, unknown>): ResolvedRabbitO
       throw new VerkConfigError(`Invalid Verk option "${option}": ${feature} - Redis only, and this node uses the RabbitMQ broker (broker.rabbitmq): ${reason}`, { field: option });
     }
   }
+  // The object form of `queues` carries limits (issue 16) that only the Redis fetch enforces: refused, never ignored.
+  const queues = options.queues;
+  if (queues !== null && typeof queues === 'object') {
+    for (const [queue, config] of Object.entries(queues as Record<string, unknown>)) {
+      if (config === null || typeof config !== 'object') continue;
+      for (const limit of ['rateLimit', 'globalConcurrency', 'groups']) {
+        if ((config as Record<string, unknown>)[limit] !== undefined) {
+          throw new VerkConfigError(
+            `Invalid Verk option "queues.${queue}.${limit}": rate limits, global concurrency and groups - Redis only, and this node uses the RabbitMQ broker (broker.rabbitmq): their windows and slots are Redis keys checked by the fetch script; on RabbitMQ a queue's concurrency per node is its consumer prefetch`,
+            { field: `queues.${queue}.${limit}` },
+          );
+        }
+      }
+    }
+  }
   return { url, queueType: (queueType as RabbitQueueType | undefined) ?? 'quorum', confirmTimeout };
 }

@@ -17,6 +17,8 @@ const REDIS_ONLY: Readonly<Record<string, readonly [feature: string, reason: str
   subscribe: ['tracking', 'tracked events are published through Redis pub/sub'],
   subscribed: ['tracking', 'tracked events are published through Redis pub/sub'],
   keys: ['Redis keys', 'the RabbitMQ broker has none'],
+  setQueueLimits: ['rate limits, global concurrency and groups', 'their windows and slots are Redis keys checked by the fetch script; on RabbitMQ a queue\'s concurrency per node is its consumer prefetch'],
+  queueLimits: ['rate limits, global concurrency and groups', 'their windows and slots are Redis keys checked by the fetch script'],
 };
 
 /** Marks the facade, so a module that needs Redis (the dashboard) can refuse it at boot. */

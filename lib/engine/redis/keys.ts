@@ -176,6 +176,54 @@ export class Keys {
     return `${this.prefix}verk:recurring:due`;
   }
 
+  /**
+   * Limits of a queue (docs/limits.md), hash: the configuration every node obeys
+   * (`rate_max`, `rate_duration`, `global`, `group_concurrency`, `group_rate_max`,
+   * `group_rate_duration`), the marker `grouped` (grouped jobs were enqueued), and the
+   * state the limited fetch keeps (`running`, `paused_until`, `waiting`, `seq`, `v`, `u`).
+   * A queue whose hash does not exist is fetched by the plain scripts.
+   */
+  limits(queue: string): string {
+    return `${this.prefix}verk:limits:${queue}`;
+  }
+
+  /** Sorted set: the starts of a rate-limited queue within the last window (score: epoch ms). */
+  limitStarts(queue: string): string {
+    return `${this.prefix}verk:limits:${queue}:starts`;
+  }
+
+  /**
+   * Hash: the jobs a node runs under a queue's limits (the payload as fetched -> its group,
+   * '' for none): what its acknowledgements release, and what recovering the node gives back.
+   */
+  heldSlots(queue: string, nodeId: string): string {
+    return `${this.prefix}verk:limits:${queue}:held:${nodeId}`;
+  }
+
+  /**
+   * Waiting grouped jobs of a queue, taken out of its list by the limited fetch: a sorted
+   * set of score 0 ordered by member, `<group>\0<priority><sequence><payload>`, so each
+   * group's jobs are contiguous and ordered by priority, then FIFO.
+   */
+  grouped(queue: string): string {
+    return `${this.prefix}verk:queue:${queue}:grouped`;
+  }
+
+  /** Sorted set: group -> its round-robin tag; the groups of a queue with waiting jobs. */
+  groupRing(queue: string): string {
+    return `${this.prefix}verk:limits:${queue}:ring`;
+  }
+
+  /** Hash of per-group state: `r:<g>` running, `s:<g>` recent starts, `p:<g>` paused until. */
+  groupState(queue: string): string {
+    return `${this.prefix}verk:limits:${queue}:groups`;
+  }
+
+  /** Sorted set: group -> when its `s:`/`p:` fields in groupState stop mattering (epoch ms), for cleanup. */
+  groupTouched(queue: string): string {
+    return `${this.prefix}verk:limits:${queue}:touched`;
+  }
+
   /** Job history (ours): list of a job's events as JSON, oldest first; see recorder.ts. */
   history(jid: string): string {
     return `${this.prefix}verk:history:${jid}`;

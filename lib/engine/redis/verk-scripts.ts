@@ -55,6 +55,10 @@ interface ScriptReplies {
   verkTrimTags: number;
   verkPutRecurring: number;
   verkTickRecurring: number;
+  verkFetchLimited: [wait: number, ...jobs: string[]] | null;
+  verkReleaseSlots: number;
+  verkReleaseNodeSlots: number;
+  verkRateLimitedJob: number;
 }
 
 /**
@@ -170,6 +174,69 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
       'verkRecoverJobs',
       [keys.inProgress(queue, nodeId), keys.queue(queue), keys.dead, ...this.stats('failed', queue, dayOf(now)), keys.prioritized(queue), keys.wake, ...keys.flowLossKeys, keys.node(nodeId)],
       [params.maxDeadJobs, now, queue, params.own ? 1 : 0, ...params.jobs.flatMap((job) => [job.raw, job.target, job.payload])],
+    );
+  }
+
+  // ---- limits (lua/limits, docs/limits.md) ----
+
+  /** fetchJobs within the queue's limits and groups: null when paused, else [wait ms, ...jobs] (see the script). */
+  fetchLimited({ queue, nodeId, count }: InProgressRef & { count: number }): Result<[number, ...string[]] | null, Context> {
+    const { keys } = this;
+    return this.run(
+      'verkFetchLimited',
+      [
+        keys.queue(queue),
+        keys.inProgress(queue, nodeId),
+        keys.nodes,
+        keys.nodeQueues(nodeId),
+        keys.pausedQueues,
+        keys.prioritized(queue),
+        keys.limits(queue),
+        keys.limitStarts(queue),
+        keys.heldSlots(queue, nodeId),
+        keys.grouped(queue),
+        keys.groupRing(queue),
+        keys.groupState(queue),
+        keys.groupTouched(queue),
+      ],
+      [count, nodeId, queue],
+    );
+  }
+
+  /** Gives back the slots of jobs (exactly as fetched) whose outcome has been written. Returns how many. */
+  releaseSlots({ queue, nodeId, jobs }: InProgressRef & { jobs: readonly string[] }): Result<number, Context> {
+    const { keys } = this;
+    return this.run('verkReleaseSlots', [keys.limits(queue), keys.heldSlots(queue, nodeId), keys.groupState(queue), keys.wake], [queue, ...jobs]);
+  }
+
+  /**
+   * Gives back every slot a node holds in a queue (but those of `keep`); nothing while its
+   * heartbeat key exists unless `own`. Returns how many.
+   */
+  releaseNodeSlots({ queue, nodeId, own, keep = [] }: InProgressRef & { own: boolean; keep?: readonly string[] }): Result<number, Context> {
+    const { keys } = this;
+    return this.run('verkReleaseNodeSlots', [keys.limits(queue), keys.heldSlots(queue, nodeId), keys.groupState(queue), keys.wake, keys.node(nodeId)], [queue, flag(own), ...keep]);
+  }
+
+  /** A VerkRateLimitError: the job back at the head, the queue or `group` paused for `ms`. 1 when moved. */
+  rateLimitedJob({ queue, nodeId, raw, ms, group }: InProgressRef & { raw: string; ms: number; group?: string }): Result<number, Context> {
+    const { keys } = this;
+    return this.run(
+      'verkRateLimitedJob',
+      [
+        keys.inProgress(queue, nodeId),
+        keys.queue(queue),
+        keys.prioritized(queue),
+        keys.limits(queue),
+        keys.heldSlots(queue, nodeId),
+        keys.groupState(queue),
+        keys.grouped(queue),
+        keys.groupRing(queue),
+        keys.groupTouched(queue),
+        keys.wake,
+        keys.control,
+      ],
+      [raw, Math.ceil(ms), group ?? '', queue],
     );
   }
 

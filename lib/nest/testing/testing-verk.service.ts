@@ -103,6 +103,8 @@ export class TestingVerkService implements VerkServiceApi {
   locateJob = (): Promise<never> => notSimulated('locateJob');
   retryDead = (): Promise<never> => notSimulated('retryDead');
   clearDead = (): Promise<never> => notSimulated('clearDead');
+  setQueueLimits = (): Promise<never> => notSimulated('setQueueLimits');
+  queueLimits = (): Promise<never> => notSimulated('queueLimits');
   busy = (): Promise<never> => notSimulated('busy');
   queuesOverview = (): Promise<never> => notSimulated('queuesOverview');
   retryJobs = (): Promise<never> => notSimulated('retryJobs');
