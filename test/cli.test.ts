@@ -111,6 +111,12 @@ test('stats, queues and nodes: output and --json shape after real jobs ran', asy
   assert.match(human.stdout, /Processed: 3 {3}Failed: 2/);
   assert.match(human.stdout, /^mail\s+0\s+0 s\s+paused\s+0\s+0\s+2$/m);
   assert.doesNotMatch(human.stdout, /\x1b\[/, 'no colours when stdout is not a terminal');
+  assert.match(human.stdout, /Blocked: 0 /);
+  // A job waiting for a dependency that has not run (its queue is paused) is counted as blocked.
+  const first = await engine.client.enqueue({ queue: 'mail', class: 'Ok', args: ['first'], dependable: true });
+  await engine.client.enqueue({ queue: 'mail', class: 'Ok', args: ['second'], dependsOn: [first] });
+  assert.equal((await verkJson<{ blocked: number }>('stats')).blocked, 1);
+  assert.match((await verk('stats')).stdout, /Blocked: 1 /);
 
   const queues = await verkJson<{ total: number; queues: { name: string; waiting: number; processed: number; paused: boolean }[] }>('queues');
   assert.deepEqual(queues.queues.map((queue) => [queue.name, queue.processed, queue.paused]), [['default', 3, false], ['mail', 0, true]]);

@@ -5,7 +5,7 @@ import { duration, paint, table } from '../output';
 export const statsCommand: CliCommand = {
   name: 'stats',
   usage: 'stats',
-  summary: 'totals, today, and per queue: size, latency, paused, processed, failed',
+  summary: 'totals (incl. retries, dead, blocked), today, and per queue: size, latency, paused, processed, failed',
   async run({ engine, out }) {
     const [stats, overview] = await Promise.all([engine.admin.stats(), engine.browse.queues({ limit: 1000 })]);
     const byName = new Map(overview.queues.map((queue) => [queue.name, queue]));
@@ -22,13 +22,14 @@ export const statsCommand: CliCommand = {
       scheduled: stats.scheduled,
       retries: stats.retries,
       dead: stats.dead,
+      blocked: stats.blocked,
       nodes: stats.nodes.length,
       queues,
     };
     if (out.json) return out.data(result);
     out.line(`Processed: ${result.processed}   Failed: ${result.failed > 0 ? paint(out, 'red', String(result.failed)) : 0}`);
     out.line(`Today (${result.today.date}): processed ${result.today.processed}, failed ${result.today.failed}`);
-    out.line(`Enqueued: ${result.enqueued}   In progress: ${result.inProgress}   Scheduled: ${result.scheduled}   Retries: ${result.retries}   Dead: ${result.dead}   Nodes: ${result.nodes}`);
+    out.line(`Enqueued: ${result.enqueued}   In progress: ${result.inProgress}   Scheduled: ${result.scheduled}   Retries: ${result.retries}   Dead: ${result.dead}   Blocked: ${result.blocked}   Nodes: ${result.nodes}`);
     out.line();
     table(
       out,
