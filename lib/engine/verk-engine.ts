@@ -12,7 +12,7 @@ import { EventBus } from './events';
 import { type Interruption, MiddlewareStack } from './core/middleware';
 import { type InterruptMessage, VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
-import { QueueManager } from './core/queue-manager';
+import { QueueManager } from './processing/queue-manager';
 import { checkQueueLimits, isLimited, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';

@@ -1,14 +1,14 @@
 import { UnknownWorkerError, VerkRateLimitError } from '../errors';
-import { failJob, invalidJob } from './failure';
+import { failJob, invalidJob } from '../core/failure';
 import { isFlowJob } from '../flow/flow';
-import { type JobPayload, parsePayload } from './job';
-import { waitOf } from './histogram';
+import { type JobPayload, parsePayload } from '../core/job';
+import { waitOf } from '../core/histogram';
 import type { OutcomeWriter } from './outcome-writer';
-import type { Interruption, JobRun } from './middleware';
+import type { Interruption, JobRun } from '../core/middleware';
 import type { JobEvent } from '../history/recorder';
 import { JobFailed, JobFinished, JobStarted } from '../events';
-import type { WorkerHandler } from './worker-registry';
-import type { QueueManagerOptions } from './queue-manager';
+import type { WorkerHandler } from '../core/worker-registry';
+import type { QueueManagerOptions } from './queue-manager-options';
 
 /**
  * Runs the jobs a queue manager fetched: the worker inside the middleware (and a tracing

@@ -1,12 +1,12 @@
-import { type FailureOutcome, outcomeText } from './failure';
+import { type FailureOutcome, outcomeText } from '../core/failure';
 import { isFlowJob } from '../flow/flow';
 import { completeFlowJob, type FlowAckContext, failFlowJob } from '../flow/flow-completion';
-import { type JobPayload, nowSeconds } from './job';
-import { DurationSums, type HistogramWrite, singleJobWrite, waitOf } from './histogram';
+import { type JobPayload, nowSeconds } from '../core/job';
+import { DurationSums, type HistogramWrite, singleJobWrite, waitOf } from '../core/histogram';
 import type { VerkScripts } from '../redis/verk-scripts';
 import type { RateLimitedLog } from '../logger';
 import type { JobEvent, JobRecorder } from '../history/recorder';
-import { backoffMs, type Sleeper } from './timing';
+import { backoffMs, type Sleeper } from '../core/timing';
 import type { QueueMetrics } from '../metrics/queue-metrics';
 import { type VerkRateLimitError, VerkRedisError } from '../errors';
 import type Redis from 'ioredis';

@@ -4,66 +4,17 @@ import { VerkStateError } from '../errors';
 import { MAX_ACK_BATCH, OutcomeWriter } from './outcome-writer';
 import { LimitedFetch } from '../limits/limited-fetch';
 import { JobRunner } from './job-runner';
-import type { Durability } from '../redis/durability';
-import type { Keys } from '../redis/keys';
 import { VerkScripts } from '../redis/verk-scripts';
-import { RateLimitedLog, type VerkLogger } from '../logger';
-import type { Interruption, MiddlewareStack } from './middleware';
-import type { JobRecorder } from '../history/recorder';
-import { type EventBus, QueuePaused, QueuePausing, QueueRunning } from '../events';
-import { backoffMs, Sleeper, withTimeout } from './timing';
-import type { WorkerRegistry } from './worker-registry';
-import type { JobTracing } from '../tracing/job-tracing';
-import type { QueueMetrics } from '../metrics/queue-metrics';
+import { RateLimitedLog } from '../logger';
+import type { Interruption } from '../core/middleware';
+import { QueuePaused, QueuePausing, QueueRunning } from '../events';
+import { backoffMs, Sleeper, withTimeout } from '../core/timing';
+import type { QueueManagerOptions } from './queue-manager-options';
+
+export type { QueueManagerOptions } from './queue-manager-options';
 
 /** Most jobs moved by one fetch (Lua's unpack limit is ~8000). */
 const MAX_BATCH = MAX_ACK_BATCH;
-
-export interface QueueManagerOptions {
-  queue: string;
-  concurrency: number;
-  nodeId: string;
-  keys: Keys;
-  /** Shared engine connection (fetch, acknowledge, fail). */
-  redis: Redis;
-  /** This queue's own connection, blocked in BLMOVE while the queue is empty. */
-  blocking: Redis;
-  workers: WorkerRegistry;
-  /** Server middleware around each job's perform. */
-  middleware: MiddlewareStack;
-  logger: VerkLogger;
-  events: EventBus;
-  maxRetryCount: number;
-  maxDeadJobs: number;
-  /** Server-side timeout of one BLMOVE, seconds. */
-  blockSeconds?: number;
-  /** Start paused (the queue is in `verk:paused_queues`). */
-  paused?: boolean;
-  /** How long finished dependable jobs and completed batches are remembered, seconds. */
-  flowRetentionSeconds: number;
-  /** Called when an acknowledgement put jobs in `schedule` to run now (dependents, batch callbacks). */
-  onScheduledNow: () => void;
-  /** Job history and tracking: started, finished, failed and dead events. */
-  recorder?: JobRecorder;
-  /** Run/wait histograms per day, written with each acknowledgement; absent: off. */
-  histograms?: { retentionDays: number };
-  /** The clock (epoch ms) a job's start and end are read from; default Date.now. */
-  clock?: () => number;
-  /** OpenTelemetry: a consumer span around each perform; undefined when `tracing` is off. */
-  tracing?: JobTracing;
-  /** Prometheus counters of this queue on this node (plain numbers); absent when metrics are off. */
-  metrics?: QueueMetrics;
-  /** Option `durability`: acknowledgements wait for WAIT; absent when off. */
-  durability?: Durability;
-  /**
-   * With `durability`: the connection acknowledgements and their WAIT go on, so fetches
-   * (on `redis`) never wait behind a WAIT, which holds its connection until the replicas
-   * answer. Default `redis`.
-   */
-  ackRedis?: Redis;
-  /** The queue has limits or groups (its limits hash exists): fetch with lua/limits/fetchLimited. */
-  limited?: boolean;
-}
 
 /**
  * Runs one queue on this node: keeps up to `concurrency` jobs running, fetching them
