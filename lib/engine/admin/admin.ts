@@ -233,11 +233,17 @@ export class VerkAdmin {
     const key = this.keyOf(source);
     if (source.set) return this.clearKey(key, 'zset', source, await this.redis.zcard(key));
     const prioritized = this.keys.prioritized(source.queue);
-    const [plain, ranked] = await this.transaction<[number, number]>((multi) => multi.llen(key).zcard(prioritized));
-    return (await this.clearKey(key, 'list', source, plain)) + (await this.clearKey(prioritized, 'zset', source, ranked));
+    // Grouped jobs the limited fetch took into the queue's grouped set are waiting jobs too.
+    const grouped = this.keys.grouped(source.queue);
+    const [plain, ranked, inGroups] = await this.transaction<[number, number, number]>((multi) => multi.llen(key).zcard(prioritized).zcard(grouped));
+    return (
+      (await this.clearKey(key, 'list', source, plain)) +
+      (await this.clearKey(prioritized, 'zset', source, ranked)) +
+      (await this.clearKey(grouped, 'grouped', source, inGroups))
+    );
   }
 
-  private async clearKey(key: string, kind: 'list' | 'zset', source: CheckedSource, total: number): Promise<number> {
+  private async clearKey(key: string, kind: 'list' | 'zset' | 'grouped', source: CheckedSource, total: number): Promise<number> {
     let removed = 0;
     while (removed < total) {
       const count = await this.remove(key, kind, source, { oldest: Math.min(CLEAR_CHUNK, total - removed) }, 'lose');
@@ -248,11 +254,12 @@ export class VerkAdmin {
   }
 
   /** Runs removeJobs, then settles the batches and locks of what it removed (settleLostJobs). */
-  private async remove(key: string, kind: 'list' | 'zset', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
+  private async remove(key: string, kind: 'list' | 'zset' | 'grouped', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
     const { keys, removal } = this;
     // Completes the dependents' error message: "dependency <jid> was deleted from dead".
     const where = `${'members' in what ? 'deleted' : 'cleared'} from ${source.set ?? `queue ${source.queue}`}`;
-    const removed = await this.scripts.removeJobs({ from: key, kind, what, removedFrom: where, dependents, maxDeadJobs: removal.maxDeadJobs, now: nowSeconds() });
+    const ring = kind === 'grouped' && !source.set ? keys.groupRing(source.queue) : undefined;
+    const removed = await this.scripts.removeJobs({ from: key, kind, ring, what, removedFrom: where, dependents, maxDeadJobs: removal.maxDeadJobs, now: nowSeconds() });
     if (removed > 0 && (await settleLostJobs(this.redis, keys, removal.flowRetentionSeconds)) > 0) removal.onScheduledNow?.();
     return removed;
   }

@@ -438,7 +438,9 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
    */
   removeJobs(params: {
     from: string;
-    kind: 'list' | 'zset';
+    /** 'grouped': `from` is a queue's grouped set, `ring` its round-robin ring. */
+    kind: 'list' | 'zset' | 'grouped';
+    ring?: string;
     what: { members: readonly string[] } | { oldest: number };
     removedFrom: string;
     dependents: 'lose' | 'keep';
@@ -449,7 +451,8 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     const { from, what } = params;
     return this.run(
       'verkRemoveJobs',
-      [from, keys.dead, ...keys.flowLossKeys],
+      // KEYS[8] is only read for 'grouped'; else `from` again (a key the script already has).
+      [from, keys.dead, ...keys.flowLossKeys, params.ring ?? from],
       [
         params.kind,
         'members' in what ? 'members' : 'oldest',
