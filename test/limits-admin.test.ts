@@ -49,3 +49,28 @@ test('clear(queue) empties the grouped set and the ring: after Clear no grouped 
   await sleep(500);
   assert.equal(journal.starts.length, 1, 'no cleared job ran');
 });
+
+test('listJobs(queue) lists the grouped jobs after the list and prioritized ones, group by group, bytes kept, page by page', async () => {
+  const { producer, journal, finish } = await groupedWaiting(12);
+  // The node is busy: these stay in the list (ahead of the grouped jobs in the listing).
+  await producer.client.enqueueMany(jobs(2, (i) => ({ args: [`p${i}`] })));
+  const members = await ctx.redis.zrange('verk:queue:api:grouped', 0, '-1');
+  const payloads = members.map((member) => member.slice(member.indexOf('\0') + 20));
+  const all = await producer.admin.listJobs({ queue: 'api' }, { limit: 100 });
+  assert.equal(all.total, 13);
+  assert.deepEqual(
+    all.jobs.map((listed) => listed.job?.args[0]),
+    ['p0', 'p1', '3', '6', '9', '1', '4', '7', '10', '2', '5', '8', '11'],
+  );
+  // The payload part of each member, byte for byte.
+  assert.deepEqual(all.jobs.slice(2).map((listed) => listed.raw), payloads);
+  assert.equal(all.jobs[2].job?.group, 'g0');
+  // A page across the boundary, and one inside the grouped set.
+  const across = await producer.admin.listJobs({ queue: 'api' }, { offset: 1, limit: 3 });
+  assert.deepEqual(across.jobs.map((listed) => listed.job?.args[0]), ['p1', '3', '6']);
+  const inside = await producer.admin.listJobs({ queue: 'api' }, { offset: 9, limit: 10 });
+  assert.deepEqual(inside.jobs.map((listed) => listed.job?.args[0]), ['2', '5', '8', '11']);
+  assert.equal(inside.total, 13);
+  finish();
+  await waitFor(() => journal.done === 14, 'every job done');
+});

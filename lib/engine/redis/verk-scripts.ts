@@ -415,9 +415,9 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
 
   // ---- admin ----
 
-  /** A page of a queue's waiting jobs in processing order: `[total, job...]`. */
+  /** A page of a queue's waiting jobs in processing order, then its grouped jobs: `[total, job...]`. */
   listQueue({ queue, offset, limit }: { queue: string; offset: number; limit: number }): Result<[number, ...string[]], Context> {
-    return this.run('verkListQueue', [this.keys.queue(queue), this.keys.prioritized(queue)], [offset, limit]);
+    return this.run('verkListQueue', [this.keys.queue(queue), this.keys.prioritized(queue), this.keys.grouped(queue)], [offset, limit]);
   }
 
   /**
