@@ -74,3 +74,25 @@ test('listJobs(queue) lists the grouped jobs after the list and prioritized ones
   finish();
   await waitFor(() => journal.done === 14, 'every job done');
 });
+
+test('findJob, findIn and browse.locate find a grouped job waiting in its group (payload bytes as stored)', async () => {
+  const { producer, journal, finish } = await groupedWaiting(12);
+  const members = await ctx.redis.zrange('verk:queue:api:grouped', 0, '-1');
+  const last = members[members.length - 1];
+  const payload = last.slice(last.indexOf('\0') + 20);
+  const jid = (JSON.parse(payload) as JobPayload).jid;
+  const found = await producer.admin.findJob(jid);
+  assert.equal(found?.where, 'queue');
+  assert.equal(found?.raw, payload);
+  assert.equal((await producer.admin.findIn(jid, { queue: 'api' }))?.raw, payload);
+  const step = await producer.browse.locate(jid);
+  assert.equal(step.found?.raw, payload);
+  // The hint it gives (its position in the queue's listing) finds it again in one read.
+  assert.deepEqual(step.hint, { queue: 'api', offset: 10 });
+  assert.equal((await producer.browse.locate(jid, { hint: step.hint })).via, 'hint');
+  // A filtered search of the queue sees the grouped jobs too.
+  const page = await producer.browse.search({ queue: 'api' }, { text: '"g1"' });
+  assert.equal(page.jobs.length, 4);
+  finish();
+  await waitFor(() => journal.done === 12, 'every job done');
+});

@@ -480,7 +480,8 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
 
   /**
    * One bounded step of a filtered search of a sorted set or a queue's waiting jobs (run
-   * order): reads at most `bound` members from `start`, returns at most `limit` matches.
+   * order, then its grouped jobs): reads at most `bound` members from `start`, returns at
+   * most `limit` matches (a grouped job's payload, then its member's prefix).
    */
   scanJobs(params: {
     from: { set: 'retry' | 'schedule' | 'dead' } | { queue: string };
@@ -493,7 +494,7 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
   }): Result<[number, number, number, ...string[]], Context> {
     const { keys } = this;
     const { from, filter } = params;
-    const keyList = 'set' in from ? [keys[from.set], keys[from.set]] : [keys.queue(from.queue), keys.prioritized(from.queue)];
+    const keyList = 'set' in from ? [keys[from.set], keys[from.set], keys[from.set]] : [keys.queue(from.queue), keys.prioritized(from.queue), keys.grouped(from.queue)];
     return this.run('verkScanJobs', keyList, ['set' in from ? 'zset' : 'queue', params.order, params.start, params.bound, params.limit, filter.class, filter.queue, filter.text, filter.contains ?? '']);
   }
 
