@@ -96,3 +96,22 @@ test('findJob, findIn and browse.locate find a grouped job waiting in its group 
   finish();
   await waitFor(() => journal.done === 12, 'every job done');
 });
+
+test('cancel and deleteJob remove a grouped job waiting in its group; its group leaves the ring with its last job', async () => {
+  const { producer, journal, finish } = await groupedWaiting(12);
+  const jidOf = (member: string): string => (JSON.parse(member.slice(member.indexOf('\0') + 20)) as JobPayload).jid;
+  const g1 = (await ctx.redis.zrangebylex('verk:queue:api:grouped', '[g1\0', '[g1\x01')).map(jidOf);
+  assert.equal(g1.length, 4);
+  assert.equal(await producer.flow.cancel(g1[0]), true);
+  assert.equal(await producer.flow.cancel(g1[1], { from: { queue: 'api' } }), true);
+  assert.equal(await producer.flow.cancel(g1[2], { from: { queue: 'api' } }), true);
+  assert.notEqual(await ctx.redis.zscore('verk:limits:api:ring', 'g1'), null, 'g1 still has a job');
+  assert.equal(await producer.flow.cancel(g1[3]), true);
+  assert.equal(await ctx.redis.zscore('verk:limits:api:ring', 'g1'), null, 'g1 left the ring');
+  assert.equal(await producer.flow.cancel(g1[3]), false, 'gone');
+  assert.equal(await ctx.redis.zcard('verk:queue:api:grouped'), 7);
+  finish();
+  await waitFor(() => journal.done === 8, 'the other jobs done');
+  await sleep(500);
+  assert.deepEqual(journal.starts.filter((start) => start.group === 'g1'), [], 'no canceled job ran');
+});

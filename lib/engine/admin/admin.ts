@@ -60,7 +60,11 @@ export interface AdminRemovalOptions {
 
 /** Where a job is now, with its payload exactly as stored (`raw`) and parsed (`job`). */
 export type FoundJob =
-  | { where: 'queue'; queue: string; job: JobPayload; raw: string }
+  /**
+   * A waiting job. `grouped`: a grouped job the limited fetch took into the queue's grouped
+   * set waits there as this member (`<group>\0<priority><sequence>` then `raw`).
+   */
+  | { where: 'queue'; queue: string; job: JobPayload; raw: string; grouped?: string }
   | { where: 'inprogress'; queue: string; nodeId: string; job: JobPayload; raw: string }
   | { where: JobSet; at: number; job: JobPayload; raw: string };
 
@@ -191,17 +195,20 @@ export class VerkAdmin {
    * (DependencyLostError), as clear() does; `'keep'` leaves them (cascade removes them).
    * `known`: the member as the caller just found it (tried first, without a search).
    */
-  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep', known?: { raw: string }): Promise<boolean> {
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep', known?: { raw: string; grouped?: string }): Promise<boolean> {
     checkJid(jid);
     const source = checkSource(from, 'from');
     const key = this.keyOf(source);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // The member the caller just found is tried first (removal is by the exact member, so a
       // stale one removes nothing); else, or when it changed, the set or queue is searched.
-      const found = attempt === 0 && known ? known : await this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
+      const found: { raw: string; grouped?: string } | null = attempt === 0 && known ? known : await this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
       if (!found) return false;
       if (source.set) {
         if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
+      } else if (found.grouped !== undefined) {
+        // Waiting in its group: removed by its member there (its group leaves the ring with its last job).
+        if ((await this.remove(this.keys.grouped(source.queue), 'grouped', source, { members: [found.grouped] }, dependents)) === 1) return true;
       } else {
         // A waiting job is in its queue's list or, with a priority, in its prioritized set.
         const prioritized = this.keys.prioritized(source.queue);
