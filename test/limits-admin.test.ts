@@ -115,3 +115,20 @@ test('cancel and deleteJob remove a grouped job waiting in its group; its group 
   await sleep(500);
   assert.deepEqual(journal.starts.filter((start) => start.group === 'g1'), [], 'no canceled job ran');
 });
+
+test('move takes a grouped job waiting in its group to another queue, its bytes otherwise kept', async () => {
+  const { producer, journal, finish } = await groupedWaiting(12);
+  const [member] = await ctx.redis.zrangebylex('verk:queue:api:grouped', '[g2\0', '[g2\x01', 'LIMIT', 0, 1);
+  const payload = member.slice(member.indexOf('\0') + 20);
+  const jid = (JSON.parse(payload) as JobPayload).jid;
+  assert.equal(await producer.control.move(jid, 'other'), true);
+  assert.equal(await ctx.redis.zscore('verk:queue:api:grouped', member), null, 'no longer in its group');
+  // Through `schedule`, due now: the scheduler enqueues it into `other` at once.
+  await waitFor(async () => (await ctx.redis.llen('queue:other')) === 1, 'the job in queue other');
+  const found = await producer.admin.findJob(jid);
+  assert.ok(found && found.where !== 'inprogress' && found.job.queue === 'other', `found ${JSON.stringify(found)}`);
+  const before = JSON.parse(payload) as JobPayload;
+  assert.deepEqual([found.job.jid, found.job.group, found.job.args], [jid, 'g2', before.args], 'the same job, group kept');
+  finish();
+  await waitFor(() => journal.done === 11, 'the other jobs of api done');
+});
