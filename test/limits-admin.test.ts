@@ -132,3 +132,24 @@ test('move takes a grouped job waiting in its group to another queue, its bytes 
   finish();
   await waitFor(() => journal.done === 11, 'the other jobs of api done');
 });
+
+test('setPriority of a grouped job waiting in its group reorders it within its group', async () => {
+  const { producer, journal, finish } = await groupedWaiting(12);
+  const inGroup = async (group: string): Promise<string[]> =>
+    (await ctx.redis.zrangebylex('verk:queue:api:grouped', `[${group}\0`, `[${group}\x01`)).map((member) => String((JSON.parse(member.slice(member.indexOf('\0') + 20)) as JobPayload).args[0]));
+  assert.deepEqual(await inGroup('g1'), ['1', '4', '7', '10']);
+  const jidOf = async (arg: string): Promise<string> => {
+    const page = await producer.admin.listJobs({ queue: 'api' }, { limit: 100 });
+    return String(page.jobs.find((listed) => listed.job?.args[0] === arg)?.job?.jid);
+  };
+  assert.equal(await producer.admin.setPriority(await jidOf('10'), 5), true);
+  assert.deepEqual(await inGroup('g1'), ['10', '1', '4', '7'], 'priority 5 first in its group');
+  assert.equal(await producer.admin.setPriority(await jidOf('1'), 5, 'api'), true);
+  assert.deepEqual(await inGroup('g1'), ['10', '1', '4', '7'], 'to the end of priority 5');
+  assert.equal(await producer.admin.setPriority(await jidOf('10'), 0), true);
+  assert.deepEqual(await inGroup('g1'), ['1', '4', '7', '10'], 'priority 0 again: after the others, as if enqueued now');
+  finish();
+  await waitFor(() => journal.done === 12, 'every job done');
+  const order = journal.starts.filter((start) => start.group === 'g1').map((start) => start.id);
+  assert.deepEqual(order, ['1', '4', '7', '10']);
+});

@@ -291,6 +291,14 @@ export class VerkAdmin {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const found = options.locate ? await options.locate(jid) : await this.locator.findIn(jid, { queue: name as string });
         if (found?.where !== 'queue') break;
+        if (found.grouped !== undefined) {
+          // Waiting in its group: reordered there (a group's jobs run by priority, then FIFO).
+          if (priorityOf(found.job) === value) return true;
+          const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
+          const group = found.grouped.slice(0, found.grouped.indexOf('\0'));
+          if ((await this.scripts.reprioritizeGrouped({ queue: found.queue, member: found.grouped, group, payload })) === 1) return true;
+          continue;
+        }
         // Which of the two a waiting job is in: its exact member in the prioritized set, or the list.
         const inSet = (await this.redis.zscore(keys.prioritized(found.queue), found.raw)) !== null;
         if (priorityOf(found.job) === value && inSet === (value !== 0)) return true;

@@ -46,6 +46,7 @@ interface ScriptReplies {
   verkRelocateJob: number;
   verkRemoveJobs: number;
   verkReprioritize: number;
+  verkReprioritizeGrouped: number;
   verkRetryNow: number;
   verkScanJobs: [total: number, next: number, scanned: number, ...memberAndScore: string[]];
   verkRetryJobs: [error: string, ...moved: number[]];
@@ -470,6 +471,11 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
   reprioritize({ queue, raw, where, payload, priority }: { queue: string; raw: string; where: 'list' | 'zset'; payload: string; priority: number }): Result<number, Context> {
     const { keys } = this;
     return this.run('verkReprioritize', [keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake], [raw, where, payload, priority, queue]);
+  }
+
+  /** Gives a grouped job waiting in its group (its `member` there) a new payload and priority, at the end of that priority in its group. 1 when moved. */
+  reprioritizeGrouped({ queue, member, group, payload }: { queue: string; member: string; group: string; payload: string }): Result<number, Context> {
+    return this.run('verkReprioritizeGrouped', [this.keys.grouped(queue), this.keys.limits(queue)], [member, group, payload]);
   }
 
   /** Moves a job of `retry`, `schedule` or `dead` to its queue now. 1 when this call moved it. */
