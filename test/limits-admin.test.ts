@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JobPayload, VerkEngine } from '../lib/engine';
+import { type EnqueueJob, type JobPayload, newJid, type VerkEngine } from '../lib/engine';
 import { useRedis } from './helpers/engine';
 import { Journal, jobs, useNodes } from './helpers/limits';
 import { sleep, waitFor } from './helpers/wait';
@@ -11,12 +11,13 @@ const { nodes } = useNodes(() => ctx.server.url);
 /**
  * A queue `api` with groups: { concurrency: 1 } and one node whose handler blocks: the first
  * job of g0 runs and holds it, the other `count - 1` jobs wait in the grouped set (g1, g2
- * are free but its concurrency of 1 is taken). `finish` lets the blocked job end.
+ * are free but its concurrency of 1 is taken). `finish` lets the blocked job end. `extra`:
+ * more jobs enqueued with them (grouped ones wait in their groups too).
  */
-async function groupedWaiting(count: number): Promise<{ producer: VerkEngine; journal: Journal; finish: () => void }> {
+async function groupedWaiting(count: number, extra: EnqueueJob[] = []): Promise<{ producer: VerkEngine; journal: Journal; finish: () => void }> {
   const [producer] = await nodes(1, {}, {});
   await producer.setQueueLimits('api', { groups: { concurrency: 1 } });
-  await producer.client.enqueueMany(jobs(count, (i) => ({ args: [String(i)], group: `g${i % 3}` })));
+  await producer.client.enqueueMany([...jobs(count, (i) => ({ args: [String(i)], group: `g${i % 3}` })), ...extra]);
   const journal = new Journal();
   let finish: () => void = () => undefined;
   const blocked = new Promise<void>((resolve) => (finish = resolve));
@@ -30,7 +31,8 @@ async function groupedWaiting(count: number): Promise<{ producer: VerkEngine; jo
     },
   });
   await waitFor(() => journal.starts.length === 1, 'one job runs');
-  await waitFor(async () => (await ctx.redis.zcard('verk:queue:api:grouped')) === count - 1, 'the others wait in their groups');
+  const waiting = count - 1 + extra.filter((job) => job.group !== undefined && job.dependsOn === undefined).length;
+  await waitFor(async () => (await ctx.redis.zcard('verk:queue:api:grouped')) === waiting, 'the others wait in their groups');
   return { producer, journal, finish };
 }
 
@@ -152,4 +154,22 @@ test('setPriority of a grouped job waiting in its group reorders it within its g
   await waitFor(() => journal.done === 12, 'every job done');
   const order = journal.starts.filter((start) => start.group === 'g1').map((start) => start.id);
   assert.deepEqual(order, ['1', '4', '7', '10']);
+});
+
+test('clear(queue) of grouped jobs another job depends on sends that dependent to dead (DependencyLostError)', async () => {
+  const [a, q] = [newJid(), newJid()];
+  const { producer, journal, finish } = await groupedWaiting(3, [
+    { queue: 'api', class: 'Rec', args: ['a'], group: 'g9', jid: a },
+    { queue: 'other', class: 'Rec', args: ['q'], jid: q, dependsOn: [a] },
+  ]);
+  assert.equal(await producer.admin.clear({ queue: 'api' }), 3);
+  const lost = await waitFor(async () => {
+    const found = await producer.admin.findJob(q);
+    return found?.where === 'dead' ? found : null;
+  }, 'the dependent in dead', 5000);
+  assert.equal(lost.job.error_class, 'DependencyLostError');
+  assert.match(String(lost.job.error_message), new RegExp(a));
+  assert.equal(await ctx.redis.hlen('verk:flow:blocked'), 0);
+  finish();
+  await waitFor(() => journal.done === 1, 'the running job done');
 });
