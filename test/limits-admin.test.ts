@@ -4,6 +4,7 @@ import { type EnqueueJob, type JobPayload, newJid, type VerkEngine } from '../li
 import { useRedis } from './helpers/engine';
 import { Journal, jobs, useNodes } from './helpers/limits';
 import { sleep, waitFor } from './helpers/wait';
+import { startApp } from './helpers/dashboard';
 
 const ctx = useRedis();
 const { nodes } = useNodes(() => ctx.server.url);
@@ -172,4 +173,20 @@ test('clear(queue) of grouped jobs another job depends on sends that dependent t
   assert.equal(await ctx.redis.hlen('verk:flow:blocked'), 0);
   finish();
   await waitFor(() => journal.done === 1, 'the running job done');
+});
+
+test("the dashboard's queue page lists the grouped jobs waiting in their groups", async () => {
+  const { journal, finish } = await groupedWaiting(12);
+  const app = await startApp('express', { redis: ctx.server.url, verk: { queues: { default: 1 } } });
+  try {
+    const html = await (await fetch(`${app.url}/verk/queues/api`)).text();
+    const listed = [...html.matchAll(/<tr[^>]*data-jid="([0-9a-f]+)"/g)].map((match) => match[1]);
+    const members = await ctx.redis.zrange('verk:queue:api:grouped', 0, '-1');
+    const jids = members.map((member) => (JSON.parse(member.slice(member.indexOf('\0') + 20)) as JobPayload).jid);
+    assert.deepEqual(listed, jids, 'every grouped job, in the listing order');
+  } finally {
+    await app.close();
+    finish();
+  }
+  await waitFor(() => journal.done === 12, 'every job done');
 });
