@@ -99,6 +99,7 @@ function calls(scripts: VerkScripts): Record<string, { keys?: number; run: () =>
     relocateJob: { run: () => scripts.relocateJob({ from: 'queue:q', kind: 'list', raw: job('q'), to: { where: 'schedule', payload: job('q'), at: now } }) },
     removeJobs: { run: () => scripts.removeJobs({ from: 'dead', kind: 'zset', what: { oldest: 10 }, removedFrom: 'cleared from dead', dependents: 'lose', maxDeadJobs: 10, now }) },
     reprioritize: { run: () => scripts.reprioritize({ queue: 'q', raw: job('q'), where: 'list', payload: job('q', { priority: 3 }), priority: 3 }) },
+    reprioritizeGrouped: { run: () => scripts.reprioritizeGrouped({ queue: 'q', member: `g\u00000000000000000000001${job('q')}`, group: 'g', payload: job('q', { priority: 3 }) }) },
     retryNow: { run: () => scripts.retryNow({ from: 'dead', queue: 'q', raw: job('q'), payload: job('q') }) },
     scanJobs: { run: () => scripts.scanJobs({ from: { queue: 'q' }, order: 'asc', start: 0, bound: 10, limit: 5, filter: { class: 'W', queue: '', text: '' } }) },
     // 3 fixed keys, 3 per target queue (q and r).
@@ -148,7 +149,7 @@ function calls(scripts: VerkScripts): Record<string, { keys?: number; run: () =>
 
 test('the script façade has one method per Lua script, and each passes the number of keys its script takes', async () => {
   const scripts = loadScripts();
-  assert.equal(scripts.length, 35, `scripts in lua/: ${scripts.map((s) => s.command).join(', ')}`);
+  assert.equal(scripts.length, 36, `scripts in lua/: ${scripts.map((s) => s.command).join(', ')}`);
   const methods = new Set(Object.getOwnPropertyNames(VerkScripts.prototype));
   for (const script of scripts) assert.ok(methods.has(methodOf(script.command)), `VerkScripts has no method ${methodOf(script.command)} for ${script.command}`);
 

@@ -60,7 +60,11 @@ export interface AdminRemovalOptions {
 
 /** Where a job is now, with its payload exactly as stored (`raw`) and parsed (`job`). */
 export type FoundJob =
-  | { where: 'queue'; queue: string; job: JobPayload; raw: string }
+  /**
+   * A waiting job. `grouped`: a grouped job the limited fetch took into the queue's grouped
+   * set waits there as this member (`<group>\0<priority><sequence>` then `raw`).
+   */
+  | { where: 'queue'; queue: string; job: JobPayload; raw: string; grouped?: string }
   | { where: 'inprogress'; queue: string; nodeId: string; job: JobPayload; raw: string }
   | { where: JobSet; at: number; job: JobPayload; raw: string };
 
@@ -191,17 +195,20 @@ export class VerkAdmin {
    * (DependencyLostError), as clear() does; `'keep'` leaves them (cascade removes them).
    * `known`: the member as the caller just found it (tried first, without a search).
    */
-  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep', known?: { raw: string }): Promise<boolean> {
+  async removeJob(jid: string, from: JobSource, dependents: 'lose' | 'keep', known?: { raw: string; grouped?: string }): Promise<boolean> {
     checkJid(jid);
     const source = checkSource(from, 'from');
     const key = this.keyOf(source);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // The member the caller just found is tried first (removal is by the exact member, so a
       // stale one removes nothing); else, or when it changed, the set or queue is searched.
-      const found = attempt === 0 && known ? known : await this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
+      const found: { raw: string; grouped?: string } | null = attempt === 0 && known ? known : await this.locator.findIn(jid, source.set ? { set: source.set } : { queue: source.queue });
       if (!found) return false;
       if (source.set) {
         if ((await this.remove(key, 'zset', source, { members: [found.raw] }, dependents)) === 1) return true;
+      } else if (found.grouped !== undefined) {
+        // Waiting in its group: removed by its member there (its group leaves the ring with its last job).
+        if ((await this.remove(this.keys.grouped(source.queue), 'grouped', source, { members: [found.grouped] }, dependents)) === 1) return true;
       } else {
         // A waiting job is in its queue's list or, with a priority, in its prioritized set.
         const prioritized = this.keys.prioritized(source.queue);
@@ -233,11 +240,17 @@ export class VerkAdmin {
     const key = this.keyOf(source);
     if (source.set) return this.clearKey(key, 'zset', source, await this.redis.zcard(key));
     const prioritized = this.keys.prioritized(source.queue);
-    const [plain, ranked] = await this.transaction<[number, number]>((multi) => multi.llen(key).zcard(prioritized));
-    return (await this.clearKey(key, 'list', source, plain)) + (await this.clearKey(prioritized, 'zset', source, ranked));
+    // Grouped jobs the limited fetch took into the queue's grouped set are waiting jobs too.
+    const grouped = this.keys.grouped(source.queue);
+    const [plain, ranked, inGroups] = await this.transaction<[number, number, number]>((multi) => multi.llen(key).zcard(prioritized).zcard(grouped));
+    return (
+      (await this.clearKey(key, 'list', source, plain)) +
+      (await this.clearKey(prioritized, 'zset', source, ranked)) +
+      (await this.clearKey(grouped, 'grouped', source, inGroups))
+    );
   }
 
-  private async clearKey(key: string, kind: 'list' | 'zset', source: CheckedSource, total: number): Promise<number> {
+  private async clearKey(key: string, kind: 'list' | 'zset' | 'grouped', source: CheckedSource, total: number): Promise<number> {
     let removed = 0;
     while (removed < total) {
       const count = await this.remove(key, kind, source, { oldest: Math.min(CLEAR_CHUNK, total - removed) }, 'lose');
@@ -248,11 +261,12 @@ export class VerkAdmin {
   }
 
   /** Runs removeJobs, then settles the batches and locks of what it removed (settleLostJobs). */
-  private async remove(key: string, kind: 'list' | 'zset', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
+  private async remove(key: string, kind: 'list' | 'zset' | 'grouped', source: CheckedSource, what: { members: string[] } | { oldest: number }, dependents: 'lose' | 'keep'): Promise<number> {
     const { keys, removal } = this;
     // Completes the dependents' error message: "dependency <jid> was deleted from dead".
     const where = `${'members' in what ? 'deleted' : 'cleared'} from ${source.set ?? `queue ${source.queue}`}`;
-    const removed = await this.scripts.removeJobs({ from: key, kind, what, removedFrom: where, dependents, maxDeadJobs: removal.maxDeadJobs, now: nowSeconds() });
+    const ring = kind === 'grouped' && !source.set ? keys.groupRing(source.queue) : undefined;
+    const removed = await this.scripts.removeJobs({ from: key, kind, ring, what, removedFrom: where, dependents, maxDeadJobs: removal.maxDeadJobs, now: nowSeconds() });
     if (removed > 0 && (await settleLostJobs(this.redis, keys, removal.flowRetentionSeconds)) > 0) removal.onScheduledNow?.();
     return removed;
   }
@@ -277,6 +291,14 @@ export class VerkAdmin {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const found = options.locate ? await options.locate(jid) : await this.locator.findIn(jid, { queue: name as string });
         if (found?.where !== 'queue') break;
+        if (found.grouped !== undefined) {
+          // Waiting in its group: reordered there (a group's jobs run by priority, then FIFO).
+          if (priorityOf(found.job) === value) return true;
+          const payload = spliceFields(found.raw, { priority: value === 0 ? undefined : value });
+          const group = found.grouped.slice(0, found.grouped.indexOf('\0'));
+          if ((await this.scripts.reprioritizeGrouped({ queue: found.queue, member: found.grouped, group, payload })) === 1) return true;
+          continue;
+        }
         // Which of the two a waiting job is in: its exact member in the prioritized set, or the list.
         const inSet = (await this.redis.zscore(keys.prioritized(found.queue), found.raw)) !== null;
         if (priorityOf(found.job) === value && inSet === (value !== 0)) return true;

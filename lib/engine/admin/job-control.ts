@@ -29,6 +29,8 @@ interface Place {
   key: string;
   kind: 'list' | 'zset' | 'hash';
   raw: string;
+  /** The member it is stored as when that is not `raw`: a grouped job in its queue's grouped set. */
+  member?: string;
   job: JobPayload;
   /** Sorted sets: the job's score; kept when it stays in its set. */
   score?: number;
@@ -81,7 +83,7 @@ export class VerkJobControl {
         moved = await this.scripts.relocateJob({ from: place.key, kind: 'zset', raw: place.raw, to: { where: 'same', payload, scoreOrField: place.score } });
       } else {
         // A queue or in-progress: through `schedule`, due now; this node moves it at once.
-        moved = await this.scripts.relocateJob({ from: place.key, kind: place.kind, raw: place.raw, to: { where: 'schedule', payload: spliceFields(place.raw, { queue, enqueued_at: undefined }), at: nowSeconds() } });
+        moved = await this.scripts.relocateJob({ from: place.key, kind: place.kind, raw: place.member ?? place.raw, to: { where: 'schedule', payload: spliceFields(place.raw, { queue, enqueued_at: undefined }), at: nowSeconds() } });
         if (moved === 1) this.onScheduledNow();
       }
       if (moved === 1) {
@@ -119,6 +121,8 @@ export class VerkJobControl {
     if (!found) return null;
     switch (found.where) {
       case 'queue': {
+        // Waiting in its group: its group stays in the ring until the limited fetch finds it empty.
+        if (found.grouped !== undefined) return { key: this.keys.grouped(found.queue), kind: 'zset', raw: found.raw, member: found.grouped, job: found.job };
         const prioritized = this.keys.prioritized(found.queue);
         const inSet = (await this.redis.zscore(prioritized, found.raw)) !== null;
         return { key: inSet ? prioritized : this.keys.queue(found.queue), kind: inSet ? 'zset' : 'list', raw: found.raw, job: found.job };

@@ -235,7 +235,8 @@ export class VerkJobLocator {
     const after = Number(next) < 0 ? Number(total) : Number(next);
     const job = raw === undefined ? null : readJob(raw).job;
     if (job?.jid === jid && raw !== undefined) {
-      const found: FoundJob = place.kind === 's' ? { where: place.name as JobSet, at: Number(score), job, raw } : { where: 'queue', queue: place.name, job, raw };
+      // In a queue, `score` is '' or, for a job waiting in its group, its grouped member's prefix.
+      const found: FoundJob = place.kind === 's' ? { where: place.name as JobSet, at: Number(score), job, raw } : { where: 'queue', queue: place.name, job, raw, ...(score ? { grouped: score + raw } : {}) };
       return { found, next: null, scanned: Number(scanned), position: after - 1 };
     }
     return { found: null, next: Number(next) < 0 ? null : Number(next), scanned: Number(scanned) };

@@ -46,6 +46,7 @@ interface ScriptReplies {
   verkRelocateJob: number;
   verkRemoveJobs: number;
   verkReprioritize: number;
+  verkReprioritizeGrouped: number;
   verkRetryNow: number;
   verkScanJobs: [total: number, next: number, scanned: number, ...memberAndScore: string[]];
   verkRetryJobs: [error: string, ...moved: number[]];
@@ -415,9 +416,9 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
 
   // ---- admin ----
 
-  /** A page of a queue's waiting jobs in processing order: `[total, job...]`. */
+  /** A page of a queue's waiting jobs in processing order, then its grouped jobs: `[total, job...]`. */
   listQueue({ queue, offset, limit }: { queue: string; offset: number; limit: number }): Result<[number, ...string[]], Context> {
-    return this.run('verkListQueue', [this.keys.queue(queue), this.keys.prioritized(queue)], [offset, limit]);
+    return this.run('verkListQueue', [this.keys.queue(queue), this.keys.prioritized(queue), this.keys.grouped(queue)], [offset, limit]);
   }
 
   /**
@@ -438,7 +439,9 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
    */
   removeJobs(params: {
     from: string;
-    kind: 'list' | 'zset';
+    /** 'grouped': `from` is a queue's grouped set, `ring` its round-robin ring. */
+    kind: 'list' | 'zset' | 'grouped';
+    ring?: string;
     what: { members: readonly string[] } | { oldest: number };
     removedFrom: string;
     dependents: 'lose' | 'keep';
@@ -449,7 +452,8 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     const { from, what } = params;
     return this.run(
       'verkRemoveJobs',
-      [from, keys.dead, ...keys.flowLossKeys],
+      // KEYS[8] is only read for 'grouped'; else `from` again (a key the script already has).
+      [from, keys.dead, ...keys.flowLossKeys, params.ring ?? from],
       [
         params.kind,
         'members' in what ? 'members' : 'oldest',
@@ -469,6 +473,11 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
     return this.run('verkReprioritize', [keys.queue(queue), keys.prioritized(queue), keys.prioritySeq(queue), keys.wake], [raw, where, payload, priority, queue]);
   }
 
+  /** Gives a grouped job waiting in its group (its `member` there) a new payload and priority, at the end of that priority in its group. 1 when moved. */
+  reprioritizeGrouped({ queue, member, group, payload }: { queue: string; member: string; group: string; payload: string }): Result<number, Context> {
+    return this.run('verkReprioritizeGrouped', [this.keys.grouped(queue), this.keys.limits(queue)], [member, group, payload]);
+  }
+
   /** Moves a job of `retry`, `schedule` or `dead` to its queue now. 1 when this call moved it. */
   retryNow({ from, queue, raw, payload }: { from: 'retry' | 'schedule' | 'dead'; queue: string; raw: string; payload: string }): Result<number, Context> {
     const { keys } = this;
@@ -477,7 +486,8 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
 
   /**
    * One bounded step of a filtered search of a sorted set or a queue's waiting jobs (run
-   * order): reads at most `bound` members from `start`, returns at most `limit` matches.
+   * order, then its grouped jobs): reads at most `bound` members from `start`, returns at
+   * most `limit` matches (a grouped job's payload, then its member's prefix).
    */
   scanJobs(params: {
     from: { set: 'retry' | 'schedule' | 'dead' } | { queue: string };
@@ -490,7 +500,7 @@ export class VerkScripts<Context extends ClientContext = { type: 'default' }> {
   }): Result<[number, number, number, ...string[]], Context> {
     const { keys } = this;
     const { from, filter } = params;
-    const keyList = 'set' in from ? [keys[from.set], keys[from.set]] : [keys.queue(from.queue), keys.prioritized(from.queue)];
+    const keyList = 'set' in from ? [keys[from.set], keys[from.set], keys[from.set]] : [keys.queue(from.queue), keys.prioritized(from.queue), keys.grouped(from.queue)];
     return this.run('verkScanJobs', keyList, ['set' in from ? 'zset' : 'queue', params.order, params.start, params.bound, params.limit, filter.class, filter.queue, filter.text, filter.contains ?? '']);
   }
 

@@ -1,6 +1,6 @@
 --[[
   One bounded step of a filtered search through a sorted set (schedule, retry, dead) or
-  a queue's waiting jobs (in run order, as listQueue): reads at most ARGV[4] members from
+  a queue's waiting jobs (in run order, as listQueue, then its grouped jobs): reads at most ARGV[4] members from
   position ARGV[3] and returns those that match, so a request does a fixed amount of work
   however large the set is. The caller continues from the returned position.
 
@@ -11,6 +11,8 @@
 
   KEYS[1] the sorted set, or queue:<q>
   KEYS[2] verk:queue:<q>:prioritized (a sorted set: KEYS[1] again, unused)
+  KEYS[3] verk:queue:<q>:grouped (a sorted set: KEYS[1] again, unused); its members
+          `<group>\0<19 digits><payload>` are read as their payload
   ARGV[1] 'zset' or 'queue'
   ARGV[2] 'asc' (lowest score first) or 'desc' (sorted sets only)
   ARGV[3] the position to start at (0-based), the cursor
@@ -21,20 +23,22 @@
           a jid looked up by position (job-locator.ts), tested before anything else
 
   Returns { total, next position (-1 when the end was read), members read, then per match
-  the member and its score (a sorted set) or '' (a queue) }.
+  the member and its score (a sorted set), '' (a queue's list or prioritized set) or, for a
+  grouped job, the part of its grouped member before the payload (member = that .. job) }.
 ]]
 local isQueue, desc = ARGV[1] == 'queue', ARGV[2] == 'desc'
 local start, bound, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local class, queue, text = ARGV[6], ARGV[7], ARGV[8]
 local contains = ARGV[9] or ''
 
-local high, plain, ranked = 0, 0, 0
+local high, plain, ranked, grouped = 0, 0, 0, 0
 local total
 if isQueue then
   high = redis.call('ZCOUNT', KEYS[2], '-inf', '(0')
   plain = redis.call('LLEN', KEYS[1])
   ranked = redis.call('ZCARD', KEYS[2])
-  total = plain + ranked
+  grouped = redis.call('ZCARD', KEYS[3])
+  total = plain + ranked + grouped
 else
   total = redis.call('ZCARD', KEYS[1])
 end
@@ -48,7 +52,7 @@ local function slice(from, to)
   end
   local out = {}
   -- Run order: priority > 0 (sorted set ranks [0, high)), the list from its consumer end,
-  -- then priority < 0 (the remaining ranks).
+  -- then priority < 0 (the remaining ranks), then the grouped set by rank.
   if from < high then
     local page = redis.call('ZRANGE', KEYS[2], from, math.min(to, high - 1))
     for i = 1, #page do out[#out + 1] = page[i]; out[#out + 1] = '' end
@@ -58,10 +62,18 @@ local function slice(from, to)
     local page = redis.call('LRANGE', KEYS[1], -(b - high + 1), -(a - high + 1))
     for i = #page, 1, -1 do out[#out + 1] = page[i]; out[#out + 1] = '' end
   end
-  a, b = math.max(from, high + plain), to
-  if a <= b and a < total then
+  a, b = math.max(from, high + plain), math.min(to, plain + ranked - 1)
+  if a <= b then
     local page = redis.call('ZRANGE', KEYS[2], a - plain, b - plain)
     for i = 1, #page do out[#out + 1] = page[i]; out[#out + 1] = '' end
+  end
+  a, b = math.max(from, plain + ranked), to
+  if a <= b and a < total then
+    local page = redis.call('ZRANGE', KEYS[3], a - plain - ranked, b - plain - ranked)
+    for i = 1, #page do
+      local cut = string.find(page[i], '\0', 1, true) + 19
+      out[#out + 1] = string.sub(page[i], cut + 1); out[#out + 1] = string.sub(page[i], 1, cut)
+    end
   end
   return out
 end

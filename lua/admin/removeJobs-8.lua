@@ -8,7 +8,10 @@
 
   KEYS[1] the set or list the jobs are removed from
   KEYS[2..7] dead, verk:flow:pending, dependents, blocked, waiting_on, lost (see trimDead)
-  ARGV[1] 'list' or 'zset': the type of KEYS[1]
+  KEYS[8] with 'grouped': the queue's round-robin ring (verk:limits:<q>:ring), from which a
+          group whose last waiting job went is removed; else unused
+  ARGV[1] 'list' or 'zset': the type of KEYS[1]; 'grouped': KEYS[1] is a queue's grouped set
+          (verk:queue:<q>:grouped), its members `<group>\0<19 digits><payload>`
   ARGV[2] 'members' (ARGV[8..] are the members to remove) or 'oldest' (ARGV[8] is how many
           to take: a list from its consumer end, a sorted set from its lowest score)
   ARGV[3] maxDeadJobs
@@ -24,6 +27,7 @@
 --- @include "includes/withError"
 --- @include "includes/loseDependable"
 --- @include "includes/trimDead"
+--- @include "includes/groupedMember"
 
 local k = deadFlowKeys(2)
 -- Dependents go to dead: with dead unusable, change nothing rather than strand them.
@@ -49,6 +53,21 @@ else
     removed = redis.call('ZRANGE', KEYS[1], 0, count - 1)
     if #removed > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #removed - 1) end
   end
+end
+
+if kind == 'grouped' then
+  -- The jobs are the members' payloads; a group left without waiting jobs leaves the ring
+  -- (the limited fetch would drop it on its turn; stats count the ring's groups meanwhile).
+  local groups, payloads = {}, {}
+  for i, member in ipairs(removed) do
+    local group = string.sub(member, 1, string.find(member, '\0', 1, true) - 1)
+    groups[group] = true
+    payloads[i] = groupedPayload(group, member)
+  end
+  for group in pairs(groups) do
+    if not groupHead(KEYS[1], group) then redis.call('ZREM', KEYS[8], group) end
+  end
+  removed = payloads
 end
 
 local how = 'was ' .. ARGV[5]
