@@ -115,12 +115,22 @@ export class VerkJobLocator {
 
   /** Searches to the end (in steps of `scanLimit` members): null when the job is nowhere. */
   async findAnywhere(jid: string): Promise<FoundJob | null> {
+    const listed = queueNamesOf((await this.places()).places);
     let cursor: string | null = null;
     do {
       const step = await this.locateStep(jid, { cursor, scanLimit: MAX_LOCATE_SCAN }, Number.POSITIVE_INFINITY);
       if (step.found) return step.found;
       cursor = step.nextCursor;
     } while (cursor !== null);
+    // The search went through the queues known when it began. A job moved meanwhile into a
+    // queue that did not exist yet (the scheduler's move of a flow job is often the first
+    // write of its queue's name) was in `schedule` when the places were listed and in that
+    // queue when `schedule` was read: look in the queues that appeared since.
+    for (const queue of queueNamesOf((await this.places()).places)) {
+      if (listed.has(queue)) continue;
+      const found = await this.findIn(jid, { queue });
+      if (found) return found;
+    }
     return null;
   }
 
@@ -270,6 +280,11 @@ export class VerkJobLocator {
     const places = [...SETS.map((name): Place => ({ kind: 's', name })), ...queues.map((name): Place => ({ kind: 'q', name })), ...[...nodeIds].sort().map((name): Place => ({ kind: 'n', name }))];
     return { places, nodeQueues: new Map(nodeIds.map((id, i) => [id, nodeQueues[i]])) };
   }
+}
+
+/** The queue names among the places of a search. */
+function queueNamesOf(places: Place[]): Set<string> {
+  return new Set(places.filter((place) => place.kind === 'q').map((place) => place.name));
 }
 
 /** The hint that finds this job again in one read (a waiting job: its run-order position, when known). */
