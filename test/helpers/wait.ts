@@ -12,3 +12,13 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * When fewer than `withinMs` are left before 00:00 UTC, waits until just after it. A test
+ * that compares daily counters with the day it started on calls this first, with a bound
+ * above its own timeouts, so it always runs, on one UTC day (never skipped at midnight).
+ */
+export async function clearOfMidnightUtc(withinMs: number): Promise<void> {
+  const left = 86_400_000 - (Date.now() % 86_400_000);
+  if (left < withinMs) await sleep(left + 1000);
+}
