@@ -1,6 +1,6 @@
 /**
  * nestjs-verk: what a Nest application needs. The engine for use without Nest is the
- * subpath `nestjs-verk/engine`; everything else is internal. test/api-surface.test.ts
+ * subpath `nestjs-verk/engine`; everything else is internal. test/project/api-surface.test.ts
  * holds the list of names, so widening it is a deliberate act.
  */
 export { VerkModule } from './nest/verk.module';

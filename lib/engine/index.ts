@@ -1,7 +1,7 @@
 /**
  * `nestjs-verk/engine`: the job system without Nest. A VerkEngine is one node (queue
  * managers, scheduler, heartbeat, recovery) with its enqueue client and admin API; the
- * Nest module is a thin shell around it. test/api-surface.test.ts holds the list of names.
+ * Nest module is a thin shell around it. test/project/api-surface.test.ts holds the list of names.
  */
 export { VerkEngine, type VerkEngineHooks, type VerkHealthFacts } from './verk-engine';
 export type { WorkerHandler } from './core/worker-registry';

@@ -107,7 +107,7 @@ export function loadScripts(): ScriptSource[] {
 /**
  * Registers the scripts as commands on a connection. Without their key count: VerkScripts
  * passes it with every call (one typed helper calls every script), and
- * test/script-facade.test.ts checks that it matches the count in the file name.
+ * test/redis/script-facade.test.ts checks that it matches the count in the file name.
  */
 export function defineScripts(redis: Redis): void {
   for (const script of loadScripts()) {
