@@ -237,7 +237,7 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
     return this.engine.browse.busy(options);
   }
 
-  /** A page of queues: waiting (plain + prioritized), latency, running, processed/failed, paused. */
+  /** A page of queues: waiting (plain + prioritized + grouped), latency, running, processed/failed, paused. */
   queuesOverview(options?: QueueOverviewOptions): Promise<QueueOverviewPage> {
     return this.engine.browse.queues(options);
   }

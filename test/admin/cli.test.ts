@@ -120,7 +120,7 @@ test('stats, queues and nodes: output and --json shape after real jobs ran', asy
 
   const queues = await verkJson<{ total: number; queues: { name: string; waiting: number; processed: number; paused: boolean }[] }>('queues');
   assert.deepEqual(queues.queues.map((queue) => [queue.name, queue.processed, queue.paused]), [['default', 3, false], ['mail', 0, true]]);
-  assert.match((await verk('queues')).stdout, /^QUEUE\s+WAITING\s+PRIORITIZED\s+LATENCY\s+RUNNING\s+PROCESSED\s+FAILED\s+PAUSED\n/);
+  assert.match((await verk('queues')).stdout, /^QUEUE\s+WAITING\s+PRIORITIZED\s+GROUPED\s+LATENCY\s+RUNNING\s+PROCESSED\s+FAILED\s+PAUSED\n/);
 
   await waitFor(async () => (await verkJson<{ nodes: { id: string; alive: boolean }[] }>('nodes')).nodes.some((node) => node.id === 'cli-node' && node.alive), 'the node listed alive', 20_000, 300);
   const nodesText = await verk('nodes');

@@ -53,6 +53,16 @@ test('clear(queue) empties the grouped set and the ring: after Clear no grouped 
   assert.equal(journal.starts.length, 1, 'no cleared job ran');
 });
 
+test('browse.queues (the Queues page, `verk queues`, `verk watch`) counts the jobs waiting in their groups and their latency', async () => {
+  const { producer, finish } = await groupedWaiting(12);
+  await sleep(1100);
+  const api = (await producer.browse.queues()).queues.find((queue) => queue.name === 'api');
+  assert.ok(api, 'the queue is listed');
+  assert.deepEqual({ waiting: api.waiting, plain: api.plain, prioritized: api.prioritized, grouped: api.grouped, running: api.running }, { waiting: 11, plain: 0, prioritized: 0, grouped: 11, running: 1 });
+  assert.ok(api.latency >= 1 && api.latency < 30, `latency of the head of the group served next: ${api.latency}`);
+  finish();
+});
+
 test('listJobs(queue) lists the grouped jobs after the list and prioritized ones, group by group, bytes kept, page by page', async () => {
   const { producer, journal, finish } = await groupedWaiting(12);
   // The node is busy: these stay in the list (ahead of the grouped jobs in the listing).
@@ -175,7 +185,7 @@ test('clear(queue) of grouped jobs another job depends on sends that dependent t
   await waitFor(() => journal.done === 1, 'the running job done');
 });
 
-test("the dashboard's queue page lists the grouped jobs waiting in their groups", async () => {
+test("the dashboard's queue page lists the grouped jobs waiting in their groups; the Queues page counts them", async () => {
   const { journal, finish } = await groupedWaiting(12);
   const app = await startApp('express', { redis: ctx.server.url, verk: { queues: { default: 1 } } });
   try {
@@ -184,6 +194,11 @@ test("the dashboard's queue page lists the grouped jobs waiting in their groups"
     const members = await ctx.redis.zrange('verk:queue:api:grouped', 0, '-1');
     const jids = members.map((member) => (JSON.parse(member.slice(member.indexOf('\0') + 20)) as JobPayload).jid);
     assert.deepEqual(listed, jids, 'every grouped job, in the listing order');
+    // The Queues page counts them: 11 waiting, all in groups.
+    const queues = await (await fetch(`${app.url}/verk/queues`)).text();
+    const row = /<tr data-queue="api">([\s\S]*?)<\/tr>/.exec(queues)?.[1] ?? '';
+    assert.match(row, /<td class="num">11<\/td>/, 'waiting');
+    assert.match(row, /data-grouped="11"/, 'in groups');
   } finally {
     await app.close();
     finish();

@@ -5,15 +5,15 @@ import { duration, paint, table } from '../output';
 export const queuesCommand: CliCommand = {
   name: 'queues',
   usage: 'queues [--limit N] [--offset N]',
-  summary: 'queues: waiting (prioritized), latency, running, processed, failed, paused',
+  summary: 'queues: waiting (prioritized, in groups), latency, running, processed, failed, paused',
   options: { limit: { type: 'string' }, offset: { type: 'string' } },
   async run({ engine, out }, input) {
     const page = await engine.browse.queues({ limit: intOption(input, 'limit', 100, 1, 1000), offset: intOption(input, 'offset', 0, 0, Number.MAX_SAFE_INTEGER) });
     if (out.json) return out.data(page);
     table(
       out,
-      ['QUEUE', 'WAITING', 'PRIORITIZED', 'LATENCY', 'RUNNING', 'PROCESSED', 'FAILED', 'PAUSED'],
-      page.queues.map((queue) => [queue.name, queue.waiting, queue.prioritized, duration(queue.latency), queue.running, queue.processed, queue.failed, queue.paused ? paint(out, 'yellow', 'paused') : '-']),
+      ['QUEUE', 'WAITING', 'PRIORITIZED', 'GROUPED', 'LATENCY', 'RUNNING', 'PROCESSED', 'FAILED', 'PAUSED'],
+      page.queues.map((queue) => [queue.name, queue.waiting, queue.prioritized, queue.grouped, duration(queue.latency), queue.running, queue.processed, queue.failed, queue.paused ? paint(out, 'yellow', 'paused') : '-']),
     );
     if (page.total > page.queues.length) out.note(`${page.queues.length} of ${page.total} queues; use --offset for more`);
   },

@@ -30,13 +30,14 @@ export async function queuesPage(ctx: PageContext): Promise<PageResult> {
   const body =
     queues.length === 0
       ? html`<p class="empty">No queues yet.</p>`
-      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Prioritized</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency per node</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
+      : html`<table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Prioritized</th><th class="num" title="Grouped jobs waiting in their groups">In groups</th><th class="num">Latency</th><th class="num">Running</th><th class="num">Concurrency per node</th><th class="num">Processed</th><th class="num">Failed</th><th>State</th><th><span class="sr">Actions</span></th></tr></thead><tbody>
 ${queues.map((queue) => {
   const path = `/api/queues/${encodeURIComponent(queue.name)}`;
   return html`<tr data-queue="${queue.name}">
   <td><a href="${ctx.url(`/queues/${encodeURIComponent(queue.name)}`)}">${queue.name}</a></td>
   <td class="num">${num(queue.waiting)}</td>
   <td class="num">${num(queue.prioritized)}</td>
+  <td class="num" data-grouped="${queue.grouped}">${num(queue.grouped)}</td>
   <td class="num" data-latency="${queue.latency}" title="Age of the oldest waiting job">${duration(queue.latency)}</td>
   <td class="num">${num(queue.running)}</td>
   <td class="num" data-concurrency="${queue.concurrency.total}">${concurrencyCell(queue)}</td>

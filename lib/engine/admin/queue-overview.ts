@@ -7,18 +7,21 @@ import { checkExec } from '../redis/multi';
 /** One queue as the Queues page shows it. */
 export interface QueueOverview {
   name: string;
-  /** Jobs waiting: `plain` + `prioritized`. */
+  /** Jobs waiting: `plain` + `prioritized` + `grouped`. */
   waiting: number;
   /** In `queue:<name>`. */
   plain: number;
   /** In `verk:queue:<name>:prioritized` (jobs with a nonzero priority). */
   prioritized: number;
+  /** In `verk:queue:<name>:grouped`: grouped jobs waiting in their groups (docs/limits.md). */
+  grouped: number;
   /**
    * Seconds the longest-waiting job at the head of its group has waited (now −
    * `enqueued_at`; 0 when empty): Sidekiq's latency (the oldest plain job, `LINDEX -1`),
    * extended to prioritized jobs by also looking at the first job of the highest
    * priority and the first job of the negative priorities (each group is FIFO, so its
-   * first job is its oldest). A job behind another priority group is not looked at.
+   * first job is its oldest), and to grouped jobs by looking at the first job of the group
+   * the round-robin serves next. A job behind another priority or group is not looked at.
    */
   latency: number;
   /** Jobs in progress on every node that holds work for the queue. */
@@ -104,7 +107,9 @@ export class VerkQueueOverview {
         .get(keys.queueStat('processed', name))
         .get(keys.queueStat('failed', name))
         .get(keys.queueStat('processed', name, day))
-        .get(keys.queueStat('failed', name, day));
+        .get(keys.queueStat('failed', name, day))
+        .zcard(keys.grouped(name))
+        .zrange(keys.groupRing(name), '0', '0');
       const holders = nodeIds.filter((id) => nodeQueues.get(id)?.includes(name));
       for (const id of holders) pipeline.llen(keys.inProgress(name, id));
       return holders.length;
@@ -112,19 +117,26 @@ export class VerkQueueOverview {
     const replies = page.length > 0 ? checkExec(await pipeline.exec()) : [];
     const now = Date.now() / 1000;
     let at = 0;
+    const perQueue = page.map((_, i) => {
+      const r = replies.slice(at, at + READS + reads[i]);
+      at += READS + reads[i];
+      return r;
+    });
+    const groupHeads = await this.groupHeads(page, perQueue.map((r) => (r[9] === 0 ? undefined : (r[10] as string[])[0])));
     const queues = page.map((name, i): QueueOverview => {
-      const r = replies.slice(at, at + 9 + reads[i]);
-      at += 9 + reads[i];
-      const heads = [r[2] as string | null, ...(r[3] as string[]), ...(r[4] as string[])];
+      const r = perQueue[i];
+      const heads = [r[2] as string | null, ...(r[3] as string[]), ...(r[4] as string[]), groupHeads[i]];
       const plain = Number(r[0]);
       const prioritized = Number(r[1]);
+      const grouped = Number(r[9]);
       return {
         name,
-        waiting: plain + prioritized,
+        waiting: plain + prioritized + grouped,
         plain,
         prioritized,
+        grouped,
         latency: Math.max(0, ...heads.map((raw) => ageOf(raw, now))),
-        running: r.slice(9).reduce((sum: number, count) => sum + Number(count), 0),
+        running: r.slice(READS).reduce((sum: number, count) => sum + Number(count), 0),
         concurrency: concurrencyOf(concurrency.get(name)),
         paused: paused.has(name),
         processed: Number(r[5] ?? 0),
@@ -134,7 +146,27 @@ export class VerkQueueOverview {
     });
     return { total: names.length, queues };
   }
+
+  /**
+   * The payload of the first job of each queue's next group (`next[i]`, from the ring), in
+   * one more round trip, taken only when a queue of the page has grouped jobs waiting.
+   */
+  private async groupHeads(page: string[], next: (string | undefined)[]): Promise<(string | null)[]> {
+    if (next.every((group) => group === undefined)) return page.map(() => null);
+    const pipeline = this.redis.pipeline();
+    page.forEach((name, i) => {
+      const group = next[i];
+      if (group !== undefined) pipeline.zrangebylex(this.keys.grouped(name), `[${group}\0`, `[${group}\x01`, 'LIMIT', 0, 1);
+    });
+    const replies = checkExec(await pipeline.exec());
+    let at = 0;
+    // A grouped member is `<group>\0`, 19 digits (priority, sequence), then the payload as stored.
+    return next.map((group) => (group === undefined ? null : ((replies[at++] as string[])[0]?.slice(group.length + 20) ?? null)));
+  }
 }
+
+/** Replies per queue in the page's pipeline before its in-progress lengths. */
+const READS = 11;
 
 function concurrencyOf(byNode: Map<string, number> | undefined): QueueOverview['concurrency'] {
   if (!byNode) return { total: 0, nodes: 0, byNode: {} };
