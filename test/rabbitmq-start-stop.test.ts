@@ -52,6 +52,8 @@ class SilentBroker {
       broker.accepted++;
       broker.sockets.add(socket);
       socket.on('error', () => undefined);
+      // Reads (and drops) the protocol header: a paused socket would never see the client close.
+      socket.resume();
       socket.on('close', () => broker.sockets.delete(socket));
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -181,7 +183,7 @@ test('start() against a broker that never answers, never stopped: rejects with a
   }
 });
 
-test('stop() while start() is half way on the real broker (connected, declaring topology): no consumer or connection survives', rabbitTest, async () => {
+test('stop() 0 to 120 ms after start() on the real broker: start() resolves or rejects with VerkStateError, no consumer or connection survives', rabbitTest, async () => {
   let cutShort = 0;
   for (const delay of [0, 5, 15, 30, 60, 120]) {
     const nodeId = `racer-${delay}`;
@@ -207,4 +209,25 @@ test('stop() while start() is half way on the real broker (connected, declaring 
     assert.deepEqual((await ctx.vhost.connectionNames()).filter((name) => name === `verk:${nodeId}`), [], `no connection of node ${nodeId} left open`);
   }
   assert.ok(cutShort > 0, 'at least one stop() came while start() was under way');
+});
+
+test('stop() once start() is connected and declaring topology on the real broker: start() rejects with VerkStateError, nothing survives', rabbitTest, async () => {
+  for (const after of [0, 10, 25]) {
+    const nodeId = `connected-${after}`;
+    const engine = new VerkRabbitEngine({ nodeId, queues: { a: 2, b: 2 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+    const starting = settledWithin(engine.start(), 10_000);
+    // health()'s lastHeartbeatAt turns non-zero once the AMQP connection is up, before its
+    // setups (topology, control, consumers) have run: then start() is half way.
+    while (engine.health().lastHeartbeatAt === 0 && engine.health().state === 'starting') await new Promise((resolve) => setImmediate(resolve));
+    if (after > 0) await sleep(after);
+    assert.equal(engine.health().state, 'starting', `start() still under way ${after} ms after connecting`);
+    assert.notEqual(await settledWithin(engine.stop(), 5000), 'pending', `stop() returned (${after} ms after connecting)`);
+    const error = rejection(await starting, 'start()');
+    assert.ok(error instanceof VerkStateError, `a VerkStateError, got ${String(error)}`);
+    assert.match(error.message, new RegExp(`^Verk node ${nodeId} was stopped while it was starting`));
+    assert.equal(engine.health().state, 'stopped');
+    assert.deepEqual(engine.queues(), {}, 'no consumer left');
+    await sleep(300);
+    assert.deepEqual((await ctx.vhost.connectionNames()).filter((name) => name === `verk:${nodeId}`), [], `no connection of node ${nodeId} left open`);
+  }
 });
