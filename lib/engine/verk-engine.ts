@@ -10,6 +10,7 @@ import { Keys } from './redis/keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
 import { type Interruption, MiddlewareStack } from './core/middleware';
+import { NodeLifecycle } from './core/lifecycle';
 import { type InterruptMessage, VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
 import { QueueManager } from './processing/queue-manager';
@@ -106,7 +107,7 @@ export class VerkEngine {
   private readonly heartbeat: Heartbeat;
   /** Prometheus metrics (option `metrics`); undefined when off, and then prom-client is never loaded. */
   private readonly metrics?: EngineMetrics;
-  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private readonly lifecycle: NodeLifecycle;
   /** Option `durability`: enqueues and acknowledgements wait for WAIT; undefined when off. */
   private readonly durability?: Durability;
   /** With durability: the connection of acknowledgements and their WAIT; undefined when off. */
@@ -117,6 +118,7 @@ export class VerkEngine {
     private readonly hooks: VerkEngineHooks = {},
   ) {
     this.options = resolveOptions(options);
+    this.lifecycle = new NodeLifecycle(this.options.nodeId);
     if (this.options.broker) throw new VerkConfigError('Invalid Verk option "broker": VerkEngine is the Redis engine; a RabbitMQ node is a VerkRabbitEngine (nestjs-verk/engine), which VerkModule picks by itself', { field: 'broker' });
     this.keys = new Keys(this.options.prefix, this.options.clusterMode);
     // Before any connection opens: a missing @opentelemetry/api leaves nothing to close.
@@ -143,7 +145,7 @@ export class VerkEngine {
       logger: this.logger,
       redis: this.redis,
       client: this.clientRedis,
-      writer: () => (this.state === 'new' || this.state === 'stopped' ? this.clientRedis : this.redis),
+      writer: () => (this.lifecycle.state === 'new' || this.lifecycle.state === 'stopped' ? this.clientRedis : this.redis),
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing, durability: this.durability });
@@ -229,7 +231,7 @@ export class VerkEngine {
   health(): VerkHealthFacts {
     const queues: VerkHealthFacts['queues'] = {};
     for (const [name, { manager }] of this.managers) queues[name] = { concurrency: manager.concurrency, running: manager.running, busy: manager.busy };
-    return { nodeId: this.nodeId, state: this.state, heartbeat: this.options.heartbeat, lastHeartbeatAt: this.lastHeartbeatAt, queues };
+    return { nodeId: this.nodeId, state: this.lifecycle.state, heartbeat: this.options.heartbeat, lastHeartbeatAt: this.lastHeartbeatAt, queues };
   }
 
   /**
@@ -268,82 +270,55 @@ export class VerkEngine {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new VerkStateError(`Verk node ${this.nodeId} was already started; a stopped engine cannot start again (create a new one)`);
-    this.state = 'starting';
-    // stop() during start() rejects this at once: a command waiting for an unreachable Redis
-    // may never settle (ioredis keeps it queued through a disconnect while reconnecting).
-    const aborted = new Promise<never>((_, reject) => {
-      this.abortStart = () => reject(this.stoppedWhileStarting());
-    });
-    try {
-      await Promise.race([this.startNode(), aborted]);
-    } catch (error) {
-      // stop() is closing everything already; say why start() ended.
-      if (this.state !== 'starting') throw this.stoppedWhileStarting(error);
-      // Leave nothing open behind a failed start, so the process can still exit.
-      this.state = 'stopping';
-      await this.closeConnections();
-      await this.closeClient();
-      this.state = 'stopped';
-      this.metrics?.close();
-      throw error;
-    } finally {
-      this.abortStart = undefined;
-    }
-  }
-
-  /** Set while start() is under way: stop() calls it to make start() reject. */
-  private abortStart?: () => void;
-
-  private stoppedWhileStarting(cause?: unknown): VerkStateError {
-    const error = new VerkStateError(`Verk node ${this.nodeId} was stopped while it was starting (stop() called before start() finished)`);
-    if (cause instanceof VerkStateError) return cause;
-    if (cause !== undefined) (error as Error & { cause?: unknown }).cause = cause;
-    return error;
-  }
-
-  /** After each step of startNode: once stop() was called, nothing more is started. */
-  private checkStarting(): void {
-    if (this.state !== 'starting') throw this.stoppedWhileStarting();
+    // stop() during start() rejects this at once (NodeLifecycle): a command waiting for an
+    // unreachable Redis may never settle (ioredis keeps it queued while reconnecting). A
+    // failed start leaves nothing open, so the process can still exit.
+    await this.lifecycle.start(
+      () => this.startNode(),
+      async () => {
+        await this.closeConnections();
+        await this.closeClient();
+        this.metrics?.close();
+      },
+    );
+    this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'}`);
   }
 
   private async startNode(): Promise<void> {
     await checkRedisVersion(this.redis, this.options.clusterMode);
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     // Schedules declared in code are stored before this node ticks any.
     await this.recurring.writeDeclared();
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     // Before recovering: a tracked job put back now publishes `recovered`.
     await this.recorder.start();
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     // A node that restarts with a fixed id first takes back what its earlier run left in
     // progress (Verk's behaviour); those jobs count as recovered, so a poison job that
     // crashes the node on every start ends in dead.
     const queues = new Set([...Object.keys(this.options.queues), ...(await this.redis.smembers(this.keys.nodeQueues(this.nodeId)))]);
     for (const queue of queues) {
       const { requeued, dead } = await this.recovery.recoverInProgress(this.nodeId, queue, true);
-      this.checkStarting();
+      this.lifecycle.checkStarting();
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
     await this.followPauses();
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     // Again, now that track announcements are heard: one made in between is not missed.
     await this.recorder.refreshTracking();
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     // Limits given in code are stored, so every node obeys the same ones (docs/limits.md).
     for (const [queue, limits] of Object.entries(this.options.queueLimits)) await writeQueueLimits(this.redis, this.keys, queue, limits);
     const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     const limited = new Map<string, boolean>();
     for (const queue of Object.keys(this.options.queues)) limited.set(queue, await isLimited(this.redis, this.keys, queue));
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue), limited.get(queue) ?? false);
     await this.heartbeat.start();
-    this.checkStarting();
+    this.lifecycle.checkStarting();
     this.scheduler.start();
     this.recurringScheduler.start();
-    this.state = 'running';
-    this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'}`);
   }
 
   /** Starts processing a queue on this node at runtime. */
@@ -351,7 +326,7 @@ export class VerkEngine {
     checkQueueName(queue, 'queue');
     checkConcurrency(concurrency, 'concurrency');
     if (this.managers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
-    if (this.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.state}): queues are added between start() and stop()`);
+    if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.lifecycle.state}): queues are added between start() and stop()`);
     this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1, await isLimited(this.redis, this.keys, queue));
     await this.heartbeat.beat();
   }
@@ -531,15 +506,13 @@ export class VerkEngine {
    * keeps it for HTTP requests still being served while the application shuts down).
    */
   async stop(options: { keepClient?: boolean } = {}): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') {
+    // A start() under way rejects now; what it had started is stopped below like a running node's.
+    const stopping = this.lifecycle.beginStop();
+    if (!stopping) {
       if (!options.keepClient) await this.closeClient();
       return;
     }
-    const wasStarted = this.state !== 'new';
-    this.state = 'stopping';
-    // A start() under way rejects now; what it had started is stopped below like a running node's.
-    this.abortStart?.();
-    if (wasStarted) {
+    if (stopping.wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
       // The heartbeat keeps beating while the managers drain: until every running job's
       // outcome and the requeue of the unfinished have landed, this node's in-progress
@@ -552,7 +525,7 @@ export class VerkEngine {
       this.logger.log(`Node ${this.nodeId} stopped`);
     }
     await this.closeConnections();
-    this.state = 'stopped';
+    this.lifecycle.stopped();
     this.metrics?.close();
     if (!options.keepClient) await this.closeClient();
   }

@@ -13,12 +13,21 @@ export interface LiveConnection {
 /** Run after every (re)connect, in the order registered: declare topology, open channels, consume. */
 export type ConnectionSetup = (live: LiveConnection) => Promise<void>;
 
+export interface RabbitConnectionOptions {
+  /** The AMQP heartbeat asked for (seconds), unless the URL sets its own. */
+  heartbeatSeconds: number;
+  /** How long one attempt may take to open the connection (TCP and AMQP handshake), ms. */
+  connectTimeout: number;
+}
+
 /**
  * One AMQP connection that comes back by itself: when the broker closes it (restart,
  * `rabbitmqctl close_connection`, network loss) it reconnects with backoff (100 ms
  * doubling to 5 s) and runs every setup again, so topology is re-declared and consumers
  * resume. Every channel of the lost connection is gone with it: what was delivered on
- * them and not acknowledged is redelivered by the broker (see `generation`).
+ * them and not acknowledged is redelivered by the broker (see `generation`). Each attempt
+ * gives up after `connectTimeout` (a broker that accepts and never answers would hold it
+ * forever), and close() gives up one under way at once.
  */
 export class RabbitConnection {
   private live?: LiveConnection;
@@ -32,6 +41,8 @@ export class RabbitConnection {
   private readonly waiters = new Set<() => void>();
   private readonly sleeper = new Sleeper();
   private readonly warnings: RateLimitedLog;
+  /** Aborts the connection attempts under way (their socket is destroyed). */
+  private readonly attempts = new Set<AbortController>();
   /** When the connection was last lost (epoch ms), 0 while it has not been. */
   lostAt = 0;
 
@@ -41,7 +52,7 @@ export class RabbitConnection {
     /** Shown by `rabbitmqctl list_connections name` (the node's id is in it). */
     readonly name: string,
     private readonly logger: VerkLogger,
-    private readonly heartbeatSeconds: number,
+    private readonly options: RabbitConnectionOptions,
   ) {
     this.warnings = new RateLimitedLog(logger, 2000);
   }
@@ -68,7 +79,7 @@ export class RabbitConnection {
    */
   async open(): Promise<void> {
     if (this.opened) return;
-    if (this.closing) throw new VerkBrokerError(`RabbitMQ connection ${this.name} is closed`);
+    if (this.closing) throw this.closedError();
     this.opening ??= this.connectOnce()
       .then(() => {
         this.opened = true;
@@ -81,7 +92,7 @@ export class RabbitConnection {
   async waitConnected(deadline: number): Promise<LiveConnection> {
     if (!this.opened) await this.open();
     while (!this.live) {
-      if (this.closing) throw new VerkBrokerError(`RabbitMQ connection ${this.name} is closed`);
+      if (this.closing) throw this.closedError();
       const left = deadline - Date.now();
       if (left <= 0) throw new VerkBrokerError(`RabbitMQ is not reachable (connection ${this.name} is reconnecting)`);
       await new Promise<void>((resolve) => {
@@ -97,12 +108,7 @@ export class RabbitConnection {
   }
 
   private async connectOnce(): Promise<void> {
-    let model: ChannelModel;
-    try {
-      model = await this.amqp.connect(withHeartbeat(this.url, this.heartbeatSeconds), { clientProperties: { connection_name: this.name } });
-    } catch (error) {
-      throw new VerkBrokerError(`Could not connect to RabbitMQ: ${redactSecrets((error as Error).message)}`, { cause: error });
-    }
+    const model = await this.connectSocket();
     const live: LiveConnection = { model, generation: ++this.generation };
     model.on('error', (error: Error) => this.warnings.warn(`RabbitMQ connection ${this.name}: ${redactSecrets(error.message)}`));
     model.on('blocked', (reason: string) => this.logger.warn(`RabbitMQ blocks connection ${this.name} (${reason}): enqueues wait`));
@@ -121,6 +127,38 @@ export class RabbitConnection {
     if (this.live !== live) throw new VerkBrokerError('the connection closed during setup');
     for (const wake of [...this.waiters]) wake();
     this.waiters.clear();
+  }
+
+  /** One attempt to open the AMQP connection, bounded by connectTimeout and given up by close(). */
+  private async connectSocket(): Promise<ChannelModel> {
+    if (this.closing) throw this.closedError();
+    const attempt = new AbortController();
+    this.attempts.add(attempt);
+    const timer = setTimeout(() => attempt.abort(), this.options.connectTimeout);
+    let model: ChannelModel;
+    try {
+      // amqplib hands its socket options to net/tls.connect, whose sockets take `signal` (not
+      // in amqplib's types): aborting destroys the socket, so the handshake fails at once.
+      const socketOptions = { clientProperties: { connection_name: this.name }, signal: attempt.signal };
+      model = await this.amqp.connect(withHeartbeat(this.url, this.options.heartbeatSeconds), socketOptions);
+    } catch (error) {
+      if (this.closing) throw this.closedError();
+      const reason = attempt.signal.aborted ? `no answer within ${this.options.connectTimeout} ms` : redactSecrets((error as Error).message);
+      throw new VerkBrokerError(`Could not connect to RabbitMQ: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      this.attempts.delete(attempt);
+    }
+    // close() came while the handshake was finishing: nobody will close this one later.
+    if (this.closing) {
+      await model.close().catch(() => undefined);
+      throw this.closedError();
+    }
+    return model;
+  }
+
+  private closedError(): VerkBrokerError {
+    return new VerkBrokerError(`RabbitMQ connection ${this.name} is closed`);
   }
 
   private lost(live: LiveConnection): void {
@@ -150,12 +188,15 @@ export class RabbitConnection {
   /** Closes the connection for good (no reconnect); channels close with it. */
   async close(): Promise<void> {
     this.closing = true;
+    for (const attempt of this.attempts) attempt.abort();
     this.sleeper.cancel();
     for (const wake of [...this.waiters]) wake();
     this.waiters.clear();
     const live = this.live;
     this.live = undefined;
     await live?.model.close().catch(() => undefined);
+    // An attempt given up above ends at once; its setups fail on the closed connection.
+    await this.opening?.catch(() => undefined);
     await this.reconnecting;
   }
 }

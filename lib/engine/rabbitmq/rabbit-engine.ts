@@ -1,3 +1,4 @@
+import { NodeLifecycle } from '../core/lifecycle';
 import { MiddlewareStack } from '../core/middleware';
 import { withTimeout } from '../core/timing';
 import { WorkerRegistry } from '../core/worker-registry';
@@ -47,7 +48,7 @@ export class VerkRabbitEngine {
   private readonly tracing?: JobTracing;
   private readonly consumers = new Map<string, RabbitConsumer>();
   private readonly counts: RabbitCounters = { processed: 0, failed: 0, retried: 0, dead: 0, recovered: 0, poisoned: 0 };
-  private state: VerkHealthFacts['state'] = 'new';
+  private readonly lifecycle: NodeLifecycle;
   private deadBoundWarned = false;
 
   constructor(
@@ -55,6 +56,7 @@ export class VerkRabbitEngine {
     private readonly hooks: VerkEngineHooks = {},
   ) {
     this.options = resolveOptions(options);
+    this.lifecycle = new NodeLifecycle(this.options.nodeId);
     if (!this.options.broker) throw new VerkConfigError('Invalid Verk option "broker": VerkRabbitEngine needs broker: { rabbitmq: "amqp://..." } (VerkEngine is the Redis engine)', { field: 'broker' });
     this.broker = this.options.broker;
     for (const queue of Object.keys(this.options.queues)) asConfig(() => checkRabbitQueueName(queue, 'queues'));
@@ -64,7 +66,8 @@ export class VerkRabbitEngine {
     this.logger = hooks.logger ?? consoleLogger;
     this.events = new EventBus(this.logger);
     const heartbeatSeconds = Math.max(1, Math.round(this.options.heartbeat / 1000));
-    this.connection = new RabbitConnection(amqp, this.broker.url, `verk:${this.options.nodeId}`, this.logger, heartbeatSeconds);
+    // confirmTimeout bounds each connection attempt too: a broker that accepts and never answers fails it.
+    this.connection = new RabbitConnection(amqp, this.broker.url, `verk:${this.options.nodeId}`, this.logger, { heartbeatSeconds, connectTimeout: this.broker.confirmTimeout });
     this.topology = new Topology(this.broker.queueType, this.options.maxDeadJobs);
     this.publisher = new Publisher(this.connection, this.topology, this.broker.confirmTimeout, this.logger);
     this.control = new RabbitControl(this.connection, this.publisher, this.topology, this.logger, {
@@ -107,7 +110,7 @@ export class VerkRabbitEngine {
     const queues: VerkHealthFacts['queues'] = {};
     for (const [name, consumer] of this.consumers) queues[name] = { concurrency: consumer.concurrency, running: consumer.running, busy: consumer.busy };
     const lastHeartbeatAt = this.connection.current ? Date.now() : this.connection.lostAt;
-    return { nodeId: this.nodeId, state: this.state, heartbeat: this.options.heartbeat, lastHeartbeatAt, queues };
+    return { nodeId: this.nodeId, state: this.lifecycle.state, heartbeat: this.options.heartbeat, lastHeartbeatAt, queues };
   }
 
   /** A round trip to the broker, ms; rejects with a VerkBrokerError when it is away or slower than `timeoutMs`. */
@@ -117,17 +120,16 @@ export class VerkRabbitEngine {
 
   /** Connects (declaring the ladder, the dead queue and the control exchange), then consumes every queue. */
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new VerkStateError(`Verk node ${this.nodeId} was already started; a stopped engine cannot start again (create a new one)`);
-    this.state = 'starting';
-    try {
-      await this.connection.open();
-      for (const [queue, concurrency] of Object.entries(this.options.queues)) await this.startConsumer(queue, concurrency);
-    } catch (error) {
-      this.state = 'stopped';
-      await this.connection.close();
-      throw error;
-    }
-    this.state = 'running';
+    // stop() during start() rejects this at once and closes the connection (an attempt
+    // still connecting is given up); a failed start closes it too, so the process can exit.
+    await this.lifecycle.start(
+      async () => {
+        await this.connection.open();
+        this.lifecycle.checkStarting();
+        for (const [queue, concurrency] of Object.entries(this.options.queues)) await this.startConsumer(queue, concurrency, () => this.lifecycle.checkStarting());
+      },
+      () => this.connection.close(),
+    );
     this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'} on RabbitMQ (${this.broker.queueType} queues)`);
   }
 
@@ -164,8 +166,10 @@ export class VerkRabbitEngine {
     }
   }
 
-  private async startConsumer(queue: string, concurrency: number): Promise<void> {
+  /** `check` throws when the node is being stopped meanwhile: then no consumer is created. */
+  private async startConsumer(queue: string, concurrency: number, check: () => void): Promise<void> {
     const paused = await this.control.isPaused(queue);
+    check();
     const consumer = new RabbitConsumer({
       queue,
       concurrency,
@@ -193,8 +197,11 @@ export class VerkRabbitEngine {
     checkRabbitQueueName(queue, 'queue');
     checkConcurrency(concurrency, 'concurrency');
     if (this.consumers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
-    if (this.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.state}): queues are added between start() and stop()`);
-    await this.startConsumer(queue, concurrency);
+    const checkRunning = (): void => {
+      if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.lifecycle.state}): queues are added between start() and stop()`);
+    };
+    checkRunning();
+    await this.startConsumer(queue, concurrency, checkRunning);
   }
 
   /** Stops processing a queue on this node: running jobs finish, waiting jobs stay in RabbitMQ. */
@@ -245,19 +252,19 @@ export class VerkRabbitEngine {
    * connection stays open for enqueues until `closeClient()`.
    */
   async stop(options: { keepClient?: boolean } = {}): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') {
+    // A start() under way rejects now; consumers it had started are stopped below.
+    const stopping = this.lifecycle.beginStop();
+    if (!stopping) {
       if (!options.keepClient) await this.closeClient();
       return;
     }
-    const wasStarted = this.state !== 'new';
-    this.state = 'stopping';
-    if (wasStarted) {
+    if (stopping.wasStarted) {
       const deadline = Date.now() + this.options.shutdownTimeout;
       await Promise.all([...this.consumers.values()].map((consumer) => consumer.stop(deadline)));
       this.consumers.clear();
       this.logger.log(`Node ${this.nodeId} stopped`);
     }
-    this.state = 'stopped';
+    this.lifecycle.stopped();
     if (!options.keepClient) await this.closeClient();
   }
 

@@ -5,7 +5,7 @@ import { redactRedisUrl } from '../redis/redact';
 export interface VerkBrokerOptions {
   /** An AMQP URL (`amqp://user:pass@host:5672/vhost`, `amqps://...`): jobs live in RabbitMQ. See docs/rabbitmq.md. */
   rabbitmq: string;
-  /** How long an enqueue waits for the broker's publisher confirm, ms (also while reconnecting). Default 10000. */
+  /** How long an enqueue waits for the broker's publisher confirm, ms (also while reconnecting), and the bound of one connection attempt. Default 10000. */
   confirmTimeout?: number;
 }
 
