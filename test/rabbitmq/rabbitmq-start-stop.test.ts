@@ -4,10 +4,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VerkBrokerError, VerkRabbitEngine, VerkStateError } from '../lib/engine';
-import { MemoryLogger } from './helpers/engine';
-import { rabbitTest, useRabbitVhost } from './helpers/rabbitmq';
-import { freePort } from './helpers/redis-server';
+import { VerkBrokerError, VerkRabbitEngine, VerkStateError } from '../../lib/engine';
+import { MemoryLogger } from '../helpers/engine';
+import { rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
+import { freePort } from '../helpers/redis-server';
 
 /*
  * start() of a RabbitMQ node whose broker is unreachable, and stop() called while start()
