@@ -90,7 +90,7 @@ export abstract class CoreScripts<Context extends ClientContext> extends ScriptB
     const fixed = [keys[params.from], keys.queues, keys.dead, keys.stat('failed'), keys.stat('failed', dayOf(params.now)), keys.wake];
     const targets = new QueueTargets(keys, fixed.length + 1);
     const triples = params.jobs.flatMap((job) => [job.member, job.queue === null ? DEAD_INDEX : targets.indexOf(job.queue), job.payload]);
-    // The flow keys last: a trim of dead may lose dependable jobs (lua/includes/trimDead).
+    // The flow keys last: a trim of dead may lose dependable jobs (lua/includes/flow/trimDead).
     return this.run('verkEnqueueDue', [...fixed, ...targets.keys, ...keys.flowLossKeys], [params.maxDeadJobs, params.now, ...triples, ...targets.names]);
   }
 
