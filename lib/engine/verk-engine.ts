@@ -9,17 +9,18 @@ import { VerkFlowAdmin } from './flow/flow-admin';
 import { Keys } from './redis/keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
 import { EventBus } from './events';
-import { type Interruption, MiddlewareStack } from './core/middleware';
+import { MiddlewareStack } from './core/middleware';
 import { NodeLifecycle } from './core/lifecycle';
-import { type InterruptMessage, VerkJobControl } from './admin/job-control';
+import { VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
 import { QueueManager } from './processing/queue-manager';
+import { ControlFollower } from './processing/control-follower';
 import { checkQueueLimits, isLimited, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
 import { Durability } from './redis/durability';
-import { publishIn, subscribe } from './redis/pubsub';
+import { publishIn } from './redis/pubsub';
 import { checkPingTimeout, checkRedisVersion, HealthPing } from './redis/redis-health';
 import { Heartbeat } from './core/heartbeat';
 import { Recovery } from './core/recovery';
@@ -105,6 +106,8 @@ export class VerkEngine {
   private readonly recurringScheduler: RecurringScheduler;
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
+  /** Pause/resume, limits, cancel/move and wake-ups announced on the control channel. */
+  private readonly controlFollower: ControlFollower;
   /** Prometheus metrics (option `metrics`); undefined when off, and then prom-client is never loaded. */
   private readonly metrics?: EngineMetrics;
   private readonly lifecycle: NodeLifecycle;
@@ -127,6 +130,7 @@ export class VerkEngine {
     this.events = new EventBus(this.logger, hooks.instance);
     this.durability = this.options.durability && new Durability(this.options.durability, this.keys.queues);
     const node = this.options.nodeId;
+    const flowRetentionSeconds = Math.ceil(this.options.flowRetention / 1000);
     this.subscriber = createConnection(this.options.redis, 'subscriber', `verk:${node}:control`, this.logger);
     this.redis = createConnection(this.options.redis, 'engine', `verk:${node}:engine`, this.logger);
     this.clientRedis = createConnection(this.options.redis, 'client', `verk:${node}:client`, this.logger);
@@ -149,19 +153,11 @@ export class VerkEngine {
     });
     this.trackedJobs = new TrackedJobSubscriptions(this.options.redis, this.keys, `verk:${node}:track`, this.logger);
     this.client = new VerkClient(this.clientRedis, { keys: this.keys, className: hooks.className, onScheduledNow: this.pollNow, middleware: this.middleware, recorder: this.recorder, tracing: this.tracing, durability: this.durability });
-    this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder, {
-      maxDeadJobs: this.options.maxDeadJobs,
-      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
-      onScheduledNow: this.pollNow,
-    });
+    // What removing or killing a job needs (trimming dead, flow state), the same for both.
+    const removal = { maxDeadJobs: this.options.maxDeadJobs, flowRetentionSeconds, onScheduledNow: this.pollNow };
+    this.admin = new VerkAdmin(this.clientRedis, this.keys, this.recorder, removal);
     this.browse = new VerkBrowse(this.clientRedis, this.keys, this.options.heartbeat);
-    this.bulk = new VerkBulkActions(
-      this.clientRedis,
-      this.keys,
-      this.admin,
-      { maxDeadJobs: this.options.maxDeadJobs, flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000), onScheduledNow: this.pollNow },
-      this.recorder,
-    );
+    this.bulk = new VerkBulkActions(this.clientRedis, this.keys, this.admin, removal, this.recorder);
     const recordEvent = (event: Pick<JobEvent, 'jid' | 'event' | 'queue' | 'from' | 'to'>): void => this.recorder.record([{ ...event, at: Date.now(), node: this.nodeId }]);
     this.control = new VerkJobControl(this.clientRedis, this.keys, this.admin, this.pollNow, recordEvent);
     this.flow = new VerkFlowAdmin(this.clientRedis, this.keys, this.admin, this.control, recordEvent);
@@ -171,7 +167,7 @@ export class VerkEngine {
       logger: this.logger,
       pollInterval: this.options.pollInterval,
       maxDeadJobs: this.options.maxDeadJobs,
-      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      flowRetentionSeconds,
       recorder: this.recorder,
     });
     this.recurringScheduler = new RecurringScheduler({ keys: this.keys, redis: this.redis, logger: this.logger, pollInterval: this.options.pollInterval, middleware: this.middleware });
@@ -187,7 +183,7 @@ export class VerkEngine {
       logger: this.logger,
       maxRecoveries: this.options.maxRecoveries,
       maxDeadJobs: this.options.maxDeadJobs,
-      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
+      flowRetentionSeconds,
       onScheduledNow: this.pollNow,
       recorder: this.recorder,
     });
@@ -201,6 +197,7 @@ export class VerkEngine {
       queues: () => [...this.managers.keys()],
       concurrency: () => this.queues(),
     });
+    this.controlFollower = new ControlFollower({ nodeId: node, keys: this.keys, logger: this.logger, subscriber: this.subscriber, redis: this.redis, recorder: this.recorder, managers: this.managers });
   }
 
   /** Jobs were put in `schedule` to run now (flow control): move them to their queues at once. */
@@ -362,18 +359,8 @@ export class VerkEngine {
    * Enqueues up to `count` of the oldest dead jobs again, each into its queue (the same
    * call on both brokers; on Redis any dead job can also be retried by jid). Returns how many.
    */
-  async retryDead(count: number): Promise<number> {
-    if (!Number.isInteger(count) || count < 1) throw new VerkValidationError('count', `must be an integer >= 1, got ${JSON.stringify(count)}`);
-    let retried = 0;
-    while (retried < count) {
-      const page = await this.admin.listJobs('dead', { limit: Math.min(1000, count - retried), order: 'asc' });
-      const refs = page.jobs.flatMap((listed) => (listed.job ? [{ jid: listed.job.jid, at: listed.at }] : []));
-      if (refs.length === 0) break;
-      const { count: moved } = await this.bulk.retry('dead', refs);
-      retried += moved;
-      if (moved === 0) break;
-    }
-    return retried;
+  retryDead(count: number): Promise<number> {
+    return this.bulk.retryOldest('dead', count);
   }
 
   /** Removes every dead job; returns how many. */
@@ -404,67 +391,9 @@ export class VerkEngine {
     return (await this.clientRedis.sismember(this.keys.pausedQueues, queue)) === 1;
   }
 
-  /**
-   * Listens for pause/resume announcements, and re-reads the paused set whenever the
-   * subscription (re)connects, since announcements made meanwhile are lost. Also listens
-   * for prioritized jobs arriving in an idle queue (see QueueManager.wake).
-   */
-  private async followPauses(): Promise<void> {
-    const onMessage = (channel: string, message: string): void => {
-      if (channel === this.keys.wake) return this.managers.get(message)?.manager.wake();
-      let command: { type?: unknown; queue?: unknown; jid?: unknown; node?: unknown };
-      try {
-        command = JSON.parse(message) as typeof command;
-      } catch {
-        return this.logger.warn(`Ignored a malformed message on ${this.keys.control}: ${message}`);
-      }
-      if (command.type === 'cancel' || command.type === 'move') return this.interrupt(command as InterruptMessage);
-      const manager = typeof command.queue === 'string' ? this.managers.get(command.queue)?.manager : undefined;
-      if (command.type === 'pause') manager?.pause();
-      else if (command.type === 'resume') manager?.resume();
-      else if (command.type === 'limits') {
-        if (manager) void this.syncLimits([[String(command.queue), manager]]);
-      }
-      else this.recorder.onControl(command.type);
-    };
-    this.subscriber.on('ready', () => void this.syncPauses());
-    this.subscriber.on('ready', () => void this.syncLimits([...this.managers].map(([queue, { manager }]) => [queue, manager])));
-    this.subscriber.on('ready', () => void this.recorder.refreshTracking());
-    this.subscriber.on('ready', () => this.managers.forEach(({ manager }) => manager.wake()));
-    await subscribe(this.subscriber, this.keys, [this.keys.control, this.keys.wake], onMessage);
-  }
-
-  /** A job running here was cancelled or moved: its worker can see it, its outcome is ignored. */
-  private interrupt(message: InterruptMessage): void {
-    if (message.node !== this.nodeId || typeof message.jid !== 'string') return;
-    const interruption: Interruption = message.type === 'move' ? { kind: 'moved', queue: message.queue } : { kind: 'canceled' };
-    // Only a run going on now is marked (and the mark ends with it): a message that comes
-    // after its run ended must not mark a later run of the same jid.
-    if (!this.managers.get(String(message.from))?.manager.interrupt(message.jid, interruption)) return;
-    this.logger.warn(`Job ${message.jid} was ${message.type === 'move' ? `moved to queue ${String(message.queue)}` : 'cancelled'} while running on this node; its outcome will be ignored`);
-  }
-
-  private async syncPauses(): Promise<void> {
-    try {
-      const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
-      for (const [queue, { manager }] of this.managers) {
-        if (paused.has(queue)) manager.pause();
-        else manager.resume();
-      }
-    } catch (error) {
-      this.logger.warn(`Could not read paused queues: ${(error as Error).message}`);
-    }
-  }
-
-  /** Re-reads whether queues have limits (after an announcement, or a reconnect that may have lost one). */
-  private async syncLimits(managers: [string, QueueManager][]): Promise<void> {
-    for (const [queue, manager] of managers) {
-      try {
-        manager.limitsChanged(await isLimited(this.redis, this.keys, queue));
-      } catch (error) {
-        this.logger.warn(`Could not read the limits of queue ${queue}: ${(error as Error).message}`);
-      }
-    }
+  /** Follows the control channel (see ControlFollower); a step of startNode. */
+  private followPauses(): Promise<void> {
+    return this.controlFollower.follow();
   }
 
   private startManager(queue: string, concurrency: number, paused: boolean, limited: boolean): void {

@@ -18,8 +18,8 @@
 ]]
 --- @include "includes/setJsonFields"
 --- @include "includes/withError"
---- @include "includes/loseDependable"
---- @include "includes/trimDead"
+--- @include "includes/flow/loseDependable"
+--- @include "includes/flow/trimDead"
 --- @include "includes/redisError"
 
 local k = deadFlowKeys(2)

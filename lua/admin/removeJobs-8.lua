@@ -25,9 +25,9 @@
 ]]
 --- @include "includes/setJsonFields"
 --- @include "includes/withError"
---- @include "includes/loseDependable"
---- @include "includes/trimDead"
---- @include "includes/groupedMember"
+--- @include "includes/flow/loseDependable"
+--- @include "includes/flow/trimDead"
+--- @include "includes/limits/groupedMember"
 
 local k = deadFlowKeys(2)
 -- Dependents go to dead: with dead unusable, change nothing rather than strand them.

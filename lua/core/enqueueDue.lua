@@ -37,9 +37,9 @@
 --- @include "includes/pushJob"
 --- @include "includes/setJsonFields"
 --- @include "includes/withError"
---- @include "includes/loseDependable"
---- @include "includes/trimDead"
---- @include "includes/incrDaily"
+--- @include "includes/flow/loseDependable"
+--- @include "includes/flow/trimDead"
+--- @include "includes/stats/incrDaily"
 
 local queueCount = (#KEYS - 11) / 3
 local firstName = #ARGV - queueCount + 1

@@ -33,10 +33,10 @@
 --- @include "includes/redisError"
 --- @include "includes/setJsonFields"
 --- @include "includes/withError"
---- @include "includes/loseDependable"
---- @include "includes/trimDead"
---- @include "includes/countJobs"
---- @include "includes/addHistogram"
+--- @include "includes/flow/loseDependable"
+--- @include "includes/flow/trimDead"
+--- @include "includes/stats/countJobs"
+--- @include "includes/stats/addHistogram"
 
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
 local died = KEYS[2] == KEYS[3]

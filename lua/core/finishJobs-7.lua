@@ -20,8 +20,8 @@
 
   Returns how many jobs were removed.
 ]]
---- @include "includes/countJobs"
---- @include "includes/addHistogram"
+--- @include "includes/stats/countJobs"
+--- @include "includes/stats/addHistogram"
 
 local removed = 0
 for i = 4, #ARGV do

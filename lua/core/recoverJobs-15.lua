@@ -46,9 +46,9 @@
 --- @include "includes/pushBackJob"
 --- @include "includes/setJsonFields"
 --- @include "includes/withError"
---- @include "includes/loseDependable"
---- @include "includes/trimDead"
---- @include "includes/countJobs"
+--- @include "includes/flow/loseDependable"
+--- @include "includes/flow/trimDead"
+--- @include "includes/stats/countJobs"
 
 if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[15]) == 1 then return { 0, 0, 1 } end
 

@@ -27,9 +27,9 @@
   Returns how many jobs it put in `schedule` (released dependents, a batch callback),
   or -1 when the job was not in in-progress.
 ]]
---- @include "includes/countInBatch"
---- @include "includes/countJobs"
---- @include "includes/addHistogram"
+--- @include "includes/flow/countInBatch"
+--- @include "includes/stats/countJobs"
+--- @include "includes/stats/addHistogram"
 
 -- A key of the wrong type would fail a write half way (Redis does not roll a script back)
 -- and strand the dependents already taken off the list: look first, and change nothing.

@@ -31,14 +31,14 @@
   Returns how many jobs it put in `schedule` (a batch callback), or -1 when the job was
   not in in-progress.
 ]]
---- @include "includes/countInBatch"
+--- @include "includes/flow/countInBatch"
 --- @include "includes/redisError"
 --- @include "includes/setJsonFields"
 --- @include "includes/withError"
---- @include "includes/loseDependable"
---- @include "includes/trimDead"
---- @include "includes/countJobs"
---- @include "includes/addHistogram"
+--- @include "includes/flow/loseDependable"
+--- @include "includes/flow/trimDead"
+--- @include "includes/stats/countJobs"
+--- @include "includes/stats/addHistogram"
 
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return -1 end
 local died = KEYS[2] == KEYS[3]

@@ -14,7 +14,7 @@
 
   Returns how many jobs it put in `schedule` (batch callbacks).
 ]]
---- @include "includes/countInBatch"
+--- @include "includes/flow/countInBatch"
 
 local scheduled = 0
 for i = 3, #ARGV, 4 do

@@ -33,8 +33,8 @@
   arrives), > 0 the ms until a known limit resets, -1 when only a concurrency limit holds
   jobs back (the node is woken on the wake channel when a slot is released; `waiting` set).
 ]]
---- @include "includes/groupOf"
---- @include "includes/groupedMember"
+--- @include "includes/limits/groupOf"
+--- @include "includes/limits/groupedMember"
 
 if redis.call('SISMEMBER', KEYS[5], ARGV[3]) == 1 then return false end
 redis.call('SADD', KEYS[3], ARGV[2])

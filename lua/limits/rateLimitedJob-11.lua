@@ -23,9 +23,9 @@
 ]]
 --- @include "includes/redisError"
 --- @include "includes/pushBackJob"
---- @include "includes/groupOf"
---- @include "includes/groupedMember"
---- @include "includes/releaseHeld"
+--- @include "includes/limits/groupOf"
+--- @include "includes/limits/groupedMember"
+--- @include "includes/limits/releaseHeld"
 
 local job = ARGV[1]
 if not redis.call('LPOS', KEYS[1], job) then return 0 end

@@ -14,7 +14,7 @@
 
   Returns how many slots were given back.
 ]]
---- @include "includes/releaseHeld"
+--- @include "includes/limits/releaseHeld"
 
 if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
 local keep = {}

@@ -10,7 +10,7 @@
 
   Returns how many slots were given back.
 ]]
---- @include "includes/releaseHeld"
+--- @include "includes/limits/releaseHeld"
 
 local released = { total = 0, groups = {} }
 for i = 2, #ARGV do takeHeld(KEYS[2], ARGV[i], released) end

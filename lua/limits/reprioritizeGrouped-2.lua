@@ -13,7 +13,7 @@
 
   Returns 1 when moved, 0 when the member was no longer there.
 ]]
---- @include "includes/groupedMember"
+--- @include "includes/limits/groupedMember"
 
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then return 0 end
 local member = groupedMember(ARGV[2], ARGV[3], redis.call('HINCRBY', KEYS[2], 'seq', 1))

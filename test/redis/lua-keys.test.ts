@@ -14,10 +14,14 @@ import { test } from 'node:test';
 const lua = resolve(__dirname, '..', '..', '..', 'lua');
 
 function luaFiles(): { file: string; text: string }[] {
-  return readdirSync(lua, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .flatMap((folder) => readdirSync(join(lua, folder.name)).filter((file) => file.endsWith('.lua')).map((file) => `${folder.name}/${file}`))
-    .map((file) => ({ file, text: readFileSync(join(lua, file), 'utf8') }));
+  // Every .lua below lua/, at any depth: includes/ has subfolders (limits, stats, flow).
+  const below = (folder: string): string[] =>
+    readdirSync(join(lua, folder), { withFileTypes: true }).flatMap((entry) => {
+      const path = folder === '' ? entry.name : `${folder}/${entry.name}`;
+      if (entry.isDirectory()) return below(path);
+      return entry.name.endsWith('.lua') ? [path] : [];
+    });
+  return below('').map((file) => ({ file, text: readFileSync(join(lua, file), 'utf8') }));
 }
 
 /** The first argument after the command name of each redis.call / redis.pcall, with the command. */
@@ -33,6 +37,8 @@ function keyArguments(text: string): { command: string; key: string }[] {
 test('every key a Lua script touches comes from KEYS (never built from ARGV, a literal or a concatenation)', () => {
   const files = luaFiles();
   assert.ok(files.length > 30, 'the scripts were found');
+  // The includes in subfolders are read too (a one-level listing would skip them silently).
+  assert.ok(files.some(({ file }) => file === 'includes/limits/releaseHeld.lua'), 'the includes of lua/includes/<area>/ were found');
   let checked = 0;
   for (const { file, text } of files) {
     for (const { command, key } of keyArguments(text)) {

@@ -29,6 +29,19 @@ test('@include is expanded recursively, each include pasted once, before its fir
   }
 });
 
+test('@include takes a path below includes/ (lua/includes/<area>/<name>), and such an include can include others', () => {
+  const dir = luaDir({ 'includes/a.lua': 'local function a() return 1 end' });
+  mkdirSync(join(dir, 'includes', 'area'));
+  writeFileSync(join(dir, 'includes', 'area', 'd.lua'), '--- @include "includes/a"\nlocal function d() return a() + 3 end');
+  try {
+    const lua = withIncludes('--- @include "includes/area/d"\nreturn d()', dir, 'script.lua');
+    assert.ok(lua.indexOf('local function a()') >= 0 && lua.indexOf('local function a()') < lua.indexOf('local function d()'), lua);
+    assert.doesNotMatch(lua, /^--- @include/m, 'no include line left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('@include refuses a cycle and a missing file, naming them', () => {
   const dir = luaDir({ 'includes/x.lua': '--- @include "includes/y"', 'includes/y.lua': '--- @include "includes/x"' });
   try {

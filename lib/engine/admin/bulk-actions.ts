@@ -67,6 +67,25 @@ export class VerkBulkActions {
   }
 
   /**
+   * Enqueues up to `count` of the oldest jobs of a set again, each into its queue, page by
+   * page (VerkEngine.retryDead). Returns how many.
+   */
+  async retryOldest(from: JobSet, count: number): Promise<number> {
+    checkSet(from, 'from');
+    if (!Number.isInteger(count) || count < 1) throw new VerkValidationError('count', `must be an integer >= 1, got ${JSON.stringify(count)}`);
+    let retried = 0;
+    while (retried < count) {
+      const page = await this.admin.listJobs(from, { limit: Math.min(1000, count - retried), order: 'asc' });
+      const refs = page.jobs.flatMap((listed) => (listed.job ? [{ jid: listed.job.jid, at: listed.at }] : []));
+      if (refs.length === 0) break;
+      const { count: moved } = await this.retry(from, refs);
+      retried += moved;
+      if (moved === 0) break;
+    }
+    return retried;
+  }
+
+  /**
    * Deletes the selected jobs for good, as clear() does: a dependable job takes the jobs
    * waiting for it to dead (DependencyLostError), a job of a batch counts as dead in it.
    */

@@ -5,7 +5,7 @@
  * `max` (all in ms), from which the mean and the standard deviation follow.
  *
  * The queue manager sums the jobs of one acknowledgement batch here and the script that
- * acknowledges them adds the sums (lua/includes/addHistogram.lua): no extra round trip,
+ * acknowledges them adds the sums (lua/includes/stats/addHistogram.lua): no extra round trip,
  * a few numbers per batch whatever its size.
  */
 

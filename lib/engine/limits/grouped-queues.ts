@@ -5,7 +5,7 @@ import type { Keys } from '../redis/keys';
 import { checkExec } from '../redis/multi';
 import { publish } from '../redis/pubsub';
 
-/** A job's `group`: 1 to 200 characters without a NUL (lua/includes/groupOf.lua reads the same). */
+/** A job's `group`: 1 to 200 characters without a NUL (lua/includes/limits/groupOf.lua reads the same). */
 export function checkGroup(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > 200 || value.includes('\0')) {
     throw new VerkValidationError(field, `must be a string of 1 to 200 bytes without a NUL character, got ${JSON.stringify(value)}`);

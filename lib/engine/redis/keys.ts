@@ -46,7 +46,7 @@ export class Keys {
   /**
    * `stat:processed` / `stat:failed`, and with a day `stat:processed:2026-11-23`. Daily
    * counters (these and the per-queue ones) expire after five years, as Sidekiq's do: the
-   * scripts that count set the TTL (lua/includes/incrDaily.lua).
+   * scripts that count set the TTL (lua/includes/stats/incrDaily.lua).
    */
   stat(kind: 'processed' | 'failed', day?: string): string {
     return day ? `${this.prefix}stat:${kind}:${day}` : `${this.prefix}stat:${kind}`;
@@ -123,7 +123,7 @@ export class Keys {
   }
 
   /**
-   * The keys a script needs to trim `dead` or lose a dependable job (lua/includes/trimDead),
+   * The keys a script needs to trim `dead` or lose a dependable job (lua/includes/flow/trimDead),
    * in the order the scripts take them: verk:flow:pending, dependents, blocked, waiting_on, lost.
    */
   get flowLossKeys(): string[] {

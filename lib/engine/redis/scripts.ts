@@ -47,7 +47,8 @@ function luaDirectory(): string {
 
 /**
  * Replaces each `--- @include "includes/<name>"` line (BullMQ's convention) with the text
- * of lua/includes/<name>.lua, so helpers that several scripts need are written once. An
+ * of lua/includes/<name>.lua (`<name>` may have a folder: `limits/groupOf`), so helpers
+ * that several scripts need are written once. An
  * include may include others; each file is pasted once per script, at its first mention
  * (a Lua local function must be defined before the code that calls it), so two includes
  * sharing a helper do not define it twice.
@@ -81,7 +82,7 @@ let cache: ScriptSource[] | undefined;
 export function loadScripts(): ScriptSource[] {
   if (cache) return cache;
   const dir = luaDirectory();
-  // One folder per concern (core, flow, admin, history, recurring); includes/ holds helpers.
+  // One folder per concern (core, flow, admin, history, recurring, limits); includes/ holds helpers.
   const files = readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && entry.name !== 'includes')
     .flatMap((folder) => readdirSync(join(dir, folder.name)).filter((file) => file.endsWith('.lua')).map((file) => `${folder.name}/${file}`));
