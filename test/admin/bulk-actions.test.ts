@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type Redis from 'ioredis';
 import { VerkEngine, VerkValidationError } from '../../lib/engine';
 import { startEngine, useRedis } from '../helpers/engine';
-import { deadJobs, deadParentsWithChildren, failing } from '../helpers/flow';
+import { deadJobs, startWithDeadParents } from '../helpers/flow';
 import { waitFor } from '../helpers/wait';
 
 /**
@@ -144,9 +144,8 @@ test('Delete on selected jobs removes exactly them; Delete all removes the rest;
 });
 
 test('Delete all on dead with dependable jobs sends their dependents to dead with DependencyLostError, as clear does', async () => {
-  const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, pollInterval: 50 }, { Parent: failing });
+  const { engine, parents, children } = await startWithDeadParents(ctx, 3);
   try {
-    const { parents, children } = await deadParentsWithChildren(engine, ctx.redis, 3);
     // Delete one selected parent: its child goes to dead.
     const [first] = (await engine.admin.listJobs('dead', { limit: 10 })).jobs.filter((listed) => listed.job?.jid === parents[0]);
     assert.deepEqual(await engine.bulk.delete('dead', [{ jid: parents[0], at: first.at as number }]), { count: 1, skipped: [] });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type Redis from 'ioredis';
 import { newJid } from '../../lib/engine';
 import { startEngine, useRedis } from '../helpers/engine';
-import { type DeadJob, deadJobs, deadParentsWithChildren, failing } from '../helpers/flow';
+import { type DeadJob, deadJobs, failing, startWithDeadParents } from '../helpers/flow';
 import { sleep, waitFor } from '../helpers/wait';
 
 /**
@@ -99,9 +99,8 @@ test('a lost dependency takes its dependents to dead transitively (A -> B -> C: 
 });
 
 test('deleting a dead dependency, and clearing dead, send its dependents to dead with DependencyLostError', async () => {
-  const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, pollInterval: 50 }, { Parent: failing });
+  const { engine, parents, children } = await startWithDeadParents(ctx, 3);
   try {
-    const { parents, children } = await deadParentsWithChildren(engine, ctx.redis, 3);
     assert.equal(await engine.admin.removeJob(parents[0], 'dead', 'lose'), true);
     const first = await waitFor(() => deadJob(ctx.redis, children[0]), 'child 0 in dead', 5000);
     assert.equal(first.error_class, 'DependencyLostError');
