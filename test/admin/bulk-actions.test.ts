@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type Redis from 'ioredis';
-import { VerkEngine, VerkValidationError, type WorkerHandler } from '../../lib/engine';
+import { VerkEngine, VerkValidationError } from '../../lib/engine';
 import { startEngine, useRedis } from '../helpers/engine';
+import { deadJobs, startWithDeadParents } from '../helpers/flow';
 import { waitFor } from '../helpers/wait';
 
 /**
@@ -142,33 +143,19 @@ test('Delete on selected jobs removes exactly them; Delete all removes the rest;
   }
 });
 
-const failing: WorkerHandler = {
-  perform() {
-    throw new Error('broken');
-  },
-};
-
 test('Delete all on dead with dependable jobs sends their dependents to dead with DependencyLostError, as clear does', async () => {
-  const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, pollInterval: 50 }, { Parent: failing });
+  const { engine, parents, children } = await startWithDeadParents(ctx, 3);
   try {
-    const parents: string[] = [];
-    const children: string[] = [];
-    for (let n = 0; n < 3; n++) {
-      parents.push(await engine.client.enqueue({ queue: 'default', class: 'Parent', retry: false, dependable: true }));
-      children.push(await engine.client.enqueue({ queue: 'default', class: 'Child', dependsOn: [parents[n]] }));
-    }
-    await waitFor(async () => (await ctx.redis.zcard('dead')) === 3, 'the parents in dead', 10_000);
     // Delete one selected parent: its child goes to dead.
     const [first] = (await engine.admin.listJobs('dead', { limit: 10 })).jobs.filter((listed) => listed.job?.jid === parents[0]);
     assert.deepEqual(await engine.bulk.delete('dead', [{ jid: parents[0], at: first.at as number }]), { count: 1, skipped: [] });
-    const deadNow = async () => (await ctx.redis.zrange('dead', 0, '-1')).map((raw) => JSON.parse(raw) as { jid: string; error_class?: string; error_message?: string });
-    const orphan = (await deadNow()).find((job) => job.jid === children[0]);
+    const orphan = (await deadJobs(ctx.redis)).find((job) => job.jid === children[0]);
     assert.equal(orphan?.error_class, 'DependencyLostError');
     assert.match(orphan?.error_message ?? '', new RegExp(`${parents[0]} was deleted from dead`));
 
     // Delete all: the two parents and child 0; children 1 and 2 land in dead after it.
     assert.equal(await engine.bulk.deleteAll('dead'), 3);
-    const dead = await deadNow();
+    const dead = await deadJobs(ctx.redis);
     assert.deepEqual(dead.map((job) => job.jid).sort(), [children[1], children[2]].sort());
     for (const job of dead) assert.equal(job.error_class, 'DependencyLostError');
     assert.equal(await ctx.redis.hlen('verk:flow:blocked'), 0);

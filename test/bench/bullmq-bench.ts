@@ -1,7 +1,7 @@
 /** BullMQ's side of `npm run bench`, measured the same way as verk-bench.ts. */
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
-import { env, measureProcessing, now, percentile, rate, report, sleep } from './measure';
+import { env, measureEnqueue, measurePickupLatency, measureProcessing, report } from './measure';
 
 async function main(): Promise<void> {
   const connection = { url: env.redisUrl, maxRetriesPerRequest: null };
@@ -9,13 +9,10 @@ async function main(): Promise<void> {
   const single = new Queue('single', { connection });
   const bulk = new Queue('bulk', { connection });
 
-  let started = now();
-  await Promise.all(Array.from({ length: env.enqueueN }, (_, i) => single.add('Noop', { i })));
-  const enqueueSingle = rate(env.enqueueN, now() - started);
-
-  started = now();
-  for (let i = 0; i < env.enqueueN; i += 1000) await bulk.addBulk(Array.from({ length: Math.min(1000, env.enqueueN - i) }, (_, k) => ({ name: 'Noop', data: { i: i + k } })));
-  const enqueueBulk = rate(env.enqueueN, now() - started);
+  const enqueue = await measureEnqueue(
+    (i) => single.add('Noop', { i }),
+    (from, count) => bulk.addBulk(Array.from({ length: count }, (_, k) => ({ name: 'Noop', data: { i: from + k } }))),
+  );
   await Promise.all([single.close(), bulk.close()]);
   await redis.flushall();
 
@@ -34,22 +31,18 @@ async function main(): Promise<void> {
   });
   await worker.close();
 
-  let resolveStart: (at: number) => void = () => undefined;
   const latencyQueue = new Queue('latency', { connection });
-  const latencyWorker = new Worker('latency', async () => void resolveStart(now()), { connection, concurrency: 1, removeOnComplete: { count: 0 } });
-  await latencyWorker.waitUntilReady();
-  await sleep(100);
-  const latencies: number[] = [];
-  for (let i = 0; i < env.latencyN; i++) {
-    const startedAt = new Promise<number>((resolve) => (resolveStart = resolve));
-    const t0 = now();
-    await latencyQueue.add('Ping', {});
-    latencies.push((await startedAt) - t0);
-    await sleep(1);
-  }
+  let latencyWorker!: Worker;
+  const latency = await measurePickupLatency(
+    async (started) => {
+      latencyWorker = new Worker('latency', async () => void started(), { connection, concurrency: 1, removeOnComplete: { count: 0 } });
+      await latencyWorker.waitUntilReady();
+    },
+    () => latencyQueue.add('Ping', {}),
+  );
   await Promise.all([latencyWorker.close(), latencyQueue.close(), queue.close()]);
   redis.disconnect();
-  report({ system: 'bullmq', enqueueSingle, enqueueBulk, ...processing, latencyP50: percentile(latencies, 50), latencyP99: percentile(latencies, 99) });
+  report({ system: 'bullmq', ...enqueue, ...processing, ...latency });
 }
 
 void main();

@@ -64,6 +64,76 @@ export async function measureProcessing(count: number, work: () => Promise<void>
   };
 }
 
+/** What the bench needs of a VerkEngine's or VerkRabbitEngine's client (both have these calls). */
+export interface NoopClient {
+  enqueue(job: { queue: string; class: string; args?: unknown[] }): Promise<unknown>;
+  enqueueMany(jobs: { queue: string; class: string; args: unknown[] }[]): Promise<unknown>;
+}
+
+/** What the pickup-latency row needs of a VerkEngine or VerkRabbitEngine worker. */
+export interface LatencyWorker {
+  workers: { register(name: string, handler: { perform: () => void }): unknown };
+  addQueue(queue: string, concurrency: number): Promise<unknown>;
+}
+
+/** `count` no-op jobs (class Noop, args [n], n counting from `from`) into `queue`, in bulk calls of 1,000. */
+export async function enqueueNoops(client: NoopClient, queue: string, count: number, from = 0): Promise<void> {
+  for (let i = 0; i < count; i += 1000) await client.enqueueMany(Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({ queue, class: 'Noop', args: [from + i + k] })));
+}
+
+/**
+ * The two enqueue rows, measured alike for every system: `enqueueN` jobs by one call each,
+ * all in flight at once (`single(i)`), then `enqueueN` jobs in bulk calls of 1,000
+ * (`bulk(from, count)`).
+ */
+export async function measureEnqueue(single: (i: number) => Promise<unknown>, bulk: (from: number, count: number) => Promise<unknown>): Promise<Pick<SystemResult, 'enqueueSingle' | 'enqueueBulk'>> {
+  let started = now();
+  await Promise.all(Array.from({ length: env.enqueueN }, (_, i) => single(i)));
+  const enqueueSingle = rate(env.enqueueN, now() - started);
+  started = now();
+  for (let i = 0; i < env.enqueueN; i += 1000) await bulk(i, Math.min(1000, env.enqueueN - i));
+  return { enqueueSingle, enqueueBulk: rate(env.enqueueN, now() - started) };
+}
+
+/**
+ * Idle pickup latency, measured alike for every system: `latencyN` times, enqueue one job
+ * and wait for its handler to start. `ready` sets the handler up; the handler calls the
+ * `started` it was given first thing. The queue has 100 ms to go idle before the first job.
+ */
+export async function measurePickupLatency(ready: (started: () => void) => Promise<void>, enqueue: () => Promise<unknown>): Promise<Pick<SystemResult, 'latencyP50' | 'latencyP99'>> {
+  let resolveStart: (at: number) => void = () => undefined;
+  await ready(() => resolveStart(now()));
+  await sleep(100);
+  const latencies: number[] = [];
+  for (let i = 0; i < env.latencyN; i++) {
+    const startedAt = new Promise<number>((resolve) => (resolveStart = resolve));
+    const t0 = now();
+    await enqueue();
+    latencies.push((await startedAt) - t0);
+    await sleep(1);
+  }
+  return { latencyP50: percentile(latencies, 50), latencyP99: percentile(latencies, 99) };
+}
+
+/** The enqueue rows for nestjs-verk (either broker): jobs of class Noop into queues `single` and `bulk`. */
+export function measureVerkEnqueue(client: NoopClient): Promise<Pick<SystemResult, 'enqueueSingle' | 'enqueueBulk'>> {
+  return measureEnqueue(
+    (i) => client.enqueue({ queue: 'single', class: 'Noop', args: [i] }),
+    (from, count) => enqueueNoops(client, 'bulk', count, from),
+  );
+}
+
+/** The pickup-latency row for nestjs-verk (either broker): Ping jobs into a queue `latency` that `worker` adds, at concurrency 1. */
+export function measureVerkPickupLatency(worker: LatencyWorker, client: NoopClient): Promise<Pick<SystemResult, 'latencyP50' | 'latencyP99'>> {
+  return measurePickupLatency(
+    async (started) => {
+      worker.workers.register('Ping', { perform: started });
+      await worker.addQueue('latency', 1);
+    },
+    () => client.enqueue({ queue: 'latency', class: 'Ping' }),
+  );
+}
+
 export function report(result: SystemResult): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -1,7 +1,7 @@
 /** nestjs-verk's side of `npm run bench` (a child process, so its RSS and CPU are its own). */
 import Redis from 'ioredis';
 import { VerkEngine, type VerkLogger, type VerkOptions } from '../../lib/engine';
-import { env, measureProcessing, now, percentile, rate, report, sleep, type SystemResult } from './measure';
+import { enqueueNoops, env, measureVerkEnqueue, measureVerkPickupLatency, measureProcessing, report, sleep, type SystemResult } from './measure';
 
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
@@ -13,7 +13,7 @@ const quiet: VerkLogger = { log: () => undefined, warn: (m) => console.error(m),
 async function processRun(redis: Redis, options: VerkOptions, name: string): Promise<{ processing: number; cpuSecondsPer10k: number }> {
   await redis.flushall();
   const producer = new VerkEngine({ redis: env.redisUrl, nodeId: `bench-producer-${name}` }, { logger: quiet });
-  for (let i = 0; i < env.processN; i += 1000) await producer.client.enqueueMany(Array.from({ length: Math.min(1000, env.processN - i) }, (_, k) => ({ queue: 'bench', class: 'Noop', args: [i + k] })));
+  await enqueueNoops(producer.client, 'bench', env.processN);
   const worker = new VerkEngine({ redis: env.redisUrl, nodeId: `bench-worker-${name}`, queues: { bench: env.concurrency }, ...options }, { logger: quiet });
   worker.workers.register('Noop', { perform: () => undefined });
   const result = await measureProcessing(env.processN, async () => {
@@ -65,19 +65,10 @@ async function groupsRun(redis: Redis): Promise<Pick<SystemResult, 'processingGr
 async function main(): Promise<void> {
   const redis = new Redis(env.redisUrl);
   const producer = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-producer' }, { logger: quiet });
-  const job = (i: number, queue: string) => ({ queue, class: 'Noop', args: [i] });
-
-  // Enqueue, one call per job, all in flight at once.
-  let started = now();
-  await Promise.all(Array.from({ length: env.enqueueN }, (_, i) => producer.client.enqueue(job(i, 'single'))));
-  const enqueueSingle = rate(env.enqueueN, now() - started);
-
-  started = now();
-  for (let i = 0; i < env.enqueueN; i += 1000) await producer.client.enqueueMany(Array.from({ length: Math.min(1000, env.enqueueN - i) }, (_, k) => job(i + k, 'bulk')));
-  const enqueueBulk = rate(env.enqueueN, now() - started);
+  const enqueue = await measureVerkEnqueue(producer.client);
   await redis.flushall();
 
-  for (let i = 0; i < env.processN; i += 1000) await producer.client.enqueueMany(Array.from({ length: Math.min(1000, env.processN - i) }, (_, k) => job(i + k, 'bench')));
+  await enqueueNoops(producer.client, 'bench', env.processN);
 
   const worker = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-worker', queues: { bench: env.concurrency } }, { logger: quiet });
   worker.workers.register('Noop', { perform: () => undefined });
@@ -87,18 +78,7 @@ async function main(): Promise<void> {
   });
 
   // Pickup latency into an idle queue: enqueue, then wait for the handler to start.
-  let resolveStart: (at: number) => void = () => undefined;
-  worker.workers.register('Ping', { perform: () => resolveStart(now()) });
-  await worker.addQueue('latency', 1);
-  await sleep(100);
-  const latencies: number[] = [];
-  for (let i = 0; i < env.latencyN; i++) {
-    const startedAt = new Promise<number>((resolve) => (resolveStart = resolve));
-    const t0 = now();
-    await producer.client.enqueue({ queue: 'latency', class: 'Ping' });
-    latencies.push((await startedAt) - t0);
-    await sleep(1);
-  }
+  const latency = await measureVerkPickupLatency(worker, producer.client);
 
   await worker.stop();
   await producer.stop();
@@ -107,7 +87,7 @@ async function main(): Promise<void> {
   await redis.flushall();
   const memoryBefore = await usedMemory(redis);
   const historyProducer = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-producer-h', history: true }, { logger: quiet });
-  for (let i = 0; i < env.processN; i += 1000) await historyProducer.client.enqueueMany(Array.from({ length: Math.min(1000, env.processN - i) }, (_, k) => job(i + k, 'bench')));
+  await enqueueNoops(historyProducer.client, 'bench', env.processN);
   const historyWorker = new VerkEngine({ redis: env.redisUrl, nodeId: 'bench-worker-h', queues: { bench: env.concurrency }, history: true }, { logger: quiet });
   historyWorker.workers.register('Noop', { perform: () => undefined });
   const withHistory = await measureProcessing(env.processN, async () => {
@@ -136,11 +116,9 @@ async function main(): Promise<void> {
   redis.disconnect();
   report({
     system: 'nestjs-verk',
-    enqueueSingle,
-    enqueueBulk,
+    ...enqueue,
     ...processing,
-    latencyP50: percentile(latencies, 50),
-    latencyP99: percentile(latencies, 99),
+    ...latency,
     processingWithHistory: withHistory.processing,
     cpuSecondsPer10kWithHistory: withHistory.cpuSecondsPer10k,
     historyBytesPerJob: Math.round(historyBytesPerJob),

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { VerkService } from 'nestjs-verk';
 import { useRedis } from '../helpers/engine';
-import { launchBrowser, PLATFORMS, rawJob, screenshot, startApp } from '../helpers/dashboard';
+import { PLATFORMS, rawJob, screenshot, startApp, useBrowser } from '../helpers/dashboard';
 import { waitFor } from '../helpers/wait';
 import { LOOKUP_SCAN } from '../../lib/dashboard/data/engine-data-source';
 
@@ -15,13 +15,7 @@ import { LOOKUP_SCAN } from '../../lib/dashboard/data/engine-data-source';
  * concurrency of every node on the Queues page. Real Chromium, Express and Fastify.
  */
 const ctx = useRedis();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const jidOf = (n: number): string => `b${n.toString(16).padStart(23, '0')}`;
 

@@ -1,27 +1,18 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { type CanActivate, type ExecutionContext, Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
 import { newJid, VerkDashboardModule, VerkModule, VerkService } from 'nestjs-verk';
 import { useRedis } from '../helpers/engine';
-import { launchBrowser, PLATFORMS, rawJob, screenshot, startApp } from '../helpers/dashboard';
+import { serve } from '../helpers/nest';
+import { PLATFORMS, rawJob, screenshot, startApp, useBrowser } from '../helpers/dashboard';
 
 /**
  * The dashboard's safety on Express and Fastify: response headers, same-origin POSTs,
  * read-only mode, guards, authorize, and the global prefix.
  */
 const ctx = useRedis();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const LABELS = ['Pause', 'Resume', 'Clear', 'Retry now', 'Delete', 'Kill', 'Retry all', 'Delete all', 'Cancel', 'Enqueue now', 'Remove'];
 
@@ -194,14 +185,13 @@ for (const platform of PLATFORMS) {
       ],
     })
     class AsyncModule {}
-    const app = platform === 'fastify' ? await NestFactory.create(AsyncModule, new FastifyAdapter(), { logger: false }) : await NestFactory.create(AsyncModule, { logger: false });
-    await app.listen(0, '127.0.0.1');
+    const served = await serve(AsyncModule, platform);
     try {
-      const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+      const base = served.url;
       assert.equal((await fetch(`${base}/ops/queues`)).status, 200);
       assert.equal((await post(`${base}/ops/api/queues/default/pause`, { 'sec-fetch-site': 'same-origin' })).status, 404);
     } finally {
-      await app.close();
+      await served.close();
     }
   });
 }

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { newJid, VerkService } from 'nestjs-verk';
 import { useRedis } from '../helpers/engine';
-import { launchBrowser, PLATFORMS, rawJob, runs, screenshot, startApp } from '../helpers/dashboard';
+import { PLATFORMS, rawJob, runs, screenshot, startApp, useBrowser } from '../helpers/dashboard';
 import { sleep, waitFor } from '../helpers/wait';
 
 /**
@@ -12,13 +11,7 @@ import { sleep, waitFor } from '../helpers/wait';
  * real Nest apps on Express and on Fastify over a private redis-server.
  */
 const ctx = useRedis();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 for (const platform of PLATFORMS) {
   test(`${platform}: the overview's counters change while jobs run`, async () => {

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Injectable, Module, Scope, type INestApplicationContext, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import {
   currentJob,
   type JobContext,
@@ -21,6 +20,7 @@ import {
 } from 'nestjs-verk';
 import { startEngine, useRedis, zsetJobs } from '../helpers/engine';
 import { sleep, waitFor } from '../helpers/wait';
+import { boot } from '../helpers/nest';
 
 const ctx = useRedis();
 
@@ -31,10 +31,6 @@ class Trace {
   add(entry: string): void {
     this.entries.push(entry);
   }
-}
-
-async function boot(moduleClass: Type<unknown>): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(moduleClass, { logger: false, abortOnError: false });
 }
 
 /** An application with VerkModule.forRoot(options) on this test's Redis, and the given providers. */

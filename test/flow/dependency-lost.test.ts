@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type Redis from 'ioredis';
-import { newJid, type WorkerHandler } from '../../lib/engine';
+import { newJid } from '../../lib/engine';
 import { startEngine, useRedis } from '../helpers/engine';
+import { type DeadJob, deadJobs, failing, startWithDeadParents } from '../helpers/flow';
 import { sleep, waitFor } from '../helpers/wait';
 
 /**
@@ -31,26 +32,9 @@ async function flowMentions(redis: Redis, jid: string): Promise<string[]> {
   return places;
 }
 
-interface DeadJob {
-  jid: string;
-  class: string;
-  error_class?: string;
-  error_message?: string;
-}
-
-async function deadJobs(redis: Redis): Promise<DeadJob[]> {
-  return (await redis.zrange('dead', 0, '-1')).map((member) => JSON.parse(member) as DeadJob);
-}
-
 async function deadJob(redis: Redis, jid: string): Promise<DeadJob | undefined> {
   return (await deadJobs(redis)).find((job) => job.jid === jid);
 }
-
-const failing: WorkerHandler = {
-  perform() {
-    throw new Error('broken');
-  },
-};
 
 /** Waits until `jid` is in dead (through a worker's failure). */
 function waitDead(jid: string, what: string): Promise<unknown> {
@@ -115,15 +99,8 @@ test('a lost dependency takes its dependents to dead transitively (A -> B -> C: 
 });
 
 test('deleting a dead dependency, and clearing dead, send its dependents to dead with DependencyLostError', async () => {
-  const engine = await startEngine({ redis: ctx.server.url, queues: { default: 1 }, pollInterval: 50 }, { Parent: failing });
+  const { engine, parents, children } = await startWithDeadParents(ctx, 3);
   try {
-    const parents: string[] = [];
-    const children: string[] = [];
-    for (let n = 0; n < 3; n++) {
-      parents.push(await engine.client.enqueue({ queue: 'default', class: 'Parent', retry: false, dependable: true }));
-      children.push(await engine.client.enqueue({ queue: 'default', class: 'Child', dependsOn: [parents[n]] }));
-      await waitDead(parents[n], `parent ${n} in dead`);
-    }
     assert.equal(await engine.admin.removeJob(parents[0], 'dead', 'lose'), true);
     const first = await waitFor(() => deadJob(ctx.redis, children[0]), 'child 0 in dead', 5000);
     assert.equal(first.error_class, 'DependencyLostError');

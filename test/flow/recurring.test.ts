@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { JobFinished, OnVerkEvent, Perform, type RecurringJob, VerkModule, VerkService, VerkValidationError, Worker } from 'nestjs-verk';
 import { VerkEngine } from 'nestjs-verk/engine';
 import { MemoryLogger, startEngine, useRedis } from '../helpers/engine';
 import { sleep, waitFor } from '../helpers/wait';
+import { boot } from '../helpers/nest';
 
 const ctx = useRedis();
 
@@ -373,10 +373,6 @@ function appModule(nodeId: string, worker: Type<unknown> = HeartbeatWorker): Typ
   @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId, queues: { default: 2 }, pollInterval: 200 })], providers: [TickLedger, worker] })
   class AppModule {}
   return AppModule;
-}
-
-function boot(moduleClass: Type<unknown>): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(moduleClass, { logger: false, abortOnError: false });
 }
 
 test('@Worker({ cron }) stores its schedule at boot and runs; a second app with the same declaration adds no ticks', async () => {

@@ -1,15 +1,14 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { type INestApplication, Injectable, Module, type Provider } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { after, before } from 'node:test';
+import { Injectable, Module, type Provider } from '@nestjs/common';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { currentJob, Perform, VerkDashboardModule, type VerkDashboardOptions, VerkModule, type VerkModuleOptions, Worker } from 'nestjs-verk';
+import { type Platform, serve, type ServedApp } from './nest';
 import { sleep } from './wait';
 
-export type Platform = 'express' | 'fastify';
+export type { Platform };
 export const PLATFORMS: Platform[] = ['express', 'fastify'];
 
 /** jids each test worker ran, and the ones that saw their cancellation. */
@@ -48,14 +47,8 @@ export class FailingWorker {
   }
 }
 
-export interface TestApp {
-  app: INestApplication;
-  url: string;
-  close(): Promise<void>;
-}
-
 /** A real Nest app on Express or Fastify with VerkModule and the dashboard, listening on a free loopback port. */
-export async function startApp(platform: Platform, options: { redis: string; verk?: Partial<VerkModuleOptions>; dashboard?: VerkDashboardOptions; prefix?: string; providers?: Provider[] }): Promise<TestApp> {
+export async function startApp(platform: Platform, options: { redis: string; verk?: Partial<VerkModuleOptions>; dashboard?: VerkDashboardOptions; prefix?: string; providers?: Provider[] }): Promise<ServedApp> {
   @Module({
     imports: [
       VerkModule.forRoot({ redis: options.redis, nodeId: `dash-${platform}`, queues: { default: 5 }, pollInterval: 200, histograms: true, ...options.verk }),
@@ -64,19 +57,30 @@ export async function startApp(platform: Platform, options: { redis: string; ver
     providers: [QuickWorker, SleepyWorker, FailingWorker, ...(options.providers ?? [])],
   })
   class AppModule {}
-  const app = platform === 'fastify' ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false }) : await NestFactory.create(AppModule, { logger: false });
-  if (options.prefix) app.setGlobalPrefix(options.prefix);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  return serve(AppModule, platform, options.prefix);
 }
 
-/** Debian's Chromium, headless, driven by playwright-core (nothing downloads a browser). */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+/**
+ * One browser for the whole test file, Debian's Chromium, headless, driven by playwright-core
+ * (nothing downloads a browser): launched before the file's first test, closed after its last.
+ */
+export function useBrowser(): { newPage(): Promise<Page> } {
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
   });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    newPage(): Promise<Page> {
+      if (!browser) throw new Error('useBrowser(): no browser before the before() hook has run');
+      return browser.newPage();
+    },
+  };
 }
 
 const ARTIFACTS = resolve(__dirname, '..', '..', '..', 'test', 'artifacts');

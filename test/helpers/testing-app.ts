@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:net';
+import { after, before } from 'node:test';
 import { type DynamicModule, Injectable, Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { currentJob, type JobContext, type JobPayload, JobFinished, newJid, OnVerkEvent, Perform, type VerkClientMiddleware, type VerkMiddleware, VerkService, Worker } from 'nestjs-verk';
+import { currentJob, type JobContext, type JobPayload, JobFinished, newJid, OnVerkEvent, Perform, type VerkClientMiddleware, type VerkMiddleware, VerkService, VerkTesting, Worker } from 'nestjs-verk';
+import { boot } from './nest';
 import { freePort } from './redis-server';
 
 /**
@@ -144,14 +145,20 @@ export class FeatureModule {}
 export async function bootApp(verk: DynamicModule): Promise<INestApplicationContext> {
   @Module({ imports: [verk, LedgerModule, FeatureModule] })
   class AppModule {}
-  return NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+  return boot(AppModule);
+}
+
+export interface ConnectionCounter {
+  url: string;
+  connections: () => number;
+  close: () => Promise<void>;
 }
 
 /**
  * A TCP listener on a free port that counts the connections it accepts: point Redis at it
  * and nothing should ever connect.
  */
-export async function connectionCounter(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+export async function connectionCounter(): Promise<ConnectionCounter> {
   const port = await freePort();
   let count = 0;
   const server: Server = createServer((socket) => {
@@ -163,5 +170,60 @@ export async function connectionCounter(): Promise<{ url: string; connections: (
     url: `redis://127.0.0.1:${port}`,
     connections: () => count,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface TestingAppContext {
+  readonly app: INestApplicationContext;
+  readonly verk: VerkService;
+  readonly testing: VerkTesting;
+  readonly ledger: Ledger;
+  /** Where Redis would be: must see no connection. */
+  readonly redis: ConnectionCounter;
+  /** Forgets the kept jobs and what the ledger recorded, for the next test. */
+  reset(): void;
+}
+
+/**
+ * One testing app per test file, as the forTesting suites use it: a connection counter
+ * where Redis would be, and the app with `verk` (a VerkModule.forTesting), both started
+ * before the file's first test and closed after its last.
+ */
+export function useTestingApp(verk: DynamicModule): TestingAppContext {
+  let app: INestApplicationContext | undefined;
+  let redis: ConnectionCounter | undefined;
+  before(async () => {
+    redis = await connectionCounter();
+    app = await bootApp(verk);
+  });
+  after(async () => {
+    await app?.close();
+    await redis?.close();
+  });
+  const current = () => {
+    if (!app || !redis) throw new Error('useTestingApp(): the app is there from before() on');
+    return { app, redis };
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get verk() {
+      return current().app.get(VerkService);
+    },
+    get testing() {
+      return current().app.get(VerkTesting);
+    },
+    get ledger() {
+      return current().app.get(Ledger);
+    },
+    get redis() {
+      return current().redis;
+    },
+    reset() {
+      this.testing.clear();
+      this.ledger.entries.length = 0;
+      this.ledger.failuresLeft.clear();
+    },
   };
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
+import { Injectable, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   getVerkHealthToken,
@@ -22,11 +22,11 @@ import {
   Worker,
 } from 'nestjs-verk';
 import type Redis from 'ioredis';
-import type { AddressInfo } from 'node:net';
 import { RedisServer } from '../helpers/redis-server';
 import { connect, MemoryLogger } from '../helpers/engine';
 import { VerkEngine } from '../../lib/engine';
 import { waitFor } from '../helpers/wait';
+import { boot, serve } from '../helpers/nest';
 
 /*
  * Named instances: two VerkModule.forRoot({ name }) on two private redis-servers (plus the
@@ -113,10 +113,6 @@ function appModule(): Type<unknown> {
   })
   class AppModule {}
   return AppModule;
-}
-
-async function boot(module: Type<unknown>): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(module, { logger: false, abortOnError: false });
 }
 
 test('two named instances on two redis-servers: each worker runs only its instance\'s jobs; @InjectVerk resolves the right service', async () => {
@@ -222,14 +218,12 @@ test('the dashboard shows the instance it is given (one per instance, at differe
     ],
   })
   class DashboardApp {}
-  const app = await NestFactory.create(DashboardApp, { logger: false });
-  await app.listen(0, '127.0.0.1');
+  const { app, url } = await serve(DashboardApp);
   try {
-    const { port } = app.getHttpServer().address() as AddressInfo;
     await app.get<VerkService>(getVerkServiceToken('eu')).enqueue({ queue: 'eu-only', class: 'X' });
     await app.get<VerkService>(getVerkServiceToken('us')).enqueue({ queue: 'us-only', class: 'X' });
     const queuesAt = async (path: string) => {
-      const response = await fetch(`http://127.0.0.1:${port}${path}/api/queues`);
+      const response = await fetch(`${url}${path}/api/queues`);
       assert.equal(response.status, 200);
       return JSON.stringify(await response.json());
     };

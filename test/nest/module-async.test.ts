@@ -1,35 +1,13 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
-import { Perform, VerkConfigError, VerkModule, type VerkModuleOptions, type VerkOptionsFactory, VerkService, Worker } from 'nestjs-verk';
+import { VerkConfigError, VerkModule, type VerkModuleOptions, type VerkOptionsFactory, VerkService } from 'nestjs-verk';
 import { useRedis } from '../helpers/engine';
-import { waitFor } from '../helpers/wait';
+import { boot, Hello, runsAJob } from '../helpers/nest';
 
 const ctx = useRedis();
-
-const runs: string[] = [];
-
-@Worker()
-@Injectable()
-class Greet {
-  @Perform()
-  perform(name: string): void {
-    runs.push(name);
-  }
-}
-
-async function boot(moduleClass: Type<unknown>): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(moduleClass, { logger: false, abortOnError: false });
-}
-
-/** Enqueues through the app's VerkService and waits for the worker to run it. */
-async function runsAJob(app: INestApplicationContext, name: string): Promise<void> {
-  await app.get(VerkService).enqueue({ queue: 'default', class: Greet, args: [name] });
-  await waitFor(() => runs.includes(name), `job ${name} runs`);
-}
 
 /** ConfigModule.forRoot with the private Redis' URL, as an app reading REDIS_URL from its environment would. */
 function configModule() {
@@ -50,7 +28,7 @@ test('forRootAsync with useFactory and inject: options from ConfigService', asyn
       configModule(),
       VerkModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config: ConfigService) => ({ redis: config.getOrThrow<string>('REDIS_URL'), queues: { default: 2 }, generateNodeId: true }) }),
     ],
-    providers: [Greet],
+    providers: [Hello],
   })
   class AppModule {}
   const app = await boot(AppModule);
@@ -62,7 +40,7 @@ test('forRootAsync with useFactory and inject: options from ConfigService', asyn
 });
 
 test('forRootAsync with useClass: the module instantiates the options factory with its dependencies', async () => {
-  @Module({ imports: [configModule(), VerkModule.forRootAsync({ imports: [ConfigModule], useClass: VerkConfig })], providers: [Greet] })
+  @Module({ imports: [configModule(), VerkModule.forRootAsync({ imports: [ConfigModule], useClass: VerkConfig })], providers: [Hello] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
@@ -75,7 +53,7 @@ test('forRootAsync with useClass: the module instantiates the options factory wi
 test('forRootAsync with useExisting: an options factory provided by another module is reused', async () => {
   @Module({ imports: [ConfigModule], providers: [VerkConfig], exports: [VerkConfig] })
   class VerkConfigModule {}
-  @Module({ imports: [configModule(), VerkModule.forRootAsync({ imports: [VerkConfigModule], useExisting: VerkConfig })], providers: [Greet] })
+  @Module({ imports: [configModule(), VerkModule.forRootAsync({ imports: [VerkConfigModule], useExisting: VerkConfig })], providers: [Hello] })
   class AppModule {}
   const app = await boot(AppModule);
   try {
@@ -113,7 +91,7 @@ test('isGlobal: true by default (VerkService injectable in a module that does no
 });
 
 test('isGlobal is not passed to the engine as an option', async () => {
-  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, generateNodeId: true, queues: { default: 1 }, isGlobal: true })], providers: [Greet] })
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, generateNodeId: true, queues: { default: 1 }, isGlobal: true })], providers: [Hello] })
   class AppModule {}
   const app = await boot(AppModule);
   try {

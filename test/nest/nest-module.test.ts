@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Inject, Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Perform, VerkModule, VerkService, Worker } from 'nestjs-verk';
 import { connect, zsetJobs, useRedis } from '../helpers/engine';
 import { waitFor } from '../helpers/wait';
+import { boot } from '../helpers/nest';
 
 const ctx = useRedis();
 
@@ -41,10 +42,6 @@ class SendMail {
   retryAt(failedAt: number): number {
     return failedAt + 3600;
   }
-}
-
-async function boot(moduleClass: Type<unknown>): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(moduleClass, { logger: false, abortOnError: false });
 }
 
 test('forRoot: @Worker providers are discovered with their injected dependencies; enqueue by name and by class', async () => {

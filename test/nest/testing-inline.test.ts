@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
-import { newJid, VerkModule, VerkService, VerkTesting, VerkValidationError } from 'nestjs-verk';
-import { bootApp, connectionCounter, FeatureModule, FlakyWorker, Ledger, LedgerModule, SignupService } from '../helpers/testing-app';
+import { newJid, VerkModule, VerkTesting, VerkValidationError } from 'nestjs-verk';
+import { FeatureModule, FlakyWorker, Ledger, LedgerModule, SignupService, useTestingApp } from '../helpers/testing-app';
 
 /*
  * VerkModule.forTesting({ mode: 'inline' }): every enqueue runs its job at once, awaited,
@@ -12,69 +12,48 @@ import { bootApp, connectionCounter, FeatureModule, FlakyWorker, Ledger, LedgerM
  * (Sidekiq's inline!). No redis-server runs; a listener stands where Redis would be.
  */
 
-let app: INestApplicationContext;
-let verk: VerkService;
-let ledger: Ledger;
-let redis: Awaited<ReturnType<typeof connectionCounter>>;
-
-before(async () => {
-  redis = await connectionCounter();
-  app = await bootApp(VerkModule.forTesting({ mode: 'inline' }));
-  verk = app.get(VerkService);
-  ledger = app.get(Ledger);
-});
-
-after(async () => {
-  await app?.close();
-  await redis?.close();
-});
-
-function reset(): void {
-  app.get(VerkTesting).clear();
-  ledger.entries.length = 0;
-  ledger.failuresLeft.clear();
-}
+const ctx = useTestingApp(VerkModule.forTesting({ mode: 'inline' }));
 
 test('enqueue runs the job before it resolves, with DI; nothing is left waiting', async () => {
-  reset();
-  assert.equal(app.get(VerkTesting).mode, 'inline');
-  const jid = await app.get(SignupService).signUp(7);
+  ctx.reset();
+  assert.equal(ctx.app.get(VerkTesting).mode, 'inline');
+  const jid = await ctx.app.get(SignupService).signUp(7);
   assert.match(jid, /^[0-9a-f]{24}$/);
-  assert.deepEqual(ledger.entries, ['welcome:7:undefined']);
-  assert.deepEqual(app.get(VerkTesting).jobs(), []);
+  assert.deepEqual(ctx.ledger.entries, ['welcome:7:undefined']);
+  assert.deepEqual(ctx.app.get(VerkTesting).jobs(), []);
 });
 
 test('a chain of jobs that enqueue jobs runs nested, each inside its parent (as Sidekiq inline does)', async () => {
-  reset();
-  await verk.enqueue({ queue: 'default', class: 'ChainStep', args: [1, 3] });
-  assert.deepEqual(ledger.entries, ['step:1', 'step:2', 'step:3', 'step-done:3', 'step-done:2', 'step-done:1']);
+  ctx.reset();
+  await ctx.verk.enqueue({ queue: 'default', class: 'ChainStep', args: [1, 3] });
+  assert.deepEqual(ctx.ledger.entries, ['step:1', 'step:2', 'step:3', 'step-done:3', 'step-done:2', 'step-done:1']);
 });
 
 test('a failing job throws its own error to the caller and is dead (no retries inline)', async () => {
-  reset();
-  ledger.failuresLeft.set('boom', 1);
-  await assert.rejects(verk.enqueue({ queue: 'default', class: FlakyWorker, args: ['boom'] }), (error: Error) => error instanceof TypeError && error.message === 'flaky boom failed (1 left)');
-  const dead = app.get(VerkTesting).dead();
+  ctx.reset();
+  ctx.ledger.failuresLeft.set('boom', 1);
+  await assert.rejects(ctx.verk.enqueue({ queue: 'default', class: FlakyWorker, args: ['boom'] }), (error: Error) => error instanceof TypeError && error.message === 'flaky boom failed (1 left)');
+  const dead = ctx.app.get(VerkTesting).dead();
   assert.equal(dead.length, 1);
   assert.equal(dead[0].payload.error_class, 'TypeError');
   // An unknown class fails like any job.
-  await assert.rejects(verk.enqueue({ queue: 'default', class: 'NoSuchWorker' }), /No worker for job class "NoSuchWorker"/);
+  await assert.rejects(ctx.verk.enqueue({ queue: 'default', class: 'NoSuchWorker' }), /No worker for job class "NoSuchWorker"/);
 });
 
 test('a dependency diamond, schedule and a batch with its callback all run at once', async () => {
-  reset();
-  await app.get(SignupService).diamond();
+  ctx.reset();
+  await ctx.app.get(SignupService).diamond();
   assert.deepEqual(
-    ledger.entries.map((entry) => entry.slice(5)),
+    ctx.ledger.entries.map((entry) => entry.slice(5)),
     ['publish-never-first', 'fetch', 'resize', 'index', 'publish'],
   );
-  ledger.entries.length = 0;
-  await verk.schedule({ queue: 'default', class: 'Graph::Node', args: ['tomorrow'] }, Date.now() + 86_400_000);
-  assert.deepEqual(ledger.entries, ['node:tomorrow']);
-  ledger.entries.length = 0;
-  ledger.failuresLeft.set('bad', 1);
+  ctx.ledger.entries.length = 0;
+  await ctx.verk.schedule({ queue: 'default', class: 'Graph::Node', args: ['tomorrow'] }, Date.now() + 86_400_000);
+  assert.deepEqual(ctx.ledger.entries, ['node:tomorrow']);
+  ctx.ledger.entries.length = 0;
+  ctx.ledger.failuresLeft.set('bad', 1);
   await assert.rejects(
-    verk.batch(
+    ctx.verk.batch(
       [
         { queue: 'imports', class: 'Graph::Node', args: ['a'] },
         { queue: 'imports', class: FlakyWorker, args: ['bad'] },
@@ -83,15 +62,15 @@ test('a dependency diamond, schedule and a batch with its callback all run at on
     ),
     /flaky bad failed/,
   );
-  assert.deepEqual(ledger.entries, ['node:a', 'flaky:bad:fail', 'batch:inline:2/1/1']);
+  assert.deepEqual(ctx.ledger.entries, ['node:a', 'flaky:bad:fail', 'batch:inline:2/1/1']);
 });
 
 test('validation errors are the real ones and nothing runs', async () => {
-  reset();
-  await assert.rejects(verk.enqueue({ queue: 'a b', class: 'SendWelcome' }), (error: Error) => error instanceof VerkValidationError && error.message.startsWith('job.queue: must be a non-empty queue name'));
-  await assert.rejects(verk.enqueue({ queue: 'q', class: 'SendWelcome', dependsOn: [newJid()] }), /is neither pending nor recorded as finished/);
-  assert.deepEqual(ledger.entries, []);
-  assert.equal(redis.connections(), 0, 'nothing connected to Redis');
+  ctx.reset();
+  await assert.rejects(ctx.verk.enqueue({ queue: 'a b', class: 'SendWelcome' }), (error: Error) => error instanceof VerkValidationError && error.message.startsWith('job.queue: must be a non-empty queue name'));
+  await assert.rejects(ctx.verk.enqueue({ queue: 'q', class: 'SendWelcome', dependsOn: [newJid()] }), /is neither pending nor recorded as finished/);
+  assert.deepEqual(ctx.ledger.entries, []);
+  assert.equal(ctx.redis.connections(), 0, 'nothing connected to Redis');
 });
 
 // @nestjs/testing is not among this repository's devDependencies; when it is, this runs
@@ -105,14 +84,14 @@ try {
 }
 
 test('with @nestjs/testing: overrideModule(the forRoot import).useModule(forTesting()) runs no Redis', { skip: nestTesting ? false : '@nestjs/testing is not installed' }, async () => {
-  const verkRoot: DynamicModule = VerkModule.forRoot({ redis: redis.url, nodeId: 'app', queues: { default: 1 } });
+  const verkRoot: DynamicModule = VerkModule.forRoot({ redis: ctx.redis.url, nodeId: 'app', queues: { default: 1 } });
   @Module({ imports: [verkRoot, LedgerModule, FeatureModule] })
   class AppModule {}
   const moduleRef = await nestTesting!.Test.createTestingModule({ imports: [AppModule] }).overrideModule(verkRoot).useModule(VerkModule.forTesting({ mode: 'inline' })).compile();
   try {
     await moduleRef.get(SignupService).signUp(1);
     assert.deepEqual(moduleRef.get(Ledger).entries, ['welcome:1:undefined']);
-    assert.equal(redis.connections(), 0);
+    assert.equal(ctx.redis.connections(), 0);
   } finally {
     await moduleRef.close();
   }

@@ -1,33 +1,14 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Injectable, type INestApplication, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Module } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { Perform, VerkConfigError, VerkModule, VerkService, Worker } from 'nestjs-verk';
+import { VerkConfigError, VerkModule } from 'nestjs-verk';
 import { useRedis } from '../helpers/engine';
+import { boot, Hello, runsAJob, serve } from '../helpers/nest';
 import { waitFor } from '../helpers/wait';
 
 const ctx = useRedis();
-const runs: string[] = [];
-
-@Worker()
-@Injectable()
-class Hello {
-  @Perform()
-  perform(name: string): void {
-    runs.push(name);
-  }
-}
-
-async function serve(module: unknown, fastify = false): Promise<{ app: INestApplication; url: string }> {
-  const options = { logger: false as const, abortOnError: false };
-  const app = fastify ? await NestFactory.create(module as never, new FastifyAdapter(), options) : await NestFactory.create(module as never, options);
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}` };
-}
 
 test('metrics: { endpoint: "/metrics" } serves the registry over HTTP: verk_ metrics next to Node\'s default ones', async () => {
   const registry = new Registry();
@@ -36,8 +17,7 @@ test('metrics: { endpoint: "/metrics" } serves the registry over HTTP: verk_ met
   class AppModule {}
   const { app, url } = await serve(AppModule);
   try {
-    await app.get(VerkService).enqueue({ queue: 'default', class: Hello, args: ['world'] });
-    await waitFor(() => runs.includes('world'), 'the job runs');
+    await runsAJob(app, 'world');
     const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), registry.contentType);
@@ -58,7 +38,7 @@ test('the endpoint on Fastify: same text, the registry\'s Content-Type', async (
   const registry = new Registry();
   @Module({ imports: [VerkModule.forRoot({ redis: ctx.server.url, nodeId: 'fastify', queues: { default: 3 }, metrics: { registry, endpoint: '/internal/metrics' } })], providers: [Hello] })
   class AppModule {}
-  const { app, url } = await serve(AppModule, true);
+  const { app, url } = await serve(AppModule, 'fastify');
   try {
     const response = await fetch(`${url}/internal/metrics`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(response.status, 200);
@@ -85,7 +65,7 @@ test('without endpoint no route is added; metrics still land in the registry the
 test('forRootAsync cannot add the endpoint (controllers are declared before the factory runs): a clear error at boot', async () => {
   @Module({ imports: [VerkModule.forRootAsync({ useFactory: () => ({ redis: ctx.server.url, nodeId: 'async', metrics: { registry: new Registry(), endpoint: '/metrics' } }) })] })
   class AppModule {}
-  const booted = NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+  const booted = boot(AppModule);
   // An app that boots after all is closed, so the failure shows instead of a hang.
   void booted.then((app) => app.close(), () => undefined);
   await assert.rejects(booted, (error: unknown) => error instanceof VerkConfigError && error.field === 'metrics.endpoint' && /forRoot/.test(error.message));

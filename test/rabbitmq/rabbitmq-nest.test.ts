@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
+import { Injectable, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   JobFinished,
@@ -20,6 +20,7 @@ import {
 } from 'nestjs-verk';
 import { RabbitVhost, useRabbitVhost, rabbitTest } from '../helpers/rabbitmq';
 import { waitFor } from '../helpers/wait';
+import { boot } from '../helpers/nest';
 
 const ctx = useRabbitVhost();
 
@@ -49,10 +50,6 @@ function appModule(options: Partial<VerkModuleOptions>, providers: Type<unknown>
   @Module({ imports: [VerkModule.forRoot({ broker: { rabbitmq: ctx.vhost.url }, nodeId: 'nest-rabbit', queues: { default: 3 }, ...options })], providers: [Ledger, AddNumbers, Listener, ...providers] })
   class AppModule {}
   return AppModule;
-}
-
-function boot(module: Type<unknown>): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(module, { logger: false, abortOnError: false });
 }
 
 test('VerkModule on RabbitMQ: the same @Worker, VerkService.enqueue/enqueueMany/schedule, @OnVerkEvent and health indicator', rabbitTest, async () => {
