@@ -38,14 +38,13 @@ test("each node's concurrency per queue is stored with its heartbeat (same TTL, 
 });
 
 test('a node that dies without leaving: its concurrency expires with its heartbeat key', async () => {
-  await ctx.redis.sadd('verk_nodes', 'ghost');
-  await ctx.redis.psetex('verk:node:ghost', 150, 'alive');
-  await ctx.redis.hset('verk:node:ghost:concurrency', 'mail', '9');
-  await ctx.redis.pexpire('verk:node:ghost:concurrency', 150);
   const reader = await startEngine({ redis: ctx.server.url, nodeId: 'reader', queues: {}, heartbeat: 10_000 });
   try {
+    // Written after the reader started, with a TTL long enough for one read on a busy machine
+    // (150 ms was not: a CI run read the keys after they had expired).
+    await ctx.redis.multi().sadd('verk_nodes', 'ghost').psetex('verk:node:ghost', 1500, 'alive').hset('verk:node:ghost:concurrency', 'mail', '9').pexpire('verk:node:ghost:concurrency', 1500).exec();
     assert.equal((await reader.browse.queues()).queues.find((queue) => queue.name === 'mail')?.concurrency.total, 9);
-    await waitFor(async () => (await reader.browse.queues()).queues.find((queue) => queue.name === 'mail') === undefined, 'the dead node to drop out', 5000);
+    await waitFor(async () => (await reader.browse.queues()).queues.find((queue) => queue.name === 'mail') === undefined, 'the dead node to drop out', 10_000);
   } finally {
     await reader.stop();
   }
