@@ -102,6 +102,8 @@ export class VerkEngine {
   private readonly healthRedis: Redis;
   private readonly healthPing: HealthPing;
   private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
+  /** Queues whose addQueue is reading their state from Redis (not yet in `managers`). */
+  private readonly adding = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly recurringScheduler: RecurringScheduler;
   private readonly recovery: Recovery;
@@ -322,10 +324,20 @@ export class VerkEngine {
   async addQueue(queue: string, concurrency: number): Promise<void> {
     checkQueueName(queue, 'queue');
     checkConcurrency(concurrency, 'concurrency');
-    if (this.managers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
+    if (this.managers.has(queue) || this.adding.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
     if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.lifecycle.state}): queues are added between start() and stop()`);
-    this.startManager(queue, concurrency, (await this.redis.sismember(this.keys.pausedQueues, queue)) === 1, await isLimited(this.redis, this.keys, queue));
-    await this.heartbeat.beat();
+    // Taken before the reads below, so a second addQueue of the queue meanwhile is refused.
+    this.adding.add(queue);
+    try {
+      const [paused, limited] = await Promise.all([this.redis.sismember(this.keys.pausedQueues, queue), isLimited(this.redis, this.keys, queue)]);
+      // stop() may have come during the reads: a queue started now would outlive the node.
+      if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} was stopped while queue "${queue}" was being added`);
+      this.startManager(queue, concurrency, paused === 1, limited);
+    } finally {
+      this.adding.delete(queue);
+    }
+    // Sent only while running: a beat after stop()'s leave() would bring the node's key back.
+    if (this.lifecycle.state === 'running') await this.heartbeat.beat();
   }
 
   /** Stops processing a queue on this node: running jobs finish, waiting jobs stay in Redis. */

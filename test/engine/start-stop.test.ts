@@ -63,3 +63,26 @@ test('stop() right after start() on a live Redis: no queue loop, heartbeat or co
     assert.equal(await ctx.redis.exists(`verk:node:racer-${delay}`), 0, 'no heartbeat key left behind');
   }
 });
+
+test('addQueue racing stop(): no queue loop or connection is started after stop(); a second addQueue of the same queue under way is refused', async () => {
+  for (const delay of [0, 1, 2]) {
+    await ctx.redis.flushall();
+    const engine = new VerkEngine({ redis: ctx.server.url, nodeId: `adder-${delay}`, queues: { a: 1 }, heartbeat: 1000, shutdownTimeout: 1000 }, { logger: new MemoryLogger() });
+    await engine.start();
+    // addQueue reads the queue's pause and limits from Redis before it starts the queue.
+    const adding = engine.addQueue('late', 1).then(() => undefined, (error: unknown) => error);
+    const twice = engine.addQueue('late', 1).then(() => undefined, (error: unknown) => error);
+    await sleep(delay);
+    await engine.stop();
+    const [first, second] = await Promise.all([adding, twice]);
+    assert.ok(second instanceof VerkStateError, `the second addQueue('late') was refused (${String(second)})`);
+    // addQueue either finished before stop() (then stop() stopped the queue) or was refused.
+    if (first !== undefined) assert.ok(first instanceof VerkStateError, `addQueue rejected with ${String(first)}`);
+    await sleep(300);
+    const clients = ((await ctx.redis.client('LIST')) as string).split('\n').filter((line) => line.includes('id=') && !line.includes('cmd=client'));
+    assert.deepEqual(clients, [], `no connection of node adder-${delay} left open`);
+    await ctx.redis.lpush('queue:late', JSON.stringify({ class: 'Nope', args: [], jid: 'a'.repeat(24), queue: 'late' }));
+    await sleep(300);
+    assert.equal(await ctx.redis.llen('queue:late'), 1, 'nothing fetches from the queue after stop()');
+  }
+});
