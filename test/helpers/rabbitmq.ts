@@ -85,6 +85,16 @@ export class RabbitVhost {
     return -1;
   }
 
+  /** Consumers attached to a queue of this vhost (-1 when it does not exist). */
+  async consumers(queue: string): Promise<number> {
+    const out = await rabbitmqctl('list_queues', '-p', this.name, 'name', 'consumers');
+    for (const line of out.split('\n')) {
+      const [name, count] = line.split('\t');
+      if (name === queue) return Number(count);
+    }
+    return -1;
+  }
+
   async delete(): Promise<void> {
     await rabbitmqctl('delete_vhost', this.name);
   }

@@ -8,6 +8,7 @@ import { VerkBrokerError, VerkRabbitEngine, VerkStateError } from '../../lib/eng
 import { MemoryLogger } from '../helpers/engine';
 import { rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
 import { freePort } from '../helpers/redis-server';
+import { waitFor } from '../helpers/wait';
 
 /*
  * start() of a RabbitMQ node whose broker is unreachable, and stop() called while start()
@@ -81,7 +82,7 @@ class SilentBroker {
  * child only ends if nothing of the node (socket, reconnect timer) is left alive.
  */
 async function childNode(url: string, stopAfter: number | undefined, ms: number): Promise<{ exited: boolean; report?: { start: string; stop?: string; state: string } }> {
-  const engine = join(__dirname, '../lib/engine');
+  const engine = join(__dirname, '..', '..', 'lib', 'engine');
   const script = `
     const { VerkRabbitEngine } = require(${JSON.stringify(engine)});
     const node = new VerkRabbitEngine({ nodeId: 'child', queues: { default: 1 }, broker: { rabbitmq: ${JSON.stringify(url)}, confirmTimeout: 1000 } }, { logger: { log() {}, warn() {}, error() {} } });
@@ -229,5 +230,23 @@ test('stop() once start() is connected and declaring topology on the real broker
     assert.deepEqual(engine.queues(), {}, 'no consumer left');
     await sleep(300);
     assert.deepEqual((await ctx.vhost.connectionNames()).filter((name) => name === `verk:${nodeId}`), [], `no connection of node ${nodeId} left open`);
+  }
+});
+
+test('two addQueue calls of one queue at once on the real broker: one starts it, the other is refused; a single consumer', rabbitTest, async () => {
+  const engine = new VerkRabbitEngine({ nodeId: 'adder', queues: { a: 1 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+  await engine.start();
+  try {
+    const outcomes = await Promise.all([engine.addQueue('late', 2), engine.addQueue('late', 2)].map((adding) => adding.then(() => 'added', (error: unknown) => error)));
+    assert.equal(outcomes.filter((outcome) => outcome === 'added').length, 1, `one addQueue started the queue (${outcomes.map(String).join(', ')})`);
+    const refused = outcomes.find((outcome) => outcome !== 'added');
+    assert.ok(refused instanceof VerkStateError && /already running/.test(refused.message), `the other was refused: ${String(refused)}`);
+    assert.deepEqual(engine.queues(), { a: 1, late: 2 });
+    // The broker's count lags a little behind the consume: wait for it, then check it stays 1.
+    await waitFor(async () => (await ctx.vhost.consumers('verk.queue.late')) > 0, 'the consumer on verk.queue.late');
+    await sleep(1500);
+    assert.equal(await ctx.vhost.consumers('verk.queue.late'), 1, 'one consumer on the queue');
+  } finally {
+    await engine.stop();
   }
 });

@@ -196,8 +196,10 @@ export class VerkRabbitEngine {
   async addQueue(queue: string, concurrency: number): Promise<void> {
     checkRabbitQueueName(queue, 'queue');
     checkConcurrency(concurrency, 'concurrency');
-    if (this.consumers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
+    // Checked before and again after startConsumer's read: a stop(), or another addQueue of
+    // the queue, may have come meanwhile.
     const checkRunning = (): void => {
+      if (this.consumers.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
       if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.lifecycle.state}): queues are added between start() and stop()`);
     };
     checkRunning();
