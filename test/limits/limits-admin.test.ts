@@ -194,6 +194,9 @@ test("the dashboard's queue page lists the grouped jobs waiting in their groups;
     const members = await ctx.redis.zrange('verk:queue:api:grouped', 0, '-1');
     const jids = members.map((member) => (JSON.parse(member.slice(member.indexOf('\0') + 20)) as JobPayload).jid);
     assert.deepEqual(listed, jids, 'every grouped job, in the listing order');
+    // The queue's limits and groups, as queueLimits reads them across nodes.
+    const limits = /<p class="summary limits" data-limits>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '';
+    assert.equal(limits.replace(/<[^>]+>/g, ''), 'Limits: per group 1 at a time · 11 waiting in 3 groups');
     // The Queues page counts them: 11 waiting, all in groups.
     const queues = await (await fetch(`${app.url}/verk/queues`)).text();
     const row = /<tr data-queue="api">([\s\S]*?)<\/tr>/.exec(queues)?.[1] ?? '';

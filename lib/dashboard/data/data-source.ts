@@ -8,6 +8,7 @@ import type { JobRef } from '../../engine/admin/job-refs';
 import type { JobHint } from '../../engine/admin/job-locator';
 import type { BatchStatus, JobStatus } from '../../engine/flow/flow-admin';
 import type { RecurringJob } from '../../engine/recurring/recurring-definition';
+import type { QueueLimitsState } from '../../engine/limits/queue-limits';
 
 /**
  * Everything the dashboard reads and does, in one interface, so the pages do not care
@@ -19,6 +20,8 @@ export interface DashboardDataSource {
   overview(days: number): Promise<VerkStats>;
   queues(): Promise<QueueRow[]>;
   queueJobs(queue: string, page: PageRequest): Promise<JobList>;
+  /** The queue's limits across nodes and their state (rate limit, global and per-group concurrency, groups waiting). */
+  queueLimits(queue: string): Promise<QueueLimitsState>;
   /** A page of nodes (from `cursor`, a previous page's nextCursor) with their running jobs. */
   busy(cursor: string | undefined, limit: number): Promise<BusyView>;
   /** A page of a set; with a filter, a bounded scan that resumes from `filter.cursor`. */

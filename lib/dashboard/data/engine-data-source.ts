@@ -2,6 +2,7 @@ import type { JobSet } from '../../engine/admin/admin';
 import type { VerkStats } from '../../engine/admin/stats';
 import type { VerkEngine } from '../../engine/verk-engine';
 import type { RecurringJob } from '../../engine/recurring/recurring-definition';
+import type { QueueLimitsState } from '../../engine/limits/queue-limits';
 import { enqueueRecurringNow } from '../../engine/recurring/recurring-run';
 import type { BatchStatus } from '../../engine/flow/flow-admin';
 import type { JobRef } from '../../engine/admin/job-refs';
@@ -49,6 +50,10 @@ export class EngineDataSource implements DashboardDataSource {
 
   queueJobs(queue: string, page: PageRequest): Promise<JobList> {
     return this.engine.admin.listJobs({ queue }, page);
+  }
+
+  queueLimits(queue: string): Promise<QueueLimitsState> {
+    return this.engine.queueLimits(queue);
   }
 
   async busy(cursor: string | undefined, limit: number): Promise<BusyView> {
