@@ -15,7 +15,7 @@ import { VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
 import { NodeQueues } from './processing/node-queues';
 import { ControlFollower } from './processing/control-follower';
-import { checkQueueLimits, isLimited, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
+import { checkQueueLimits, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
@@ -305,12 +305,7 @@ export class VerkEngine {
     this.lifecycle.checkStarting();
     // Limits given in code are stored, so every node obeys the same ones (docs/limits.md).
     for (const [queue, limits] of Object.entries(this.options.queueLimits)) await writeQueueLimits(this.redis, this.keys, queue, limits);
-    const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
-    this.lifecycle.checkStarting();
-    const limited = new Map<string, boolean>();
-    for (const queue of Object.keys(this.options.queues)) limited.set(queue, await isLimited(this.redis, this.keys, queue));
-    this.lifecycle.checkStarting();
-    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.nodeQueues.start(queue, concurrency, paused.has(queue), limited.get(queue) ?? false);
+    await this.nodeQueues.startConfigured(() => this.lifecycle.checkStarting());
     await this.heartbeat.start();
     this.lifecycle.checkStarting();
     this.scheduler.start();

@@ -105,8 +105,23 @@ export class NodeQueues {
     if ((await redis.llen(keys.inProgress(queue, nodeId))) === 0) await redis.srem(keys.nodeQueues(nodeId), queue);
   }
 
+  /**
+   * A step of the node's start: starts the queues of option `queues`, each paused or
+   * limited as Redis says. `checkStarting` after each read: once stop() came, nothing starts.
+   */
+  async startConfigured(checkStarting: () => void): Promise<void> {
+    const { redis, keys } = this.manager;
+    const { queues } = this.options.options;
+    const paused = new Set(await redis.smembers(keys.pausedQueues));
+    checkStarting();
+    const limited = new Map<string, boolean>();
+    for (const queue of Object.keys(queues)) limited.set(queue, await isLimited(redis, keys, queue));
+    checkStarting();
+    for (const [queue, concurrency] of Object.entries(queues)) this.start(queue, concurrency, paused.has(queue), limited.get(queue) ?? false);
+  }
+
   /** Builds a queue's manager with its blocking connection and starts it (no Redis read; the caller has read the state). */
-  start(queue: string, concurrency: number, paused: boolean, limited: boolean): void {
+  private start(queue: string, concurrency: number, paused: boolean, limited: boolean): void {
     const blocking = createConnection(this.options.options.redis, 'blocking', `verk:${this.manager.nodeId}:queue:${queue}`, this.manager.logger);
     const manager = new QueueManager({
       ...this.manager,
