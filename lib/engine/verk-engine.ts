@@ -2,12 +2,13 @@ import type Redis from 'ioredis';
 import { VerkAdmin } from './admin/admin';
 import { VerkBrowse } from './admin/browse';
 import { VerkBulkActions } from './admin/bulk-actions';
-import { type ClientOptions, VerkClient } from './client/client';
+import { VerkClient } from './client/client';
 import { VerkConfigError, VerkValidationError } from './errors';
 import { checkQueueName } from './admin/admin-input';
 import { VerkFlowAdmin } from './flow/flow-admin';
 import { Keys } from './redis/keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
+import type { VerkEngineHooks, VerkHealthFacts } from './node-facts';
 import { EventBus } from './events';
 import { MiddlewareStack } from './core/middleware';
 import { NodeLifecycle } from './core/lifecycle';
@@ -34,34 +35,8 @@ import { WorkerRegistry } from './core/worker-registry';
 import { EngineMetrics } from './metrics/engine-metrics';
 import type { VerkMetricsRegistry } from './metrics/metrics-options';
 
-export interface VerkEngineHooks {
-  logger?: VerkLogger;
-  className?: ClientOptions['className'];
-  /**
-   * The clock (epoch ms) this node reads a job's start and end from: its run time, its
-   * wait since `enqueued_at`, the times of its events. Default Date.now; tests pass one
-   * they control.
-   */
-  clock?: () => number;
-  /**
-   * The name of this instance when an application runs several (VerkModule.forRoot({ name })):
-   * stamped on every event as `instance`. Undefined for the default instance.
-   */
-  instance?: string;
-}
-
-/** What a node knows about its own health, for health checks (see VerkEngine.health). */
-export interface VerkHealthFacts {
-  nodeId: string;
-  /** The node's lifecycle: only 'running' processes jobs. */
-  state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-  /** The heartbeat period, ms; the node's key lives twice as long. */
-  heartbeat: number;
-  /** When the last heartbeat reached Redis (epoch ms), 0 before the first. */
-  lastHeartbeatAt: number;
-  /** Each queue this node runs, and whether its manager is fetching jobs. */
-  queues: Record<string, { concurrency: number; running: boolean; busy: number }>;
-}
+// Declared with the types both engines share; still importable from here (rabbit-engine, verk.health).
+export type { VerkEngineHooks, VerkHealthFacts } from './node-facts';
 
 /**
  * One node of the job system, in plain TypeScript: a manager per queue, the scheduler,

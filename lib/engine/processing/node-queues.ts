@@ -4,6 +4,7 @@ import type { NodeState } from '../core/lifecycle';
 import { VerkStateError } from '../errors';
 import { isLimited } from '../limits/queue-limits';
 import type { EngineMetrics } from '../metrics/engine-metrics';
+import type { VerkHealthFacts } from '../node-facts';
 import type { ResolvedVerkOptions } from '../options';
 import { closeConnection, createConnection } from '../redis/redis';
 import { QueueManager, type QueueManagerOptions } from './queue-manager';
@@ -64,8 +65,8 @@ export class NodeQueues {
   }
 
   /** Each queue's concurrency, whether its manager is fetching and how many jobs it runs (from memory). */
-  health(): Record<string, { concurrency: number; running: boolean; busy: number }> {
-    const queues: Record<string, { concurrency: number; running: boolean; busy: number }> = {};
+  health(): VerkHealthFacts['queues'] {
+    const queues: VerkHealthFacts['queues'] = {};
     for (const [name, { manager }] of this.entries) queues[name] = { concurrency: manager.concurrency, running: manager.running, busy: manager.busy };
     return queues;
   }
