@@ -2,20 +2,21 @@ import type Redis from 'ioredis';
 import { VerkAdmin } from './admin/admin';
 import { VerkBrowse } from './admin/browse';
 import { VerkBulkActions } from './admin/bulk-actions';
-import { type ClientOptions, VerkClient } from './client/client';
-import { VerkConfigError, VerkStateError, VerkValidationError } from './errors';
-import { checkConcurrency, checkQueueName } from './admin/admin-input';
+import { VerkClient } from './client/client';
+import { VerkConfigError, VerkValidationError } from './errors';
+import { checkQueueName } from './admin/admin-input';
 import { VerkFlowAdmin } from './flow/flow-admin';
 import { Keys } from './redis/keys';
 import { consoleLogger, silentLogger, type VerkLogger } from './logger';
+import type { VerkEngineHooks, VerkHealthFacts } from './node-facts';
 import { EventBus } from './events';
 import { MiddlewareStack } from './core/middleware';
 import { NodeLifecycle } from './core/lifecycle';
 import { VerkJobControl } from './admin/job-control';
 import { type ResolvedVerkOptions, resolveOptions, type VerkOptions } from './options';
-import { QueueManager } from './processing/queue-manager';
+import { NodeQueues } from './processing/node-queues';
 import { ControlFollower } from './processing/control-follower';
-import { checkQueueLimits, isLimited, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
+import { checkQueueLimits, type QueueLimits, type QueueLimitsState, readQueueLimits, writeQueueLimits } from './limits/queue-limits';
 import { type JobEvent, JobRecorder } from './history/recorder';
 import { checkExec } from './redis/multi';
 import { closeConnection, createConnection } from './redis/redis';
@@ -34,34 +35,8 @@ import { WorkerRegistry } from './core/worker-registry';
 import { EngineMetrics } from './metrics/engine-metrics';
 import type { VerkMetricsRegistry } from './metrics/metrics-options';
 
-export interface VerkEngineHooks {
-  logger?: VerkLogger;
-  className?: ClientOptions['className'];
-  /**
-   * The clock (epoch ms) this node reads a job's start and end from: its run time, its
-   * wait since `enqueued_at`, the times of its events. Default Date.now; tests pass one
-   * they control.
-   */
-  clock?: () => number;
-  /**
-   * The name of this instance when an application runs several (VerkModule.forRoot({ name })):
-   * stamped on every event as `instance`. Undefined for the default instance.
-   */
-  instance?: string;
-}
-
-/** What a node knows about its own health, for health checks (see VerkEngine.health). */
-export interface VerkHealthFacts {
-  nodeId: string;
-  /** The node's lifecycle: only 'running' processes jobs. */
-  state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-  /** The heartbeat period, ms; the node's key lives twice as long. */
-  heartbeat: number;
-  /** When the last heartbeat reached Redis (epoch ms), 0 before the first. */
-  lastHeartbeatAt: number;
-  /** Each queue this node runs, and whether its manager is fetching jobs. */
-  queues: Record<string, { concurrency: number; running: boolean; busy: number }>;
-}
+// Declared with the types both engines share; still importable from here (rabbit-engine, verk.health).
+export type { VerkEngineHooks, VerkHealthFacts } from './node-facts';
 
 /**
  * One node of the job system, in plain TypeScript: a manager per queue, the scheduler,
@@ -101,9 +76,8 @@ export class VerkEngine {
   /** PING only (health checks): fails fast while Redis is away; see ConnectionRole 'health'. */
   private readonly healthRedis: Redis;
   private readonly healthPing: HealthPing;
-  private readonly managers = new Map<string, { manager: QueueManager; blocking: Redis }>();
-  /** Queues whose addQueue is reading their state from Redis (not yet in `managers`). */
-  private readonly adding = new Set<string>();
+  /** This node's queues: a manager each, added at start or at runtime. */
+  private readonly nodeQueues: NodeQueues;
   private readonly scheduler: Scheduler;
   private readonly recurringScheduler: RecurringScheduler;
   private readonly recovery: Recovery;
@@ -196,10 +170,12 @@ export class VerkEngine {
       logger: this.logger,
       recovery: this.recovery,
       heartbeat: this.options.heartbeat,
-      queues: () => [...this.managers.keys()],
+      queues: () => [...this.nodeQueues.managers.keys()],
       concurrency: () => this.queues(),
     });
-    this.controlFollower = new ControlFollower({ nodeId: node, keys: this.keys, logger: this.logger, subscriber: this.subscriber, redis: this.redis, recorder: this.recorder, managers: this.managers });
+    const parts = { keys: this.keys, redis: this.redis, workers: this.workers, middleware: this.middleware, logger: this.logger, events: this.events, onScheduledNow: this.pollNow, recorder: this.recorder, clock: hooks.clock, tracing: this.tracing, durability: this.durability, ackRedis: this.ackRedis };
+    this.nodeQueues = new NodeQueues({ options: this.options, parts, metrics: this.metrics, state: () => this.lifecycle.state, beat: () => this.heartbeat.beat() });
+    this.controlFollower = new ControlFollower({ nodeId: node, keys: this.keys, logger: this.logger, subscriber: this.subscriber, redis: this.redis, recorder: this.recorder, managers: this.nodeQueues.managers });
   }
 
   /** Jobs were put in `schedule` to run now (flow control): move them to their queues at once. */
@@ -228,9 +204,7 @@ export class VerkEngine {
 
   /** The facts a health check judges, read from memory (no Redis call). */
   health(): VerkHealthFacts {
-    const queues: VerkHealthFacts['queues'] = {};
-    for (const [name, { manager }] of this.managers) queues[name] = { concurrency: manager.concurrency, running: manager.running, busy: manager.busy };
-    return { nodeId: this.nodeId, state: this.lifecycle.state, heartbeat: this.options.heartbeat, lastHeartbeatAt: this.lastHeartbeatAt, queues };
+    return { nodeId: this.nodeId, state: this.lifecycle.state, heartbeat: this.options.heartbeat, lastHeartbeatAt: this.lastHeartbeatAt, queues: this.nodeQueues.health() };
   }
 
   /**
@@ -245,15 +219,9 @@ export class VerkEngine {
 
   /** Names of the queues this node is running, with their concurrency. */
   queues(): Record<string, number> {
-    const result: Record<string, number> = {};
-    for (const [name, { manager }] of this.managers) result[name] = manager.concurrency;
-    return result;
+    return this.nodeQueues.concurrency();
   }
 
-  /**
-   * Checks Redis, puts this node's leftover in-progress jobs back (a restart after a
-   * crash), then starts a manager per queue and the scheduler.
-   */
   /**
    * Calls `listener` with every event of every tracked job, from any node (see
    * `recorder.track` and `enqueue({ track: true })`); returns the function that stops it.
@@ -268,6 +236,10 @@ export class VerkEngine {
     return this.trackedJobs.ready();
   }
 
+  /**
+   * Checks Redis, puts this node's leftover in-progress jobs back (a restart after a
+   * crash), then starts a manager per queue and the scheduler.
+   */
   async start(): Promise<void> {
     // stop() during start() rejects this at once (NodeLifecycle): a command waiting for an
     // unreachable Redis may never settle (ioredis keeps it queued while reconnecting). A
@@ -301,19 +273,14 @@ export class VerkEngine {
       this.lifecycle.checkStarting();
       if (requeued + dead > 0) this.logger.warn(`Node ${this.nodeId}: took back ${requeued + dead} job(s) an earlier run left in progress in queue ${queue} (${dead} sent to dead as poison)`);
     }
-    await this.followPauses();
+    await this.controlFollower.follow();
     this.lifecycle.checkStarting();
     // Again, now that track announcements are heard: one made in between is not missed.
     await this.recorder.refreshTracking();
     this.lifecycle.checkStarting();
     // Limits given in code are stored, so every node obeys the same ones (docs/limits.md).
     for (const [queue, limits] of Object.entries(this.options.queueLimits)) await writeQueueLimits(this.redis, this.keys, queue, limits);
-    const paused = new Set(await this.redis.smembers(this.keys.pausedQueues));
-    this.lifecycle.checkStarting();
-    const limited = new Map<string, boolean>();
-    for (const queue of Object.keys(this.options.queues)) limited.set(queue, await isLimited(this.redis, this.keys, queue));
-    this.lifecycle.checkStarting();
-    for (const [queue, concurrency] of Object.entries(this.options.queues)) this.startManager(queue, concurrency, paused.has(queue), limited.get(queue) ?? false);
+    await this.nodeQueues.startConfigured(() => this.lifecycle.checkStarting());
     await this.heartbeat.start();
     this.lifecycle.checkStarting();
     this.scheduler.start();
@@ -321,35 +288,13 @@ export class VerkEngine {
   }
 
   /** Starts processing a queue on this node at runtime. */
-  async addQueue(queue: string, concurrency: number): Promise<void> {
-    checkQueueName(queue, 'queue');
-    checkConcurrency(concurrency, 'concurrency');
-    if (this.managers.has(queue) || this.adding.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${this.nodeId}`);
-    if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} is not running (${this.lifecycle.state}): queues are added between start() and stop()`);
-    // Taken before the reads below, so a second addQueue of the queue meanwhile is refused.
-    this.adding.add(queue);
-    try {
-      const [paused, limited] = await Promise.all([this.redis.sismember(this.keys.pausedQueues, queue), isLimited(this.redis, this.keys, queue)]);
-      // stop() may have come during the reads: a queue started now would outlive the node.
-      if (this.lifecycle.state !== 'running') throw new VerkStateError(`Verk node ${this.nodeId} was stopped while queue "${queue}" was being added`);
-      this.startManager(queue, concurrency, paused === 1, limited);
-    } finally {
-      this.adding.delete(queue);
-    }
-    // Sent only while running: a beat after stop()'s leave() would bring the node's key back.
-    if (this.lifecycle.state === 'running') await this.heartbeat.beat();
+  addQueue(queue: string, concurrency: number): Promise<void> {
+    return this.nodeQueues.add(queue, concurrency);
   }
 
   /** Stops processing a queue on this node: running jobs finish, waiting jobs stay in Redis. */
-  async removeQueue(queue: string): Promise<void> {
-    const entry = this.managers.get(queue);
-    if (!entry) throw new VerkStateError(`Queue "${queue}" is not running on node ${this.nodeId}`);
-    this.managers.delete(queue);
-    await entry.manager.stop(Date.now() + this.options.shutdownTimeout);
-    await closeConnection(entry.blocking);
-    this.metrics?.queueRemoved(queue);
-    // The node no longer holds work for the queue, unless a job is still stuck in progress.
-    if ((await this.redis.llen(this.keys.inProgress(queue, this.nodeId))) === 0) await this.redis.srem(this.keys.nodeQueues(this.nodeId), queue);
+  removeQueue(queue: string): Promise<void> {
+    return this.nodeQueues.remove(queue);
   }
 
   /**
@@ -403,43 +348,6 @@ export class VerkEngine {
     return (await this.clientRedis.sismember(this.keys.pausedQueues, queue)) === 1;
   }
 
-  /** Follows the control channel (see ControlFollower); a step of startNode. */
-  private followPauses(): Promise<void> {
-    return this.controlFollower.follow();
-  }
-
-  private startManager(queue: string, concurrency: number, paused: boolean, limited: boolean): void {
-    const blockingName = `verk:${this.nodeId}:queue:${queue}`;
-    const blocking = createConnection(this.options.redis, 'blocking', blockingName, this.logger);
-    const manager = new QueueManager({
-      queue,
-      concurrency,
-      nodeId: this.nodeId,
-      keys: this.keys,
-      redis: this.redis,
-      blocking,
-      workers: this.workers,
-      middleware: this.middleware,
-      logger: this.logger,
-      events: this.events,
-      paused,
-      maxRetryCount: this.options.maxRetryCount,
-      maxDeadJobs: this.options.maxDeadJobs,
-      flowRetentionSeconds: Math.ceil(this.options.flowRetention / 1000),
-      onScheduledNow: this.pollNow,
-      recorder: this.recorder,
-      histograms: this.options.histograms ? { retentionDays: this.options.histogramRetention } : undefined,
-      clock: this.hooks.clock,
-      tracing: this.tracing,
-      metrics: this.metrics?.queue(queue, concurrency),
-      durability: this.durability,
-      ackRedis: this.ackRedis,
-      limited,
-    });
-    this.managers.set(queue, { manager, blocking });
-    manager.start();
-  }
-
   /**
    * Graceful stop: no new jobs, running ones get up to shutdownTimeout, the unfinished
    * go back to the head of their queues, then the node's connections close. With
@@ -459,7 +367,7 @@ export class VerkEngine {
       // outcome and the requeue of the unfinished have landed, this node's in-progress
       // lists are its own, and a peer that saw the heartbeat expire would recover (and run
       // again) jobs still running here.
-      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), ...[...this.managers.values()].map(({ manager }) => manager.stop(deadline))]);
+      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), this.nodeQueues.stop(deadline)]);
       await this.heartbeat.stop();
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
@@ -481,12 +389,11 @@ export class VerkEngine {
 
   private async closeConnections(): Promise<void> {
     await Promise.all([
-      ...[...this.managers.values()].map(({ blocking }) => closeConnection(blocking)),
+      this.nodeQueues.close(),
       closeConnection(this.redis),
       closeConnection(this.subscriber),
       closeConnection(this.healthRedis),
       ...(this.ackRedis ? [closeConnection(this.ackRedis)] : []),
     ]);
-    this.managers.clear();
   }
 }
