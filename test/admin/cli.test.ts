@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
 import { VerkEngine } from 'nestjs-verk/engine';
+import { runVerk, startVerk, type VerkResult } from '../helpers/cli';
 import { connect, MemoryLogger, useRedis } from '../helpers/engine';
 import { freePort } from '../helpers/redis-server';
 import { waitFor } from '../helpers/wait';
@@ -13,33 +13,12 @@ import { waitFor } from '../helpers/wait';
  */
 
 const ctx = useRedis();
-const BIN = resolve(__dirname, '..', '..', 'lib', 'cli', 'main.js');
 const PREFIX = 'app:';
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<Result>; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const result = new Promise<Result>((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr })));
-  return { child, result, stdout: () => stdout, stderr: () => stderr };
-}
+const start = startVerk;
 
 /** Runs `verk <args>` against the test's Redis and prefix; fails the test after 30 s. */
-async function verk(...args: string[]): Promise<Result> {
-  const run = start(['--redis', ctx.server.url, '--prefix', PREFIX, ...args]);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
-  const result = await run.result;
-  clearTimeout(timer);
-  return result;
+function verk(...args: string[]): Promise<VerkResult> {
+  return runVerk(['--redis', ctx.server.url, '--prefix', PREFIX, ...args]);
 }
 
 async function verkJson<T>(...args: string[]): Promise<T> {
