@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
 import { VerkEngine } from 'nestjs-verk/engine';
-import { runVerk, startVerk, type VerkResult } from '../helpers/cli';
+import { registerCliWorkers, runVerk, startVerk, type VerkResult } from '../helpers/cli';
 import { connect, MemoryLogger, useRedis } from '../helpers/engine';
 import { freePort } from '../helpers/redis-server';
 import { waitFor } from '../helpers/wait';
@@ -34,13 +34,7 @@ let engine: VerkEngine;
 
 async function startNode(): Promise<VerkEngine> {
   const node = new VerkEngine({ redis: ctx.server.url, prefix: PREFIX, nodeId: 'cli-node', queues: { default: 2, mail: 1 }, pollInterval: 100, heartbeat: 1000, history: true }, { logger: new MemoryLogger() });
-  node.workers.register('Ok', { perform: (args) => void ran.push(`ok:${String(args[0])}`) });
-  node.workers.register('Boom', {
-    perform: (args) => {
-      ran.push(`boom:${String(args[0])}:${failing ? 'fail' : 'ok'}`);
-      if (failing) throw new RangeError(`boom ${String(args[0])}`);
-    },
-  });
+  registerCliWorkers(node, ran, () => failing);
   await node.start();
   return node;
 }

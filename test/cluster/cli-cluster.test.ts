@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { VerkEngine } from '../../lib/engine';
-import { runVerk, startVerk, type VerkResult } from '../helpers/cli';
+import { registerCliWorkers, runVerk, startVerk, type VerkResult } from '../helpers/cli';
 import { MemoryLogger } from '../helpers/engine';
 import { RedisCluster } from '../helpers/redis-cluster';
 import { freePort, RedisServer } from '../helpers/redis-server';
@@ -30,13 +30,7 @@ before(async () => {
   const master = await cluster.masterOf('{verk}:queues');
   otherSeed = `127.0.0.1:${cluster.ports.find((port) => port !== master)}`;
   engine = new VerkEngine({ redis: { cluster: cluster.seeds }, nodeId: 'cluster-cli-node', queues: { default: 2, mail: 1 }, pollInterval: 100, heartbeat: 1000 }, { logger: new MemoryLogger() });
-  engine.workers.register('Ok', { perform: (args) => void ran.push(`ok:${String(args[0])}`) });
-  engine.workers.register('Boom', {
-    perform: (args) => {
-      ran.push(`boom:${String(args[0])}:${failing ? 'fail' : 'ok'}`);
-      if (failing) throw new RangeError(`boom ${String(args[0])}`);
-    },
-  });
+  registerCliWorkers(engine, ran, () => failing);
   await engine.start();
 });
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { VerkEngine } from '../../lib/engine';
 
 /** The built bin, run as a user runs it: node dist/lib/cli/main.js. */
 export const VERK_BIN = resolve(__dirname, '..', '..', 'lib', 'cli', 'main.js');
@@ -40,4 +41,20 @@ export async function runVerk(args: string[], env: NodeJS.ProcessEnv = {}, timeo
   const result = await run.result;
   clearTimeout(timer);
   return result;
+}
+
+/**
+ * The classes the CLI suites' node runs: Ok records `ok:<arg>`; Boom records
+ * `boom:<arg>:fail|ok` and throws a RangeError while `failing()` is true (with retry: false
+ * it is dead at once, and runs cleanly after `verk retry --all dead`).
+ */
+export function registerCliWorkers(engine: VerkEngine, ran: string[], failing: () => boolean): void {
+  engine.workers.register('Ok', { perform: (args) => void ran.push(`ok:${String(args[0])}`) });
+  engine.workers.register('Boom', {
+    perform: (args) => {
+      const fails = failing();
+      ran.push(`boom:${String(args[0])}:${fails ? 'fail' : 'ok'}`);
+      if (fails) throw new RangeError(`boom ${String(args[0])}`);
+    },
+  });
 }
