@@ -5,6 +5,7 @@ import type { CliCommand, CommandOptions } from './command';
 import { COMMANDS } from './commands';
 import { closeContext, openContext } from './context';
 import { createOutput, type Streams } from './output';
+import { resolveTarget } from './target';
 
 /**
  * `verk`: operate nestjs-verk queues from a terminal (`npx verk stats`). Every command
@@ -14,6 +15,7 @@ import { createOutput, type Streams } from './output';
 
 const GLOBAL_OPTIONS: CommandOptions = {
   redis: { type: 'string' },
+  cluster: { type: 'string' },
   prefix: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -28,7 +30,9 @@ function helpText(): string {
     '',
     'Options:',
     '  --redis URL     Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)',
-    '  --prefix P      key prefix of the application (its `prefix` option)',
+    '  --cluster SEEDS Redis Cluster seed nodes, host:port[,host:port…] (default: $REDIS_CLUSTER);',
+    '                  not with --redis',
+    '  --prefix P      key prefix of the application (its `prefix` option; cluster default {verk}:)',
     '  --json          machine-readable output (tail and watch: one JSON line per event/refresh)',
     '  -h, --help      this text',
     '',
@@ -36,11 +40,11 @@ function helpText(): string {
   ].join('\n');
 }
 
-/** The command name: the first argument that is neither an option nor the value of --redis/--prefix. */
+/** The command name: the first argument that is neither an option nor the value of --redis/--cluster/--prefix. */
 function commandName(args: readonly string[]): string | undefined {
   for (let index = 0; index < args.length; index++) {
     const arg = args[index];
-    if (arg === '--redis' || arg === '--prefix') index++;
+    if (arg === '--redis' || arg === '--cluster' || arg === '--prefix') index++;
     else if (!arg.startsWith('-')) return arg;
   }
   return undefined;
@@ -75,8 +79,8 @@ export async function runCli(args: readonly string[], streams: Streams, signal: 
       return 0;
     }
     const positionals = parsed.positionals.slice(parsed.positionals.indexOf(name) + 1);
-    const url = (parsed.values.redis as string | undefined) ?? streams.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const context = await openContext(url, parsed.values.prefix as string | undefined, out);
+    const target = resolveTarget({ redis: parsed.values.redis as string | undefined, cluster: parsed.values.cluster as string | undefined }, streams.env);
+    const context = await openContext(target, parsed.values.prefix as string | undefined, out);
     try {
       await command.run(context, { positionals, options: parsed.values, signal });
     } catch (error) {

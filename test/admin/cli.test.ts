@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
 import { VerkEngine } from 'nestjs-verk/engine';
+import { registerCliWorkers, runVerk, startVerk, type VerkResult } from '../helpers/cli';
 import { connect, MemoryLogger, useRedis } from '../helpers/engine';
 import { freePort } from '../helpers/redis-server';
 import { waitFor } from '../helpers/wait';
@@ -13,33 +13,12 @@ import { waitFor } from '../helpers/wait';
  */
 
 const ctx = useRedis();
-const BIN = resolve(__dirname, '..', '..', 'lib', 'cli', 'main.js');
 const PREFIX = 'app:';
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<Result>; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const result = new Promise<Result>((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr })));
-  return { child, result, stdout: () => stdout, stderr: () => stderr };
-}
+const start = startVerk;
 
 /** Runs `verk <args>` against the test's Redis and prefix; fails the test after 30 s. */
-async function verk(...args: string[]): Promise<Result> {
-  const run = start(['--redis', ctx.server.url, '--prefix', PREFIX, ...args]);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
-  const result = await run.result;
-  clearTimeout(timer);
-  return result;
+function verk(...args: string[]): Promise<VerkResult> {
+  return runVerk(['--redis', ctx.server.url, '--prefix', PREFIX, ...args]);
 }
 
 async function verkJson<T>(...args: string[]): Promise<T> {
@@ -55,13 +34,7 @@ let engine: VerkEngine;
 
 async function startNode(): Promise<VerkEngine> {
   const node = new VerkEngine({ redis: ctx.server.url, prefix: PREFIX, nodeId: 'cli-node', queues: { default: 2, mail: 1 }, pollInterval: 100, heartbeat: 1000, history: true }, { logger: new MemoryLogger() });
-  node.workers.register('Ok', { perform: (args) => void ran.push(`ok:${String(args[0])}`) });
-  node.workers.register('Boom', {
-    perform: (args) => {
-      ran.push(`boom:${String(args[0])}:${failing ? 'fail' : 'ok'}`);
-      if (failing) throw new RangeError(`boom ${String(args[0])}`);
-    },
-  });
+  registerCliWorkers(node, ran, () => failing);
   await node.start();
   return node;
 }

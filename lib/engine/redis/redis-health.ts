@@ -43,7 +43,7 @@ export class HealthPing {
   private lastError?: string;
 
   constructor(private readonly connection: Redis) {
-    connection.on('error', (error: Error) => (this.lastError = error.message));
+    connection.on('error', (error: Error) => (this.lastError = describeError(error)));
     connection.on('ready', () => (this.lastError = undefined));
   }
 
@@ -80,4 +80,14 @@ export class HealthPing {
     }
     return Math.round(performance.now() - started);
   }
+}
+
+/**
+ * An error's message; for a Cluster that could not read its slot table from any node
+ * (ioredis's "Failed to refresh slots cache."), with the last node's own error, which
+ * says why: connection refused, NOAUTH, or a Redis that is not a cluster at all.
+ */
+function describeError(error: Error & { lastNodeError?: Error | null }): string {
+  const cause = error.lastNodeError?.message;
+  return cause ? `${error.message} ${cause}` : error.message;
 }
