@@ -5,7 +5,7 @@ import { VerkEngine } from 'nestjs-verk/engine';
 import { registerCliWorkers, runVerk, startVerk, type VerkResult } from '../helpers/cli';
 import { connect, MemoryLogger, useRedis } from '../helpers/engine';
 import { freePort } from '../helpers/redis-server';
-import { waitFor } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 /*
  * The `verk` bin, run as a user runs it (node dist/lib/cli/main.js, a child process)
@@ -163,6 +163,38 @@ test('retry --all dead moves every dead job back and the node runs them; retry <
   assert.equal(await engine.isPaused('default'), true);
   assert.deepEqual(await verkJson('resume', 'default'), { queue: 'default', paused: false });
   assert.equal(await engine.isPaused('default'), false);
+});
+
+test('limits <queue> shows a queue\'s limits; set replaces them on the running node (a rate limit it obeys), --none removes them; bad input exits 2', async () => {
+  const set = await verk('limits', 'default', 'set', '--rate', '2/1000', '--global', '3', '--group-concurrency', '1');
+  assert.equal(set.code, 0, set.stderr);
+  assert.deepEqual((await engine.queueLimits('default')).limits, { rateLimit: { max: 2, duration: 1000 }, globalConcurrency: 3, groups: { concurrency: 1 } });
+  assert.match(set.stdout, /^Queue default\n {2}Rate limit: +2 per 1000 ms\n {2}Global concurrency: +3 \(\d+ running under the limits\)\n {2}Per group: +1 at a time\n/);
+  // The node follows: 2 starts per second, so the 5th of 5 jobs starts 2 s after the first.
+  await sleep(1100); // the node hears the change on its control channel
+  ran.length = 0;
+  const began = Date.now();
+  for (const n of [1, 2, 3, 4, 5]) await engine.client.enqueue({ queue: 'default', class: 'Ok', args: [`limited-${n}`] });
+  await waitFor(() => ran.filter((entry) => entry.startsWith('ok:limited')).length === 5, 'the 5 rate-limited jobs', 20_000);
+  assert.ok(Date.now() - began >= 1900, `5 jobs at 2 per second took ${Date.now() - began} ms`);
+  const shown = await verkJson<{ queue: string; limits: object; running: number; pausedUntil: number; grouped: number; groups: number }>('limits', 'default');
+  assert.deepEqual(Object.keys(shown).sort(), ['grouped', 'groups', 'limits', 'pausedUntil', 'queue', 'running']);
+  assert.deepEqual(shown.limits, { rateLimit: { max: 2, duration: 1000 }, globalConcurrency: 3, groups: { concurrency: 1 } });
+  assert.deepEqual((await verkJson<{ limits: object }>('limits', 'default', 'set', '--none')).limits, {});
+  assert.deepEqual((await engine.queueLimits('default')).limits, {});
+  for (const [args, message] of [
+    [['limits', 'default', 'set'], /needs --rate, --global/],
+    [['limits', 'default', 'set', '--rate', '5'], /--rate takes MAX\/DURATION_MS/],
+    [['limits', 'default', 'set', '--global', '0'], /globalConcurrency/],
+    [['limits', 'default', 'set', '--none', '--global', '2'], /--none cannot be given with other limits/],
+    [['limits', 'default', '--rate', '2/1000'], /limit flags go after "set"/],
+    [['limits'], /usage: verk limits <queue>/],
+  ] as const) {
+    const result = await verk(...args);
+    assert.equal(result.code, 2, `verk ${args.join(' ')} exits 2 (${result.stderr})`);
+    assert.match(result.stderr, message);
+  }
+  assert.deepEqual((await engine.queueLimits('default')).limits, {}, 'a refused set changes nothing');
 });
 
 test('recurring list, run and remove', async () => {

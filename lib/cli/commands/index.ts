@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { deleteCommand, pauseCommand, resumeCommand, retryCommand } from './actions';
 import { jobCommand, jobsCommand } from './jobs';
+import { limitsCommand } from './limits';
 import { tailCommand, watchCommand } from './live';
 import { nodesCommand, queuesCommand } from './queues';
 import { recurringCommand } from './recurring';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly CliCommand[] = [
   deleteCommand,
   pauseCommand,
   resumeCommand,
+  limitsCommand,
   recurringCommand,
   tailCommand,
   watchCommand,
