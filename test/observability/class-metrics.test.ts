@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Redis from 'ioredis';
-import { newJid, VerkEngine, type VerkOptions, type WorkerHandler } from '../../lib/engine';
+import { newJid, VerkEngine, type VerkOptions, VerkValidationError, type WorkerHandler } from '../../lib/engine';
 import { ClassMetricsRecorder } from '../../lib/engine/class-metrics/class-metrics-recorder';
 import { Keys } from '../../lib/engine/redis/keys';
 import { MemoryLogger, useRedis } from '../helpers/engine';
-import { waitFor } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 /**
  * Issue 12: per job class, per minute metrics (Sidekiq 7's Metrics page), written by each
@@ -176,5 +176,69 @@ test('histograms off (the default): no verk:metrics key is written and the recor
     }
   } finally {
     ClassMetricsRecorder.prototype.record = original;
+  }
+});
+
+test('admin.classMetrics reads the last 60 / 480 minutes: totals per class sorted by run time, means, percentiles estimated from known buckets, a per-minute series, one class with its histograms; bounds are validated', async () => {
+  // Clear of a minute's end: the window must not move between the writes and the reads.
+  if (MINUTE - (Date.now() % MINUTE) < 3000) await sleep(MINUTE - (Date.now() % MINUTE) + 100);
+  const current = Math.floor(Date.now() / MINUTE) * MINUTE;
+  const at = (back: number) => `verk:metrics:${stamp(current - back * MINUTE)}`;
+  // X: 100 runs in the ≤1000 ms bucket (r9), 40 waits in ≤5 ms (w2); Y: 3 runs in ≤300 s (r17), no waits.
+  await ctx.redis.hset(at(0), { 'X|p': 100, 'X|f': 10, 'X|ms': 75_000, 'X|r9': 100, 'X|wms': 200, 'X|w2': 40, junk: 5, 'X|r99': 4, 'X|q': 1 });
+  await ctx.redis.hset(at(5), { 'Y|p': 3, 'Y|ms': 300_000, 'Y|r17': 3 });
+  await ctx.redis.hset(at(59), { 'X|p': 1, 'X|ms': 800, 'X|r9': 1 });
+  await ctx.redis.hset(at(60), { 'X|p': 1000, 'X|ms': 1000, 'X|r9': 1000 });
+  await ctx.redis.hset(at(479), { 'a|b|p': 7, 'a|b|r0': 7 });
+  await ctx.redis.hset(at(480), { 'X|p': 99_999 });
+  const engine = new VerkEngine({ redis: ctx.server.url, nodeId: 'reader' }, { logger: new MemoryLogger() });
+  try {
+    const hour = await engine.admin.classMetrics();
+    assert.equal(hour.minutes, 60);
+    assert.equal(hour.since, new Date(current - 59 * MINUTE).toISOString());
+    assert.equal(hour.until, new Date(current + MINUTE).toISOString());
+    assert.deepEqual(hour.classes.map((row) => [row.class, row.processed, row.failed, row.totalRunMs]), [
+      ['Y', 3, 0, 300_000],
+      ['X', 101, 10, 75_800],
+    ]);
+    const [y, x] = hour.classes;
+    // Linear within the bucket: X's runs are all in (500, 1000], so pq = 500 + 500 q.
+    assert.deepEqual(x.runMs, { count: 101, mean: 75_800 / 101, p50: 750, p95: 975, p99: 995 });
+    // X's waits in (2, 5]: 2 + 3 q; mean from wms over the 40 waits.
+    assert.equal(x.waitMs.count, 40);
+    assert.equal(x.waitMs.mean, 5);
+    assert.ok(Math.abs(x.waitMs.p50 - 3.5) < 1e-9 && Math.abs(x.waitMs.p95 - 4.85) < 1e-9 && Math.abs(x.waitMs.p99 - 4.97) < 1e-9, JSON.stringify(x.waitMs));
+    // Y's in (120 s, 300 s]: 120000 + 180000 q.
+    assert.deepEqual(y.runMs, { count: 3, mean: 100_000, p50: 210_000, p95: 291_000, p99: 298_200 });
+    assert.deepEqual(y.waitMs, { count: 0, mean: 0, p50: 0, p95: 0, p99: 0 });
+    assert.equal(hour.series.length, 60);
+    assert.deepEqual(hour.series[59], { minute: new Date(current).toISOString(), processed: 100, failed: 10 });
+    assert.deepEqual(hour.series[54], { minute: new Date(current - 5 * MINUTE).toISOString(), processed: 3, failed: 0 });
+    assert.deepEqual(hour.series[0], { minute: new Date(current - 59 * MINUTE).toISOString(), processed: 1, failed: 0 });
+    assert.equal(hour.series.reduce((sum, point) => sum + point.processed, 0), 104);
+    assert.equal(hour.histogram, undefined);
+
+    const eight = await engine.admin.classMetrics({ minutes: 480 });
+    assert.equal(eight.series.length, 480);
+    assert.deepEqual(eight.classes.map((row) => [row.class, row.processed]), [['Y', 3], ['X', 1101], ['a|b', 7]]);
+
+    const one = await engine.admin.classMetrics({ minutes: 60, className: 'X' });
+    assert.deepEqual(one.classes.map((row) => row.class), ['X']);
+    assert.equal(one.series[54].processed, 0, "Y's minute counts nothing for X");
+    assert.equal(one.series[59].processed, 100);
+    assert.equal(one.histogram?.run.length, 27);
+    assert.deepEqual(one.histogram?.run.filter((bucket) => bucket.count > 0), [{ le: 1000, count: 101 }]);
+    assert.deepEqual(one.histogram?.wait.filter((bucket) => bucket.count > 0), [{ le: 5, count: 40 }]);
+    const none = await engine.admin.classMetrics({ className: 'Nope' });
+    assert.deepEqual(none.classes, []);
+    assert.ok(none.histogram?.run.every((bucket) => bucket.count === 0));
+
+    for (const minutes of [0, 481, 'x', 1.5, -1]) {
+      await assert.rejects(engine.admin.classMetrics({ minutes: minutes as number }), (error: unknown) => error instanceof VerkValidationError && error.field === 'options.minutes', `minutes ${String(minutes)}`);
+    }
+    await assert.rejects(engine.admin.classMetrics({ className: '' }), (error: unknown) => error instanceof VerkValidationError && error.field === 'options.className');
+    await assert.rejects(engine.admin.classMetrics('60' as never), (error: unknown) => error instanceof VerkValidationError && error.field === 'options');
+  } finally {
+    await engine.stop();
   }
 });
