@@ -35,6 +35,7 @@ export type { BatchStatus, CancelOptions, JobState, JobStatus, JobStatusOptions 
 export type { FoundJob, JobPage, JobSet, JobSource, ListedJob, ListOptions } from './admin/admin';
 export type { DayStats, NodeStats, QueueDetails, QueueStats, QueueStatsOptions, StatsOptions, VerkStats } from './admin/stats';
 export type { DurationHistogram, HistogramBucket, QueueHistograms } from './admin/histograms';
+export type { ClassMetricsPoint, ClassMetricsQuery, ClassMetricsReport, ClassMetricsRow, DurationSummary } from './class-metrics/class-metrics-reader';
 export type { JobFilter, SearchOptions, SearchPage } from './admin/job-search';
 export type { BulkResult, RetryAllResult } from './admin/bulk-actions';
 export type { JobRef } from './admin/job-refs';

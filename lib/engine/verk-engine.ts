@@ -34,6 +34,7 @@ import { type TrackedJobListener, TrackedJobSubscriptions } from './history/trac
 import { WorkerRegistry } from './core/worker-registry';
 import { EngineMetrics } from './metrics/engine-metrics';
 import type { VerkMetricsRegistry } from './metrics/metrics-options';
+import { ClassMetricsRecorder } from './class-metrics/class-metrics-recorder';
 
 // Declared with the types both engines share; still importable from here (rabbit-engine, verk.health).
 export type { VerkEngineHooks, VerkHealthFacts } from './node-facts';
@@ -91,6 +92,8 @@ export class VerkEngine {
   private readonly durability?: Durability;
   /** With durability: the connection of acknowledgements and their WAIT; undefined when off. */
   private readonly ackRedis?: Redis;
+  /** Option `histograms`: per job class and minute sums, flushed to Redis; undefined when off. */
+  private readonly classMetrics?: ClassMetricsRecorder;
 
   constructor(
     options: VerkOptions,
@@ -117,6 +120,9 @@ export class VerkEngine {
     this.healthPing = new HealthPing(this.healthRedis);
     if (this.options.metrics) {
       this.metrics = new EngineMetrics(this.options.metrics, { redis: this.clientRedis, keys: this.keys, pollInterval: this.options.pollInterval, workers: this.workers, logger: this.logger });
+    }
+    if (this.options.histograms) {
+      this.classMetrics = new ClassMetricsRecorder({ keys: this.keys, redis: this.redis, logger: this.logger, isRegistered: (name) => this.workers.get(name) !== undefined, clock: hooks.clock ?? Date.now });
     }
     this.recorder = new JobRecorder({
       keys: this.keys,
@@ -173,7 +179,7 @@ export class VerkEngine {
       queues: () => [...this.nodeQueues.managers.keys()],
       concurrency: () => this.queues(),
     });
-    const parts = { keys: this.keys, redis: this.redis, workers: this.workers, middleware: this.middleware, logger: this.logger, events: this.events, onScheduledNow: this.pollNow, recorder: this.recorder, clock: hooks.clock, tracing: this.tracing, durability: this.durability, ackRedis: this.ackRedis };
+    const parts = { keys: this.keys, redis: this.redis, workers: this.workers, middleware: this.middleware, logger: this.logger, events: this.events, onScheduledNow: this.pollNow, recorder: this.recorder, classMetrics: this.classMetrics, clock: hooks.clock, tracing: this.tracing, durability: this.durability, ackRedis: this.ackRedis };
     this.nodeQueues = new NodeQueues({ options: this.options, parts, metrics: this.metrics, state: () => this.lifecycle.state, beat: () => this.heartbeat.beat() });
     this.controlFollower = new ControlFollower({ nodeId: node, keys: this.keys, logger: this.logger, subscriber: this.subscriber, redis: this.redis, recorder: this.recorder, managers: this.nodeQueues.managers });
   }
@@ -285,6 +291,7 @@ export class VerkEngine {
     this.lifecycle.checkStarting();
     this.scheduler.start();
     this.recurringScheduler.start();
+    this.classMetrics?.start();
   }
 
   /** Starts processing a queue on this node at runtime. */
@@ -368,6 +375,8 @@ export class VerkEngine {
       // lists are its own, and a peer that saw the heartbeat expire would recover (and run
       // again) jobs still running here.
       await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), this.nodeQueues.stop(deadline)]);
+      // Every run has ended: the last sums are written (bounded: Redis may be away).
+      if (this.classMetrics) await withTimeout(this.classMetrics.stop(), 2000, undefined);
       await this.heartbeat.stop();
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);

@@ -14,6 +14,7 @@ import type { BusyOptions, BusyPage } from '../engine/admin/busy';
 import type { LocateOptions, LocateResult } from '../engine/admin/job-locator';
 import type { QueueOverviewOptions, QueueOverviewPage } from '../engine/admin/queue-overview';
 import type { QueueLimits, QueueLimitsState } from '../engine/limits/queue-limits';
+import type { ClassMetricsQuery, ClassMetricsReport } from '../engine/class-metrics/class-metrics-reader';
 import { VerkEngine } from '../engine/verk-engine';
 
 /**
@@ -129,6 +130,22 @@ export class VerkService implements OnApplicationBootstrap, OnModuleDestroy, OnA
    */
   queueStats(name: string, options?: QueueStatsOptions): Promise<QueueDetails> {
     return this.engine.admin.queueStats(name, options);
+  }
+
+  /**
+   * Per job class over the last `minutes` minutes (1 to 480, default 60), every node
+   * together (recorded with option `histograms: true`): executions, failures, run and wait
+   * times (mean and estimated p50/p95/p99, ms) sorted by total run time, a per-minute
+   * series, and with `className` that class's run and wait histograms. See
+   * docs/histograms.md.
+   *
+   * ```ts
+   * const { classes } = await verk.classMetrics({ minutes: 60 });
+   * for (const row of classes) console.log(row.class, row.processed, row.failed, row.runMs.p95);
+   * ```
+   */
+  classMetrics(options?: ClassMetricsQuery): Promise<ClassMetricsReport> {
+    return this.engine.admin.classMetrics(options);
   }
 
   /** A page of `retry`, `schedule`, `dead` (by time) or of a queue's waiting jobs (next to run first), with the total. */

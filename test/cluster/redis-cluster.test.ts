@@ -289,3 +289,26 @@ test('cluster: limits and groups (rate limit, global and per-group concurrency, 
     await engine.stop();
   }
 });
+
+test('cluster: per job class metrics (histograms: true) are flushed in one MULTI to minute hashes of the instance\'s slot and read back by classMetrics', async () => {
+  const engine = await startEngine(options({ queues: { c: 2 }, histograms: true }), { W: { perform: async () => undefined } });
+  try {
+    await engine.client.enqueueMany([{ queue: 'c', class: 'W' }, { queue: 'c', class: 'W' }, { queue: 'c', class: 'W' }, { queue: 'c', class: 'Unknown', retry: false }]);
+    await waitFor(async () => (await processed()) === 3 && Number(await inspect.get('{verk}:stat:failed')) === 1, 'the 4 jobs to run');
+  } finally {
+    await engine.stop();
+  }
+  const reader = new VerkEngine(options({ nodeId: 'reader' }), { logger: new MemoryLogger() });
+  try {
+    const report = await reader.admin.classMetrics({ minutes: 2 });
+    assert.deepEqual(report.classes.map((row) => [row.class, row.processed, row.failed]).sort(), [['W', 3, 0], ['other', 1, 1]]);
+    // The runs may straddle a minute: every minute hash with runs, summed.
+    const keys = report.series.filter((point) => point.processed > 0).map(({ minute }) => `{verk}:verk:metrics:${minute.slice(0, 4)}${minute.slice(5, 7)}${minute.slice(8, 10)}${minute.slice(11, 13)}${minute.slice(14, 16)}`);
+    let runs = 0;
+    for (const key of keys) runs += Number(await inspect.hget(key, 'W|p'));
+    assert.equal(runs, 3);
+    for (const key of keys) assert.equal(hashSlot(key), hashSlot('{verk}:queue:c'), `${key} is in the instance's slot`);
+  } finally {
+    await reader.stop();
+  }
+});

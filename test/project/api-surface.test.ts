@@ -41,6 +41,8 @@ const SHARED = [
   'subscribeToTrackedJobs',
   // Run/wait histograms of queueStats() (issue 13).
   'DurationHistogram', 'HistogramBucket', 'QueueDetails', 'QueueHistograms', 'QueueStatsOptions',
+  // Per job class metrics of the last hours (issue 12: admin.classMetrics, VerkService.classMetrics).
+  'ClassMetricsPoint', 'ClassMetricsQuery', 'ClassMetricsReport', 'ClassMetricsRow', 'DurationSummary',
   // The dashboard's reads and bulk actions (engine.browse, engine.bulk; VerkService).
   'BulkResult', 'BusyNode', 'BusyOptions', 'BusyPage', 'JobFilter', 'JobRef', 'QueueOverview', 'QueueOverviewOptions', 'QueueOverviewPage',
   'RetryAllResult', 'RunningJob', 'SearchOptions', 'SearchPage',

@@ -4,7 +4,7 @@ import type { DashboardAction } from '../dashboard-options';
 import { HttpError, type PageContext } from '../server/context';
 import { filterOf } from '../pages/set-page';
 import { pageOf } from '../pages/layout';
-import { checkJidParam, checkKillSet, checkQueueParam, checkRefs, checkSetParam, hintOfBody, hintOfQuery } from './params';
+import { checkJidParam, checkKillSet, classParam, checkQueueParam, checkRefs, checkSetParam, hintOfBody, hintOfQuery, periodParam } from './params';
 
 /** A JSON route under <path>/api. Mutating ones (POST) name the action `authorize` decides. */
 export interface ApiRoute {
@@ -55,6 +55,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'GET', path: '/recurring', handle: (ctx) => ctx.data.recurring() },
   { method: 'GET', path: '/batches', handle: (ctx) => ctx.data.batches(ctx.req.query.cursor || undefined) },
   { method: 'GET', path: '/metrics', handle: (ctx) => ctx.data.metrics(dateOf(ctx)) },
+  { method: 'GET', path: '/metrics/classes', handle: (ctx) => ctx.data.classMetrics(periodParam(ctx.req.query.period), classParam(ctx.req.query.class)) },
   { method: 'GET', path: '/tags/:tag', handle: (ctx) => ctx.data.tagged(ctx.req.params.tag, pageOf(ctx)) },
 
   { method: 'POST', path: '/queues/:name/pause', action: 'pause', handle: async (ctx) => (await ctx.data.pause(checkQueueParam(ctx.req.params.name)), { ok: true }) },

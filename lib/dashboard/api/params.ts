@@ -83,3 +83,17 @@ export function hintQuery(hint: JobHint | undefined): Record<string, string> {
   if ('set' in hint) return { set: Object.keys(SET_PAGES).find((page) => SET_PAGES[page] === hint.set) ?? '', at: String(hint.at) };
   return 'node' in hint ? { queue: hint.queue, node: hint.node } : { queue: hint.queue, pos: String(hint.offset) };
 }
+
+/** ?period= of the metrics page's job classes: the last 60 (default) or 480 minutes. */
+export function periodParam(value: string | undefined): 60 | 480 {
+  if (value === undefined || value === '' || value === '60') return 60;
+  if (value === '480') return 480;
+  throw new HttpError(400, 'period: must be 60 or 480 (minutes)');
+}
+
+/** ?class= of the metrics page: one job class; undefined for all. */
+export function classParam(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.length > 1000) throw new HttpError(400, 'class: a job class name of at most 1000 characters');
+  return value;
+}

@@ -4,6 +4,7 @@ import type { VerkStats } from '../../engine/admin/stats';
 import type { BusyNode, RunningJob } from '../../engine/admin/busy';
 import type { QueueOverview } from '../../engine/admin/queue-overview';
 import type { QueueHistograms } from '../../engine/admin/histograms';
+import type { ClassMetricsReport } from '../../engine/class-metrics/class-metrics-reader';
 import type { JobRef } from '../../engine/admin/job-refs';
 import type { JobHint } from '../../engine/admin/job-locator';
 import type { BatchStatus, JobStatus } from '../../engine/flow/flow-admin';
@@ -36,6 +37,8 @@ export interface DashboardDataSource {
   batch(bid: string): Promise<BatchStatus | null>;
   /** `date`: the UTC day (YYYY-MM-DD) of the run/wait histograms; default today. */
   metrics(date?: string): Promise<MetricsView>;
+  /** Job classes over the last `minutes` (60 or 480) from engine.admin.classMetrics; one class with its histograms. */
+  classMetrics(minutes: number, className?: string): Promise<ClassMetricsView>;
   /** jids carrying a tag, newest first. */
   tagged(tag: string, page: PageRequest): Promise<{ total: number; jids: string[] }>;
 
@@ -122,6 +125,12 @@ export interface BulkResult {
   done: number;
   /** Members left because they cannot be acted on (not a job, or naming no queue). */
   skipped: number;
+}
+
+/** admin.classMetrics's report, and whether this node records it (option `histograms`). */
+export interface ClassMetricsView extends ClassMetricsReport {
+  /** This node has `histograms: true`; other nodes may still record when false. */
+  recording: boolean;
 }
 
 export interface MetricsView {

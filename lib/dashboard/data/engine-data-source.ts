@@ -8,7 +8,7 @@ import type { BatchStatus } from '../../engine/flow/flow-admin';
 import type { JobRef } from '../../engine/admin/job-refs';
 import type { FoundJob } from '../../engine/admin/admin';
 import type { JobHint, LocateResult } from '../../engine/admin/job-locator';
-import type { BulkResult, BusyView, DashboardDataSource, JobFilter, JobList, JobLookup, JobView, MetricsView, PageRequest, QueueRow } from './data-source';
+import type { BulkResult, BusyView, ClassMetricsView, DashboardDataSource, JobFilter, JobList, JobLookup, JobView, MetricsView, PageRequest, QueueRow } from './data-source';
 
 /** Members one filtered request reads at most: a fixed amount of work per request. */
 export const FILTER_SCAN_BOUND = 5000;
@@ -99,6 +99,10 @@ export class EngineDataSource implements DashboardDataSource {
 
   batch(bid: string): Promise<BatchStatus | null> {
     return this.engine.flow.batchStatus(bid);
+  }
+
+  async classMetrics(minutes: number, className?: string): Promise<ClassMetricsView> {
+    return { ...(await this.engine.admin.classMetrics({ minutes, className })), recording: this.engine.options.histograms };
   }
 
   async metrics(date?: string): Promise<MetricsView> {

@@ -12,6 +12,7 @@ import { checkPriority, priorityOf } from '../core/priority';
 import type { JobRecorder } from '../history/recorder';
 import { type QueueDetails, type QueueStatsOptions, type StatsOptions, type VerkStats, VerkStatsReader } from './stats';
 import type { QueueHistograms } from './histograms';
+import { type ClassMetricsQuery, type ClassMetricsReport, readClassMetrics } from '../class-metrics/class-metrics-reader';
 import { readRunningJobs, type RunningPage } from './running-jobs';
 import { VerkJobLocator } from './job-locator';
 
@@ -113,6 +114,16 @@ export class VerkAdmin {
   /** The run/wait histograms of several queues for one UTC day (default today), in one round trip, without their sizes. */
   queueHistograms(names: readonly string[], options: { date?: Date | string } = {}): Promise<{ name: string; histograms: QueueHistograms }[]> {
     return this.statsReader.histograms(names, options.date);
+  }
+
+  /**
+   * Per job class over the last `minutes` minutes (default 60, at most 480), from every
+   * node's per-minute sums (option `histograms`): executions, failures, run and wait time
+   * (mean, estimated p50/p95/p99), a per-minute series, and with `className` that class's
+   * run and wait buckets. One round trip of at most 480 HGETALLs.
+   */
+  classMetrics(options?: ClassMetricsQuery): Promise<ClassMetricsReport> {
+    return readClassMetrics(this.redis, this.keys, options);
   }
 
   /** A page of the jobs in progress on every registered node, by node id then queue (the dashboard's Busy page). */

@@ -105,11 +105,14 @@ export class JobRunner {
         const retryAt = outcome.target === 'retry' ? new Date(outcome.score * 1000) : undefined;
         events.emit(new JobFailed(outcome.payload, this.queue, error, outcome.payload.error_backtrace ?? '', new Date(), durationMs, retryAt));
       }
+      // Off: undefined, and `?.` evaluates none of the arguments.
+      this.options.classMetrics?.record(job.class, started + durationMs, durationMs, waitOf(job.enqueued_at, started), true);
       await this.outcomes.writeFailure(raw, outcome, durationMs, this.outcomes.histogramOf(durationMs, job, started));
       return;
     }
     const finished = this.clock();
     metrics?.performed(job.class, finished - started, true);
+    this.options.classMetrics?.record(job.class, finished, finished - started, waitOf(job.enqueued_at, started), false);
     if (events.active) events.emit(new JobFinished(job, this.queue, new Date(started), new Date(finished), finished - started));
     // Not when it was cancelled or moved while running (its outcome is ignored; that event is recorded by the cancel/move).
     const event: JobEvent | undefined = recorder && run.interruption === undefined ? { jid: job.jid, event: 'finished', at: finished, node: this.options.nodeId, queue: this.queue, durationMs: finished - started } : undefined;

@@ -10,7 +10,7 @@ import { closeConnection, createConnection } from '../redis/redis';
 import { QueueManager, type QueueManagerOptions } from './queue-manager';
 
 /** The parts of the engine every QueueManager of the node uses. */
-export type NodeQueueParts = Pick<QueueManagerOptions, 'keys' | 'redis' | 'workers' | 'middleware' | 'logger' | 'events' | 'onScheduledNow' | 'recorder' | 'clock' | 'tracing' | 'durability' | 'ackRedis'>;
+export type NodeQueueParts = Pick<QueueManagerOptions, 'keys' | 'redis' | 'workers' | 'middleware' | 'logger' | 'events' | 'onScheduledNow' | 'recorder' | 'classMetrics' | 'clock' | 'tracing' | 'durability' | 'ackRedis'>;
 
 /** The QueueManager options all queues of a node share (everything but the queue's own). */
 type SharedManagerOptions = Omit<QueueManagerOptions, 'queue' | 'concurrency' | 'blocking' | 'paused' | 'limited' | 'metrics'>;

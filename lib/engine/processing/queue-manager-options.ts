@@ -1,3 +1,4 @@
+import type { ClassMetricsRecorder } from '../class-metrics/class-metrics-recorder';
 import type Redis from 'ioredis';
 import type { Durability } from '../redis/durability';
 import type { Keys } from '../redis/keys';
@@ -38,6 +39,8 @@ export interface QueueManagerOptions {
   recorder?: JobRecorder;
   /** Run/wait histograms per day, written with each acknowledgement; absent: off. */
   histograms?: { retentionDays: number };
+  /** With option `histograms`: the node's per-class, per-minute sums (memory; flushed by the engine). */
+  classMetrics?: ClassMetricsRecorder;
   /** The clock (epoch ms) a job's start and end are read from; default Date.now. */
   clock?: () => number;
   /** OpenTelemetry: a consumer span around each perform; undefined when `tracing` is off. */

@@ -72,6 +72,15 @@ export class Keys {
     return `${this.prefix}verk:hist:${kind}:${day}:${queue}`;
   }
 
+  /**
+   * Job class metrics of one UTC minute (ours, Sidekiq 7's `j|<date>|<hh>:<mm>`): a hash of
+   * `<class>|<field>` sums from every node (lib/engine/class-metrics), kept 8 h after the
+   * minute. `minute` is YYYYMMDDHHMM.
+   */
+  classMetrics(minute: string): string {
+    return `${this.prefix}verk:metrics:${minute}`;
+  }
+
   /** Set of paused queue names; every node obeys it, and it survives restarts. */
   get pausedQueues(): string {
     return `${this.prefix}verk:paused_queues`;

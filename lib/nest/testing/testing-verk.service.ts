@@ -89,6 +89,7 @@ export class TestingVerkService implements VerkServiceApi {
 
   stats = (): Promise<never> => notSimulated('stats');
   queueStats = (): Promise<never> => notSimulated('queueStats');
+  classMetrics = (): Promise<never> => notSimulated('classMetrics');
   listJobs = (): Promise<never> => notSimulated('listJobs');
   findJob = (): Promise<never> => notSimulated('findJob');
   retryNow = (): Promise<never> => notSimulated('retryNow');
