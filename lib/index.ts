@@ -7,7 +7,7 @@ export { VerkModule } from './nest/verk.module';
 export { VerkService } from './nest/verk.service';
 export { VerkTesting, type DrainOptions, type DrainResult, type TestingSetEntry } from './nest/testing/verk-testing';
 export type { TestingJobRun } from './nest/testing/fake-verk';
-export type { VerkTestingOptions } from './nest/testing/verk-testing-options';
+export type { VerkTestingBuilder, VerkTestingOptions } from './nest/testing/verk-testing-options';
 export { VerkMetricsController } from './nest/verk-metrics.controller';
 export { VerkHealthIndicator, type VerkHealthCheckOptions, type VerkHealthDetails, type VerkHealthIndicatorResult } from './nest/verk.health';
 export { Worker, Perform, OnVerkEvent, type WorkerOptions } from './nest/decorators';

@@ -10,8 +10,20 @@ import { VerkExplorer } from './verk.explorer';
 import { VerkHealthIndicator } from './verk.health';
 import { VerkService } from './verk.service';
 import { verkTestingModule } from './testing/verk-testing.module';
-import type { VerkTestingOptions } from './testing/verk-testing-options';
+import type { VerkTestingBuilder, VerkTestingOptions } from './testing/verk-testing-options';
 import { checkMetricsEndpoint, metricsControllerAt, VERK_METRICS_ENDPOINT } from './verk-metrics.controller';
+
+/**
+ * Every unnamed VerkModule.forRoot / forRootAsync module made in this process, so
+ * overrideForTesting can replace the application's own import (Nest matches a module
+ * override by identity). One entry per call: @Module decorators call forRoot once.
+ */
+const rootModules = new Set<DynamicModule>();
+
+function remembered(module: DynamicModule): DynamicModule {
+  rootModules.add(module);
+  return module;
+}
 
 const engineProvider: Provider = {
   provide: VerkEngine,
@@ -42,8 +54,8 @@ export class VerkModule extends ConfigurableVerkModule {
     const module = super.forRoot(options);
     // VerkMetricsController, only when asked for: an app with its own /metrics gets no route.
     const endpoint = typeof options?.metrics === 'object' ? options.metrics.endpoint : undefined;
-    if (typeof endpoint !== 'string') return module;
-    return { ...module, controllers: [...(module.controllers ?? []), metricsControllerAt(endpoint)], providers: [...(module.providers ?? []), { provide: VERK_METRICS_ENDPOINT, useValue: endpoint }] };
+    if (typeof endpoint !== 'string') return remembered(module);
+    return remembered({ ...module, controllers: [...(module.controllers ?? []), metricsControllerAt(endpoint)], providers: [...(module.providers ?? []), { provide: VERK_METRICS_ENDPOINT, useValue: endpoint }] });
   }
 
   /**
@@ -55,10 +67,28 @@ export class VerkModule extends ConfigurableVerkModule {
     return verkTestingModule(options);
   }
 
+  /**
+   * Replaces the application's own `VerkModule.forRoot(...)` / `forRootAsync(...)` import
+   * by `forTesting(options)` in a `@nestjs/testing` builder, wherever the application
+   * module imports it: `VerkModule.overrideForTesting(Test.createTestingModule({ imports:
+   * [AppModule] })).compile()`. (`overrideModule(VerkModule)` cannot: Nest matches an
+   * override by identity, and the import is the object forRoot returned.) Named instances
+   * are not replaced (forTesting simulates the unnamed one). See docs/testing.md.
+   */
+  static overrideForTesting<B>(builder: VerkTestingBuilder<B>, options: VerkTestingOptions = {}): B {
+    if (rootModules.size === 0) {
+      throw new VerkConfigError('VerkModule.overrideForTesting found no VerkModule.forRoot/forRootAsync import to replace: import the application module (which calls forRoot) before calling it');
+    }
+    const testing = VerkModule.forTesting(options);
+    let result: B | undefined;
+    for (const module of rootModules) result = (result === undefined ? builder : (result as VerkTestingBuilder<B>)).overrideModule(module).useModule(testing);
+    return result as B;
+  }
+
   static override forRootAsync(options: VerkModuleAsyncOptions): DynamicModule {
     const ways = [options.useFactory, options.useClass, options.useExisting].filter((way) => way !== undefined).length;
     if (ways !== 1) throw new VerkConfigError(`VerkModule.forRootAsync needs exactly one of useFactory, useClass or useExisting, got ${ways}`);
     if (options.name !== undefined) return namedForRootAsync(options);
-    return super.forRootAsync(options as Parameters<typeof ConfigurableVerkModule.forRootAsync>[0]);
+    return remembered(super.forRootAsync(options as Parameters<typeof ConfigurableVerkModule.forRootAsync>[0]));
   }
 }

@@ -96,3 +96,33 @@ test('with @nestjs/testing: overrideModule(the forRoot import).useModule(forTest
     await moduleRef.close();
   }
 });
+
+test('VerkModule.overrideForTesting replaces the application\'s own forRoot and forRootAsync imports, wherever they are, with no constant kept', { skip: nestTesting ? false : '@nestjs/testing is not installed' }, async () => {
+  // The way applications write it: forRoot inline in a module of its own, imported by the app.
+  @Module({ imports: [VerkModule.forRoot({ redis: ctx.redis.url, nodeId: 'app', queues: { default: 1 } })] })
+  class JobsModule {}
+  @Module({ imports: [JobsModule, LedgerModule, FeatureModule] })
+  class AppModule {}
+  const moduleRef = await VerkModule.overrideForTesting(nestTesting!.Test.createTestingModule({ imports: [AppModule] }), { mode: 'inline' }).compile();
+  try {
+    assert.equal(moduleRef.get(VerkTesting).mode, 'inline');
+    await moduleRef.get(SignupService).signUp(2);
+    assert.deepEqual(moduleRef.get(Ledger).entries, ['welcome:2:undefined']);
+  } finally {
+    await moduleRef.close();
+  }
+  // forRootAsync too (its factory never runs: nothing reads the options).
+  let factoryRan = false;
+  @Module({ imports: [VerkModule.forRootAsync({ useFactory: () => ((factoryRan = true), { redis: ctx.redis.url, nodeId: 'app', queues: { default: 1 } }) }), LedgerModule, FeatureModule] })
+  class AsyncAppModule {}
+  const asyncRef = await VerkModule.overrideForTesting(nestTesting!.Test.createTestingModule({ imports: [AsyncAppModule] })).compile();
+  try {
+    await asyncRef.get(SignupService).signUp(3);
+    assert.equal(asyncRef.get(VerkTesting).jobs('mail').length, 1, 'fake mode (the default) keeps the job');
+    assert.deepEqual(asyncRef.get(Ledger).entries, [], 'and does not run it');
+    assert.equal(factoryRan, false);
+  } finally {
+    await asyncRef.close();
+  }
+  assert.equal(ctx.redis.connections(), 0, 'nothing connected to Redis');
+});

@@ -62,7 +62,7 @@ const MAIN = [
   'VerkHealthIndicatorResult', 'VerkMetricsController', 'VerkMiddleware', 'VerkModule', 'VerkModuleAsyncOptions', 'VerkModuleExtras', 'VerkModuleOptions', 'VerkOptionsFactory',
   'VerkService', 'Worker', 'WorkerOptions',
   // VerkModule.forTesting (issue 15).
-  'DrainOptions', 'DrainResult', 'TestingJobRun', 'TestingSetEntry', 'VerkTesting', 'VerkTestingOptions',
+  'DrainOptions', 'DrainResult', 'TestingJobRun', 'TestingSetEntry', 'VerkTesting', 'VerkTestingBuilder', 'VerkTestingOptions',
   // Named instances (issue 17).
   'InjectVerk', 'InjectVerkHealth', 'getVerkHealthToken', 'getVerkServiceToken',
 ].sort();

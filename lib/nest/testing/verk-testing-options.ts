@@ -1,4 +1,4 @@
-import type { Type } from '@nestjs/common';
+import type { DynamicModule, Type } from '@nestjs/common';
 import { VerkConfigError } from '../../engine/errors';
 import { resolveOptions } from '../../engine/options';
 import type { VerkClientMiddleware, VerkMiddleware } from '../middleware';
@@ -59,4 +59,13 @@ export function resolveTestingOptions(input: unknown): ResolvedTestingOptions {
   // The engine's own checks of the options both modules share.
   const engine = resolveOptions({ nodeId: 'testing', queues: options.queues, maxRetryCount: options.maxRetryCount });
   return { mode, queues: engine.queues, maxRetryCount: engine.maxRetryCount, middleware: options.middleware, clientMiddleware: options.clientMiddleware, isGlobal: options.isGlobal !== false };
+}
+
+/**
+ * What VerkModule.overrideForTesting needs of a `@nestjs/testing` TestingModuleBuilder
+ * (`Test.createTestingModule(...)`): its `overrideModule(...).useModule(...)`. Typed by
+ * shape, so this package does not depend on `@nestjs/testing`.
+ */
+export interface VerkTestingBuilder<B> {
+  overrideModule(module: DynamicModule): { useModule(module: DynamicModule): B };
 }
