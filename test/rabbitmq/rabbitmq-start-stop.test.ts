@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from 'amqplib';
 import { VerkBrokerError, VerkRabbitEngine, VerkStateError } from '../../lib/engine';
 import { MemoryLogger } from '../helpers/engine';
 import { rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
@@ -248,5 +249,26 @@ test('two addQueue calls of one queue at once on the real broker: one starts it,
     assert.equal(await ctx.vhost.consumers('verk.queue.late'), 1, 'one consumer on the queue');
   } finally {
     await engine.stop();
+  }
+});
+
+test('an addQueue whose consumer cannot start (its queue exists with other arguments) leaves no consumer behind: the queue is not reported as running and can be added once the clash is gone', rabbitTest, async () => {
+  // A classic verk.queue.clash declared by someone else: the node's quorum declare fails (PRECONDITION_FAILED).
+  const other = await connect(ctx.vhost.url);
+  const channel = await other.createChannel();
+  await channel.assertQueue('verk.queue.clash', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+  const engine = new VerkRabbitEngine({ nodeId: 'clasher', queues: { a: 1 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+  await engine.start();
+  try {
+    await assert.rejects(engine.addQueue('clash', 1), /clash/);
+    assert.deepEqual(engine.queues(), { a: 1 }, 'the failed queue is not reported as running');
+    assert.deepEqual(Object.keys(engine.health().queues), ['a'], 'nor in health()');
+    await channel.deleteQueue('verk.queue.clash');
+    await engine.addQueue('clash', 1);
+    assert.deepEqual(engine.queues(), { a: 1, clash: 1 });
+    await waitFor(async () => (await ctx.vhost.consumers('verk.queue.clash')) > 0, 'the consumer on verk.queue.clash');
+  } finally {
+    await engine.stop();
+    await other.close();
   }
 });
