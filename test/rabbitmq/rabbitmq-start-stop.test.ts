@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'amqplib';
 import { VerkBrokerError, VerkRabbitEngine, VerkStateError } from '../../lib/engine';
 import { MemoryLogger } from '../helpers/engine';
-import { rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
+import { rabbitmqctl, rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
 import { freePort } from '../helpers/redis-server';
 import { waitFor } from '../helpers/wait';
 
@@ -270,5 +270,29 @@ test('an addQueue whose consumer cannot start (its queue exists with other argum
   } finally {
     await engine.stop();
     await other.close();
+  }
+});
+
+/** Open channels of the test's vhost now (rabbitmqctl list_channels). */
+async function channelsOfVhost(): Promise<number> {
+  const out = await rabbitmqctl('list_channels', 'vhost');
+  return out.split('\n').filter((line) => line.trim() === ctx.vhost.name).length;
+}
+
+test('removeQueue while addQueue is opening the queue\'s channel: the channel opened after the remove is closed, none is left on the connection', rabbitTest, async () => {
+  const engine = new VerkRabbitEngine({ nodeId: 'remover', queues: { a: 1 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+  await engine.start();
+  try {
+    await sleep(300);
+    const before = await channelsOfVhost();
+    const adding = engine.addQueue('late', 1);
+    // The consumer is registered before its channel opens: remove it in that window.
+    while (!('late' in engine.queues())) await new Promise<void>((resolve) => setImmediate(resolve));
+    await engine.removeQueue('late');
+    await adding;
+    await sleep(500);
+    assert.equal(await channelsOfVhost(), before, `channels of the vhost: ${before} before addQueue, the same after its removal`);
+  } finally {
+    await engine.stop();
   }
 });
