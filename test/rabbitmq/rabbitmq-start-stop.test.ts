@@ -4,9 +4,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from 'amqplib';
 import { VerkBrokerError, VerkRabbitEngine, VerkStateError } from '../../lib/engine';
 import { MemoryLogger } from '../helpers/engine';
-import { rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
+import { rabbitmqctl, rabbitTest, useRabbitVhost } from '../helpers/rabbitmq';
 import { freePort } from '../helpers/redis-server';
 import { waitFor } from '../helpers/wait';
 
@@ -246,6 +247,51 @@ test('two addQueue calls of one queue at once on the real broker: one starts it,
     await waitFor(async () => (await ctx.vhost.consumers('verk.queue.late')) > 0, 'the consumer on verk.queue.late');
     await sleep(1500);
     assert.equal(await ctx.vhost.consumers('verk.queue.late'), 1, 'one consumer on the queue');
+  } finally {
+    await engine.stop();
+  }
+});
+
+test('an addQueue whose consumer cannot start (its queue exists with other arguments) leaves no consumer behind: the queue is not reported as running and can be added once the clash is gone', rabbitTest, async () => {
+  // A classic verk.queue.clash declared by someone else: the node's quorum declare fails (PRECONDITION_FAILED).
+  const other = await connect(ctx.vhost.url);
+  const channel = await other.createChannel();
+  await channel.assertQueue('verk.queue.clash', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+  const engine = new VerkRabbitEngine({ nodeId: 'clasher', queues: { a: 1 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+  await engine.start();
+  try {
+    await assert.rejects(engine.addQueue('clash', 1), /clash/);
+    assert.deepEqual(engine.queues(), { a: 1 }, 'the failed queue is not reported as running');
+    assert.deepEqual(Object.keys(engine.health().queues), ['a'], 'nor in health()');
+    await channel.deleteQueue('verk.queue.clash');
+    await engine.addQueue('clash', 1);
+    assert.deepEqual(engine.queues(), { a: 1, clash: 1 });
+    await waitFor(async () => (await ctx.vhost.consumers('verk.queue.clash')) > 0, 'the consumer on verk.queue.clash');
+  } finally {
+    await engine.stop();
+    await other.close();
+  }
+});
+
+/** Open channels of the test's vhost now (rabbitmqctl list_channels). */
+async function channelsOfVhost(): Promise<number> {
+  const out = await rabbitmqctl('list_channels', 'vhost');
+  return out.split('\n').filter((line) => line.trim() === ctx.vhost.name).length;
+}
+
+test('removeQueue while addQueue is opening the queue\'s channel: the channel opened after the remove is closed, none is left on the connection', rabbitTest, async () => {
+  const engine = new VerkRabbitEngine({ nodeId: 'remover', queues: { a: 1 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+  await engine.start();
+  try {
+    await sleep(300);
+    const before = await channelsOfVhost();
+    const adding = engine.addQueue('late', 1);
+    // The consumer is registered before its channel opens: remove it in that window.
+    while (!('late' in engine.queues())) await new Promise<void>((resolve) => setImmediate(resolve));
+    await engine.removeQueue('late');
+    await adding;
+    await sleep(500);
+    assert.equal(await channelsOfVhost(), before, `channels of the vhost: ${before} before addQueue, the same after its removal`);
   } finally {
     await engine.stop();
   }

@@ -125,6 +125,12 @@ export class RabbitConsumer {
     });
     await channel.prefetch(this.concurrency, false);
     await this.options.topology.declareWorkQueue(channel, this.queue);
+    // stop() (removeQueue, a stop during start) came while the channel opened: it found no
+    // channel to close, so this one would stay open for the connection's life.
+    if (this.state !== 'running') {
+      await channel.close().catch(() => undefined);
+      return;
+    }
     this.delivery = delivery;
     await this.sync();
   }

@@ -189,7 +189,15 @@ export class VerkRabbitEngine {
       clock: this.hooks.clock,
     });
     this.consumers.set(queue, consumer);
-    await consumer.start(this.connection.current);
+    try {
+      await consumer.start(this.connection.current);
+    } catch (error) {
+      // Not running (its channel or declare failed): forgotten, so it is not reported as
+      // running, a reconnect does not attach it, and addQueue can be tried again.
+      if (this.consumers.get(queue) === consumer) this.consumers.delete(queue);
+      await consumer.stop(Date.now()).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Starts processing a queue on this node at runtime. */
