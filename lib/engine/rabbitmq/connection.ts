@@ -109,6 +109,11 @@ export class RabbitConnection {
 
   private async connectOnce(): Promise<void> {
     const model = await this.connectSocket();
+    // close() may come in the turn between connectSocket's own check and this one.
+    if (this.closing) {
+      await model.close().catch(() => undefined);
+      throw this.closedError();
+    }
     const live: LiveConnection = { model, generation: ++this.generation };
     model.on('error', (error: Error) => this.warnings.warn(`RabbitMQ connection ${this.name}: ${redactSecrets(error.message)}`));
     model.on('blocked', (reason: string) => this.logger.warn(`RabbitMQ blocks connection ${this.name} (${reason}): enqueues wait`));
