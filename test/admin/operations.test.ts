@@ -42,6 +42,9 @@ test('addQueue starts a queue at runtime; removeQueue lets running jobs finish a
     await waitFor(() => g.started.length === 2, 'two running');
     const removing = engine.removeQueue('late');
     await sleep(100);
+    // While its running jobs finish, the queue cannot be added again (the removal's last
+    // steps would drop the new loop's gauges and its entry in the node's queue set).
+    await assert.rejects(engine.addQueue('late', 1), /Queue "late" is being removed on node test-node/);
     g.open();
     await removing;
     assert.deepEqual(g.finished.sort(), ['a', 'b'], 'running jobs finished');

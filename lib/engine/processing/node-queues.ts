@@ -37,6 +37,8 @@ export class NodeQueues {
   private readonly entries = new Map<string, { manager: QueueManager; blocking: Redis }>();
   /** Queues whose addQueue is reading their state from Redis (not yet in `entries`). */
   private readonly adding = new Set<string>();
+  /** Queues whose remove() waits for their running jobs (no longer in `entries`). */
+  private readonly removing = new Set<string>();
 
   private readonly manager: SharedManagerOptions;
 
@@ -77,6 +79,8 @@ export class NodeQueues {
     checkQueueName(queue, 'queue');
     checkConcurrency(concurrency, 'concurrency');
     if (this.entries.has(queue) || this.adding.has(queue)) throw new VerkStateError(`Queue "${queue}" is already running on node ${nodeId}`);
+    // remove()'s last steps (gauges, the node's queue set) would undo a queue added meanwhile.
+    if (this.removing.has(queue)) throw new VerkStateError(`Queue "${queue}" is being removed on node ${nodeId}: add it again once removeQueue has returned`);
     const state = this.options.state();
     if (state !== 'running') throw new VerkStateError(`Verk node ${nodeId} is not running (${state}): queues are added between start() and stop()`);
     // Taken before the reads below, so a second addQueue of the queue meanwhile is refused.
@@ -99,11 +103,16 @@ export class NodeQueues {
     const entry = this.entries.get(queue);
     if (!entry) throw new VerkStateError(`Queue "${queue}" is not running on node ${nodeId}`);
     this.entries.delete(queue);
-    await entry.manager.stop(Date.now() + this.options.options.shutdownTimeout);
-    await closeConnection(entry.blocking);
-    this.options.metrics?.queueRemoved(queue);
-    // The node no longer holds work for the queue, unless a job is still stuck in progress.
-    if ((await redis.llen(keys.inProgress(queue, nodeId))) === 0) await redis.srem(keys.nodeQueues(nodeId), queue);
+    this.removing.add(queue);
+    try {
+      await entry.manager.stop(Date.now() + this.options.options.shutdownTimeout);
+      await closeConnection(entry.blocking);
+      this.options.metrics?.queueRemoved(queue);
+      // The node no longer holds work for the queue, unless a job is still stuck in progress.
+      if ((await redis.llen(keys.inProgress(queue, nodeId))) === 0) await redis.srem(keys.nodeQueues(nodeId), queue);
+    } finally {
+      this.removing.delete(queue);
+    }
   }
 
   /**
