@@ -253,6 +253,10 @@ export class VerkEngine {
     await this.lifecycle.start(
       () => this.startNode(),
       async () => {
+        // What startNode had started (queue loops above all: they would keep retrying and
+        // the process alive) stops as in stop(), bounded, before the connections close.
+        await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), this.nodeQueues.stop(Date.now() + this.options.shutdownTimeout)]);
+        await this.heartbeat.stop();
         await this.closeConnections();
         await this.closeClient();
         this.metrics?.close();

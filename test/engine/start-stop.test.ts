@@ -86,3 +86,21 @@ test('addQueue racing stop(): no queue loop or connection is started after stop(
     assert.equal(await ctx.redis.llen('queue:late'), 1, 'nothing fetches from the queue after stop()');
   }
 });
+
+test('a start() that fails after the queues started (the first heartbeat refused) stops them: no loop, timer or connection is left', async () => {
+  await ctx.redis.flushall();
+  // The node set holds a string: the first heartbeat's SADD fails with WRONGTYPE.
+  await ctx.redis.set('verk_nodes', 'not a set');
+  const logger = new MemoryLogger();
+  const engine = new VerkEngine({ redis: ctx.server.url, nodeId: 'failing-start', queues: { a: 1 }, heartbeat: 1000, shutdownTimeout: 1000 }, { logger });
+  await assert.rejects(engine.start(), /WRONGTYPE/);
+  assert.deepEqual(engine.health().queues, {}, 'no queue left running');
+  await ctx.redis.lpush('queue:a', JSON.stringify({ class: 'Nope', args: [], jid: 'b'.repeat(24), queue: 'a' }));
+  await sleep(500);
+  assert.equal(await ctx.redis.llen('queue:a'), 1, 'nothing fetches after the failed start');
+  const clients = ((await ctx.redis.client('LIST')) as string).split('\n').filter((line) => line.includes('id=') && !line.includes('cmd=client'));
+  assert.deepEqual(clients, [], 'no connection of the node left open');
+  const warnings = logger.lines.length;
+  await sleep(1500);
+  assert.equal(logger.lines.length, warnings, `nothing keeps running and logging: ${logger.lines.slice(warnings).join(' | ')}`);
+});
