@@ -296,3 +296,22 @@ test('removeQueue while addQueue is opening the queue\'s channel: the channel op
     await engine.stop();
   }
 });
+
+test('a start() that fails on its second queue stops the consumer of the first: no queue reported running, no consumer left on the broker', rabbitTest, async () => {
+  // A classic verk.queue.taken declared by someone else: the node's quorum declare of it fails.
+  const other = await connect(ctx.vhost.url);
+  const channel = await other.createChannel();
+  await channel.assertQueue('verk.queue.taken', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+  const engine = new VerkRabbitEngine({ nodeId: 'half-started', queues: { first: 1, taken: 1 }, shutdownTimeout: 1000, broker: { rabbitmq: ctx.vhost.url } }, { logger: new MemoryLogger() });
+  try {
+    await assert.rejects(engine.start(), /taken/);
+    assert.deepEqual(engine.queues(), {}, 'no queue reported running');
+    assert.equal(engine.health().state, 'stopped');
+    await sleep(1500);
+    assert.equal(await ctx.vhost.consumers('verk.queue.first'), 0, 'no consumer left on verk.queue.first');
+  } finally {
+    await engine.stop();
+    await channel.deleteQueue('verk.queue.taken');
+    await other.close();
+  }
+});

@@ -128,7 +128,13 @@ export class VerkRabbitEngine {
         this.lifecycle.checkStarting();
         for (const [queue, concurrency] of Object.entries(this.options.queues)) await this.startConsumer(queue, concurrency, () => this.lifecycle.checkStarting());
       },
-      () => this.connection.close(),
+      async () => {
+        // Consumers of the queues started before the failing step stop too (bounded), so
+        // none is reported running or left to reattach.
+        await Promise.all([...this.consumers.values()].map((consumer) => consumer.stop(Date.now() + this.options.shutdownTimeout)));
+        this.consumers.clear();
+        await this.connection.close();
+      },
     );
     this.logger.log(`Node ${this.nodeId} running queues ${Object.entries(this.options.queues).map(([q, c]) => `${q}(${c})`).join(', ') || '(none)'} on RabbitMQ (${this.broker.queueType} queues)`);
   }
