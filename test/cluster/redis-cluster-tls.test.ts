@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Cluster } from 'ioredis';
-import { type VerkClusterConfig } from '../../lib/engine';
+import { type VerkClusterConfig, VerkEngine } from '../../lib/engine';
 import { BlockingConnectionId } from '../../lib/engine/redis/blocking-connection';
 import { closeConnection, createConnection } from '../../lib/engine/redis/redis';
+import { runVerk } from '../helpers/cli';
 import { MemoryLogger, startEngine } from '../helpers/engine';
 import { RedisCluster } from '../helpers/redis-cluster';
 import { makeTlsFiles, removeTls, type TlsFiles } from '../helpers/tls-certs';
@@ -100,5 +101,54 @@ test('TLS cluster: CLIENT UNBLOCK reaches a 30 s BLMOVE on the master of the que
     id.detach();
     await closeConnection(blocking);
     await closeConnection(via);
+  }
+});
+
+test('verk --cluster over TLS: rediss:// seeds, or host:port seeds with --tls, the CA from NODE_EXTRA_CA_CERTS; stats --json', async () => {
+  const processed = Number(await inspect.get('{verk}:stat:processed'));
+  assert.ok(processed >= 500, 'the first test ran its jobs');
+  // One seed that is not the slot's master: the CLI follows the slot table over TLS.
+  const master = await cluster.masterOf('{verk}');
+  const other = cluster.ports.find((port) => port !== master);
+  const env = { NODE_EXTRA_CA_CERTS: tls.caFile };
+  for (const args of [['--cluster', `rediss://127.0.0.1:${other}`], ['--cluster', cluster.seeds.map(({ host, port }) => `${host}:${port}`).join(','), '--tls'], ['--tls']]) {
+    const result = await runVerk([...args, 'stats', '--json'], { ...env, REDIS_CLUSTER: `127.0.0.1:${other}` });
+    assert.equal(result.code, 0, `verk ${args.join(' ')}: ${result.stderr}`);
+    assert.equal((JSON.parse(result.stdout) as { processed: number }).processed, processed, `verk ${args.join(' ')}`);
+  }
+});
+
+test('verk --cluster over TLS: an untrusted server certificate, or no TLS at all, exits 1 in seconds saying why', async () => {
+  const seed = `127.0.0.1:${cluster.ports[0]}`;
+  const started = Date.now();
+  const untrusted = await runVerk(['--cluster', `rediss://${seed}`, 'stats'], {}, 20_000);
+  assert.equal(untrusted.code, 1, untrusted.stderr);
+  assert.match(untrusted.stderr, /^verk: cannot reach the Redis Cluster \(seeds 127\.0\.0\.1:\d+ \(TLS\)\): .*certificate/i);
+  const plain = await runVerk(['--cluster', seed, 'stats'], { NODE_EXTRA_CA_CERTS: tls.caFile }, 20_000);
+  assert.equal(plain.code, 1, plain.stderr);
+  assert.match(plain.stderr, /^verk: cannot reach the Redis Cluster \(seeds 127\.0\.0\.1:\d+\): /);
+  assert.ok(Date.now() - started < 25_000, 'no hang');
+});
+
+test('TLS cluster: an untrusted server certificate is named in the engine\'s log and its ping, not hidden behind "Failed to refresh slots cache"', async () => {
+  const logger = new MemoryLogger();
+  const other = makeTlsFiles('other');
+  const engine = new VerkEngine({ nodeId: 'untrusting', redis: { cluster: cluster.seeds, options: { redisOptions: { tls: { ca: other.ca } } } }, queues: {}, pollInterval: 50 }, { logger });
+  // start() waits for Redis (an outage ends), so it is stopped once the log has said why.
+  const started = engine.start().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  try {
+    await assert.rejects(engine.ping(3000), /certificate/i, 'the health check says why');
+    await waitFor(() => logger.lines.some((line) => /certificate/i.test(line)), 'a warning about the certificate', 10_000).catch(() => undefined);
+    assert.ok(
+      logger.lines.some((line) => /^warn Redis connection verk:untrusting:\S+ to cluster 127\.0\.0\.1:\d+.* \(TLS\): .*certificate/i.test(line)),
+      `a warning naming the certificate problem, got:\n${logger.lines.join('\n')}`,
+    );
+  } finally {
+    await engine.stop();
+    await started;
+    removeTls(other);
   }
 });
