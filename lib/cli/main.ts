@@ -16,6 +16,7 @@ import { resolveTarget } from './target';
 const GLOBAL_OPTIONS: CommandOptions = {
   redis: { type: 'string' },
   cluster: { type: 'string' },
+  tls: { type: 'boolean' },
   prefix: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -29,9 +30,10 @@ function helpText(): string {
     ...COMMANDS.map((command) => `  ${command.usage}\n      ${command.summary}`),
     '',
     'Options:',
-    '  --redis URL     Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)',
-    '  --cluster SEEDS Redis Cluster seed nodes, host:port[,host:port…] (default: $REDIS_CLUSTER);',
-    '                  not with --redis',
+    '  --redis URL     Redis URL, rediss:// for TLS (default: $REDIS_URL, else redis://127.0.0.1:6379)',
+    '  --cluster SEEDS Redis Cluster seed nodes, host:port[,host:port…] or rediss://host:port,… for TLS',
+    '                  (default: $REDIS_CLUSTER); not with --redis',
+    '  --tls           TLS to the host:port seeds of --cluster (a private CA: NODE_EXTRA_CA_CERTS=ca.pem)',
     '  --prefix P      key prefix of the application (its `prefix` option; cluster default {verk}:)',
     '  --json          machine-readable output (tail and watch: one JSON line per event/refresh)',
     '  -h, --help      this text',
@@ -79,7 +81,7 @@ export async function runCli(args: readonly string[], streams: Streams, signal: 
       return 0;
     }
     const positionals = parsed.positionals.slice(parsed.positionals.indexOf(name) + 1);
-    const target = resolveTarget({ redis: parsed.values.redis as string | undefined, cluster: parsed.values.cluster as string | undefined }, streams.env);
+    const target = resolveTarget({ redis: parsed.values.redis as string | undefined, cluster: parsed.values.cluster as string | undefined, tls: parsed.values.tls === true }, streams.env);
     const context = await openContext(target, parsed.values.prefix as string | undefined, out);
     try {
       await command.run(context, { positionals, options: parsed.values, signal });

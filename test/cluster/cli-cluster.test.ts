@@ -167,7 +167,9 @@ test('usage errors exit 2: --redis with --cluster, both environment variables, m
     ['', /--cluster needs at least one seed node/],
     ['::1:7000', /looks like an IPv6 address; write it \[address\]:port/],
     ['redis://:s3cret@127.0.0.1', /seed "redis:\/\/:\*\*\*@127\.0\.0\.1" has no port/],
-    ['rediss://:s3cret@127.0.0.1:7000', /TLS \(rediss:\/\/\) is not supported/],
+    ['rediss://:s3cret@127.0.0.1:7000,redis://:s3cret@127.0.0.1:7001', /some seeds are rediss:\/\/ \(TLS\) and some are not/],
+    ['rediss://:s3cret@127.0.0.1:7000,127.0.0.1:7001', /some seeds are rediss:\/\/ \(TLS\) and some are not/],
+    ['http://127.0.0.1:7000', /must be host:port or start with redis:\/\/ or rediss:\/\//],
     [':s3cret@127.0.0.1:7000', /a seed with a user or password must be a URL/],
     ['redis://:a@127.0.0.1:7000,redis://:s3cret@127.0.0.1:7001', /different user names or passwords/],
   ];
@@ -177,6 +179,10 @@ test('usage errors exit 2: --redis with --cluster, both environment variables, m
     assert.match(result.stderr, message, `--cluster ${JSON.stringify(value)}`);
     assert.doesNotMatch(result.stderr, /s3cret/, `--cluster ${JSON.stringify(value)} echoed the password`);
   }
+  const tlsWithPlainUrl = await runVerk(['--cluster', 'redis://:s3cret@127.0.0.1:7000', '--tls', 'stats']);
+  assert.equal(tlsWithPlainUrl.code, 2, tlsWithPlainUrl.stderr);
+  assert.match(tlsWithPlainUrl.stderr, /^verk: --cluster: --tls with a redis:\/\/ seed; write the seeds as rediss:\/\/ or host:port/);
+  assert.doesNotMatch(tlsWithPlainUrl.stderr, /s3cret/);
   const fromEnv = await runVerk(['stats'], { REDIS_CLUSTER: 'nohost' });
   assert.equal(fromEnv.code, 2);
   assert.match(fromEnv.stderr, /^verk: \$REDIS_CLUSTER: seed "nohost" has no port/);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { freePort } from './redis-server';
+import { type TlsFiles, tlsServerArgs } from './tls-certs';
 
 const run = promisify(execFile);
 const running = new Set<ChildProcess>();
@@ -49,6 +50,8 @@ export interface RedisClusterOptions {
   replicas?: number;
   /** cluster-node-timeout, ms: how soon a dead master is failed over. Default 1000. */
   nodeTimeout?: number;
+  /** TLS only, between clients and nodes and on the cluster bus and replication (makeTlsFiles()). */
+  tls?: TlsFiles;
 }
 
 /**
@@ -61,6 +64,7 @@ export class RedisCluster {
   private constructor(
     private readonly nodes: Node[],
     private readonly nodeTimeout: number,
+    private readonly tls?: TlsFiles,
   ) {}
 
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
@@ -69,11 +73,12 @@ export class RedisCluster {
     const taken = new Set<number>();
     const nodes: Node[] = [];
     for (let i = 0; i < masters * (1 + replicas); i++) nodes.push({ port: await freeClusterPort(taken), dir: mkdtempSync(join(tmpdir(), 'verk-cluster-')) });
-    const cluster = new RedisCluster(nodes, options.nodeTimeout ?? 1000);
+    const cluster = new RedisCluster(nodes, options.nodeTimeout ?? 1000, options.tls);
     try {
       await Promise.all(nodes.map((node) => cluster.launch(node)));
       const cli = process.env.REDIS_CLI || 'redis-cli';
-      await run(cli, ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 60_000 });
+      const tls = options.tls ? ['--tls', '--cacert', options.tls.caFile] : [];
+      await run(cli, [...tls, '--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 60_000 });
       await cluster.waitUntilOk(replicas);
     } catch (error) {
       await cluster.stop();
@@ -87,6 +92,11 @@ export class RedisCluster {
     return this.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
   }
 
+  /** The options every node connection needs: for a TLS cluster, the CA to trust; else none. */
+  get redisOptions(): { tls?: { ca: string } } {
+    return this.tls ? { tls: { ca: this.tls.ca } } : {};
+  }
+
   /** Ports of the processes still running. */
   get ports(): number[] {
     return this.nodes.filter((node) => node.child).map((node) => node.port);
@@ -95,8 +105,10 @@ export class RedisCluster {
   private launch(node: Node): Promise<void> {
     const nodeTimeout = this.nodeTimeout;
     const binary = process.env.REDIS_SERVER || 'redis-server';
+    // With TLS the bus (tls-port + 10000) and replication are TLS too: nothing in the clear.
+    const listen = this.tls ? [...tlsServerArgs(this.tls, node.port), '--tls-cluster', 'yes', '--tls-replication', 'yes'] : ['--port', String(node.port)];
     const args = [
-      '--port', String(node.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', node.dir, '--daemonize', 'no',
+      ...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', node.dir, '--daemonize', 'no',
       '--cluster-enabled', 'yes', '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeout),
       // A test kills a master: the replica takes over at once, whatever its replication lag.
       '--cluster-replica-validity-factor', '0',
@@ -126,7 +138,7 @@ export class RedisCluster {
 
   /** Runs `command` on one node over a short-lived connection. */
   async onNode(port: number, ...command: string[]): Promise<unknown> {
-    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const redis = new Redis({ port, host: '127.0.0.1', ...this.redisOptions, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
     redis.on('error', () => undefined);
     try {
       await redis.connect();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type TlsFiles, tlsServerArgs } from './tls-certs';
 
 const running = new Set<ChildProcess>();
 // Whatever happens to a test (failure, timeout, crash), no redis-server outlives it.
@@ -28,6 +29,8 @@ export async function freePort(): Promise<number> {
 export interface RedisServerOptions {
   /** Keep an append-only file so data survives a restart. Default false (nothing on disk). */
   appendonly?: boolean;
+  /** Serve TLS only (no plain port) with these certificates (makeTlsFiles()). */
+  tls?: TlsFiles;
 }
 
 /**
@@ -49,13 +52,20 @@ export class RedisServer {
     return server;
   }
 
+  /** `redis://…`, or `rediss://…` for a TLS server. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
+  }
+
+  /** ioredis options that reach the server (host, port, and for TLS the CA to trust). */
+  get connectOptions(): { host: string; port: number; tls?: { ca: string } } {
+    return { host: '127.0.0.1', port: this.port, ...(this.options.tls ? { tls: { ca: this.options.tls.ca } } : {}) };
   }
 
   private launch(): Promise<void> {
     const binary = process.env.REDIS_SERVER || 'redis-server';
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--appendonly', this.options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--loglevel', 'notice'];
+    const listen = this.options.tls ? tlsServerArgs(this.options.tls, this.port) : ['--port', String(this.port)];
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--appendonly', this.options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--loglevel', 'notice'];
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     running.add(child);

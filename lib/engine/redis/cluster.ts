@@ -65,6 +65,48 @@ export function asCluster(connection: unknown): Cluster | undefined {
   return connection instanceof Cluster ? connection : undefined;
 }
 
+/** ioredis's error for a command on a connection that closed: it says nothing of why. */
+const CONNECTION_CLOSED = 'Connection is closed.';
+
+/** How often, at most, a Cluster's unexplained node failure is probed (see lastNodeErrorOf). */
+const PROBE_INTERVAL_MS = 2000;
+
+/**
+ * On a Cluster, the last error that says why a node could not be reached (a server
+ * certificate not trusted, ECONNREFUSED, NOAUTH). When no node answers, ioredis reports
+ * "Failed to refresh slots cache." with only "Connection is closed." as the cause: it asks
+ * CLUSTER SLOTS on a throwaway copy of the node connection whose own error (the TLS
+ * handshake's, say) it discards. So on such a 'node error' this connects once to that
+ * node with the same options (at most every PROBE_INTERVAL_MS) and keeps the probe's
+ * error. Forgotten once the Cluster is ready. On a single Redis, whose own error already
+ * says why, the getter returns undefined.
+ */
+export function lastNodeErrorOf(connection: Redis): () => string | undefined {
+  const cluster = asCluster(connection);
+  if (!cluster) return () => undefined;
+  let last: string | undefined;
+  let probedAt = Number.NEGATIVE_INFINITY;
+  cluster.on('node error', (error: Error, key: string) => {
+    if (error.message !== CONNECTION_CLOSED) {
+      last = `node ${key}: ${error.message}`;
+      return;
+    }
+    const node = cluster.nodes('all').find((candidate) => nodeKeyOf(candidate) === key);
+    if (!node || Date.now() - probedAt < PROBE_INTERVAL_MS) return;
+    probedAt = Date.now();
+    const probe = node.duplicate({ lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false, connectTimeout: PROBE_INTERVAL_MS });
+    probe.on('error', (cause: Error) => {
+      if (cause.message !== CONNECTION_CLOSED) last = `node ${key}: ${cause.message}`;
+    });
+    probe.connect().then(
+      () => probe.disconnect(),
+      () => probe.disconnect(),
+    );
+  });
+  cluster.on('ready', () => (last = undefined));
+  return () => last;
+}
+
 /** `host:port`, the name ioredis gives a node in `slots` and its connection pool. */
 export function nodeKeyOf(node: Redis): string {
   return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`;

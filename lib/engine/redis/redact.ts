@@ -84,7 +84,8 @@ export function describeRedis(redis: string | RedisOptions | VerkClusterConfig |
   if (typeof redis === 'string') return redactRedisUrl(redis);
   if (redis instanceof Cluster) return 'the application\'s Redis Cluster connection';
   if (isClusterConfig(redis)) {
-    return `cluster ${redis.cluster.map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}` : redactRedisUrl(String(node)))).join(',')}`;
+    const tls = redis.options?.redisOptions?.tls ? ' (TLS)' : '';
+    return `cluster ${redis.cluster.map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}` : redactRedisUrl(String(node)))).join(',')}${tls}`;
   }
   if (redis instanceof Redis) return describeRedis(redis.options);
   if (redis.path) return redis.path;

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { VerkConfigError, VerkRedisError, VerkValidationError } from '../errors';
+import { lastNodeErrorOf } from './cluster';
 
 /** Oldest Redis with LMOVE/BLMOVE, which reliable fetch and requeue use. */
 const MIN_REDIS = [6, 2];
@@ -43,7 +44,8 @@ export class HealthPing {
   private lastError?: string;
 
   constructor(private readonly connection: Redis) {
-    connection.on('error', (error: Error) => (this.lastError = describeError(error)));
+    const nodeError = lastNodeErrorOf(connection);
+    connection.on('error', (error: Error) => (this.lastError = describeRedisError(error, nodeError())));
     connection.on('ready', () => (this.lastError = undefined));
   }
 
@@ -85,9 +87,12 @@ export class HealthPing {
 /**
  * An error's message; for a Cluster that could not read its slot table from any node
  * (ioredis's "Failed to refresh slots cache."), with the last node's own error, which
- * says why: connection refused, NOAUTH, or a Redis that is not a cluster at all.
+ * says why: connection refused, NOAUTH, or a Redis that is not a cluster at all. When
+ * that is only "Connection is closed." (a TLS handshake refused), `nodeError`
+ * (lastNodeErrorOf) adds the node connection's error, which names the cause.
  */
-function describeError(error: Error & { lastNodeError?: Error | null }): string {
+export function describeRedisError(error: Error & { lastNodeError?: Error | null }, nodeError?: string): string {
   const cause = error.lastNodeError?.message;
-  return cause ? `${error.message} ${cause}` : error.message;
+  const message = cause ? `${error.message} ${cause}` : error.message;
+  return nodeError && !message.includes(nodeError.replace(/^node \S+: /, '')) ? `${message} (${nodeError})` : message;
 }

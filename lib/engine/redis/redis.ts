@@ -1,8 +1,9 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { clientName } from './blocking-connection';
-import { isClusterConfig, type VerkClusterConfig } from './cluster';
+import { isClusterConfig, lastNodeErrorOf, type VerkClusterConfig } from './cluster';
 import { RateLimitedLog, type VerkLogger } from '../logger';
 import { describeRedis, redactSecrets } from './redact';
+import { describeRedisError } from './redis-health';
 import { defineScripts } from './scripts';
 
 /**
@@ -105,7 +106,8 @@ export function warnOnErrors(connection: Redis, name: string, redis: VerkRedisTa
   const warnings = new RateLimitedLog(logger);
   // Which Redis, without its password: the log line must say where, and logs are not secret.
   const target = describeRedis(redis);
-  connection.on('error', (error: Error) => warnings.warn(`Redis connection ${name} to ${target}: ${redactSecrets(error.message)} (reconnecting)`));
+  const nodeError = lastNodeErrorOf(connection);
+  connection.on('error', (error: Error) => warnings.warn(`Redis connection ${name} to ${target}: ${redactSecrets(describeRedisError(error, nodeError()))} (reconnecting)`));
 }
 
 /** Closes a connection without waiting for Redis when it is unreachable. */
