@@ -136,8 +136,12 @@ function parseUrlSeed(item: string, source: string): Seed {
   if (host === '') throw usageError(`${source}: seed "${shown}" has no host (expected redis://host:port)`);
   if (url.port === '') throw usageError(`${source}: seed "${shown}" has no port (expected redis://host:port)`);
   const seed: Seed = { host, port: portOf(url.port, shown, source), tls: url.protocol === 'rediss:' };
-  if (url.username) seed.username = decodeURIComponent(url.username);
-  if (url.password) seed.password = decodeURIComponent(url.password);
+  try {
+    if (url.username) seed.username = decodeURIComponent(url.username);
+    if (url.password) seed.password = decodeURIComponent(url.password);
+  } catch {
+    throw usageError(`${source}: seed "${shown}" has a malformed %-escape in its user name or password`);
+  }
   return seed;
 }
 

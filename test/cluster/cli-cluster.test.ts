@@ -172,6 +172,7 @@ test('usage errors exit 2: --redis with --cluster, both environment variables, m
     ['http://127.0.0.1:7000', /must be host:port or start with redis:\/\/ or rediss:\/\//],
     [':s3cret@127.0.0.1:7000', /a seed with a user or password must be a URL/],
     ['redis://:a@127.0.0.1:7000,redis://:s3cret@127.0.0.1:7001', /different user names or passwords/],
+    ['redis://op:s3cret%zz@127.0.0.1:7000', /seed "redis:\/\/op:\*\*\*@127\.0\.0\.1:7000" has a malformed %-escape in its user name or password/],
   ];
   for (const [value, message] of cases) {
     const result = await runVerk(['--cluster', value, 'stats']);
