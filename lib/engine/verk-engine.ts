@@ -255,8 +255,7 @@ export class VerkEngine {
       async () => {
         // What startNode had started (queue loops above all: they would keep retrying and
         // the process alive) stops as in stop(), bounded, before the connections close.
-        await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), this.nodeQueues.stop(Date.now() + this.options.shutdownTimeout)]);
-        await this.heartbeat.stop();
+        await this.stopRunning(Date.now() + this.options.shutdownTimeout);
         await this.closeConnections();
         await this.closeClient();
         this.metrics?.close();
@@ -360,6 +359,21 @@ export class VerkEngine {
   }
 
   /**
+   * Stops what a start sets running (each part a no-op when it had not started), bounded by
+   * `deadline` for the queues' running jobs: the stop of a running node and the clean-up of
+   * a failed start. The heartbeat keeps beating while the managers drain: until every
+   * running job's outcome and the requeue of the unfinished have landed, this node's
+   * in-progress lists are its own, and a peer that saw the heartbeat expire would recover
+   * (and run again) jobs still running here.
+   */
+  private async stopRunning(deadline: number): Promise<void> {
+    await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), this.nodeQueues.stop(deadline)]);
+    // Every run has ended: the last sums are written (bounded: Redis may be away).
+    if (this.classMetrics) await withTimeout(this.classMetrics.stop(), 2000, undefined);
+    await this.heartbeat.stop();
+  }
+
+  /**
    * Graceful stop: no new jobs, running ones get up to shutdownTimeout, the unfinished
    * go back to the head of their queues, then the node's connections close. With
    * `keepClient` the enqueue client stays usable until `closeClient()` (the Nest layer
@@ -373,15 +387,7 @@ export class VerkEngine {
       return;
     }
     if (stopping.wasStarted) {
-      const deadline = Date.now() + this.options.shutdownTimeout;
-      // The heartbeat keeps beating while the managers drain: until every running job's
-      // outcome and the requeue of the unfinished have landed, this node's in-progress
-      // lists are its own, and a peer that saw the heartbeat expire would recover (and run
-      // again) jobs still running here.
-      await Promise.all([this.scheduler.stop(), this.recurringScheduler.stop(), withTimeout(this.recorder.stop(), 1000, undefined), this.nodeQueues.stop(deadline)]);
-      // Every run has ended: the last sums are written (bounded: Redis may be away).
-      if (this.classMetrics) await withTimeout(this.classMetrics.stop(), 2000, undefined);
-      await this.heartbeat.stop();
+      await this.stopRunning(Date.now() + this.options.shutdownTimeout);
       // Leave cleanly, unless Redis is away: then the heartbeat key expires by itself.
       await withTimeout(this.heartbeat.leave().catch(() => undefined), 1000, undefined);
       this.logger.log(`Node ${this.nodeId} stopped`);

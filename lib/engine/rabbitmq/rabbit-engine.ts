@@ -131,8 +131,7 @@ export class VerkRabbitEngine {
       async () => {
         // Consumers of the queues started before the failing step stop too (bounded), so
         // none is reported running or left to reattach.
-        await Promise.all([...this.consumers.values()].map((consumer) => consumer.stop(Date.now() + this.options.shutdownTimeout)));
-        this.consumers.clear();
+        await this.stopConsumers(Date.now() + this.options.shutdownTimeout);
         await this.connection.close();
       },
     );
@@ -275,13 +274,17 @@ export class VerkRabbitEngine {
       return;
     }
     if (stopping.wasStarted) {
-      const deadline = Date.now() + this.options.shutdownTimeout;
-      await Promise.all([...this.consumers.values()].map((consumer) => consumer.stop(deadline)));
-      this.consumers.clear();
+      await this.stopConsumers(Date.now() + this.options.shutdownTimeout);
       this.logger.log(`Node ${this.nodeId} stopped`);
     }
     this.lifecycle.stopped();
     if (!options.keepClient) await this.closeClient();
+  }
+
+  /** Stops every consumer (running jobs get until `deadline`) and forgets them: a stop, or the clean-up of a failed start. */
+  private async stopConsumers(deadline: number): Promise<void> {
+    await Promise.all([...this.consumers.values()].map((consumer) => consumer.stop(deadline)));
+    this.consumers.clear();
   }
 
   /** Closes the connection (the enqueue client's too). */
