@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Cluster } from 'ioredis';
 import { type VerkClusterConfig, VerkEngine } from '../../lib/engine';
-import { BlockingConnectionId } from '../../lib/engine/redis/blocking-connection';
-import { closeConnection, createConnection } from '../../lib/engine/redis/redis';
 import { runVerk } from '../helpers/cli';
 import { MemoryLogger, startEngine } from '../helpers/engine';
 import { RedisCluster } from '../helpers/redis-cluster';
 import { makeTlsFiles, removeTls, type TlsFiles } from '../helpers/tls-certs';
 import { sleep, waitFor } from '../helpers/wait';
+import { assertUnblockReachesSlotMaster } from '../helpers/cluster-unblock';
 
 /*
  * Managed cluster-mode Redis usually requires TLS: one instance on a real 3-master Redis
@@ -83,25 +82,7 @@ async function unblockCalls(port: number): Promise<number> {
 }
 
 test('TLS cluster: CLIENT UNBLOCK reaches a 30 s BLMOVE on the master of the queue\'s slot', async () => {
-  const logger = new MemoryLogger();
-  const blocking = createConnection(redis(), 'blocking', 'verk:test:blocking', logger);
-  const via = createConnection(redis(), 'engine', 'verk:test:engine', logger);
-  const key = '{verk}:queue:blocked';
-  const id = new BlockingConnectionId(blocking, key);
-  try {
-    await blocking.exists(key);
-    await waitFor(() => id.current !== undefined, 'the id of the connection to the slot\'s master');
-    let waiting = true;
-    const started = Date.now();
-    const fetch = blocking.blmove(key, '{verk}:inprogress:blocked:n', 'RIGHT', 'LEFT', 30).finally(() => (waiting = false));
-    assert.equal(await id.unblock(via, () => waiting), true, 'Redis reports the client unblocked');
-    assert.equal(await fetch, null);
-    assert.ok(Date.now() - started < 20_000, 'the BLMOVE ended long before its timeout');
-  } finally {
-    id.detach();
-    await closeConnection(blocking);
-    await closeConnection(via);
-  }
+  await assertUnblockReachesSlotMaster(redis());
 });
 
 test('verk --cluster over TLS: rediss:// seeds, or host:port seeds with --tls, the CA from NODE_EXTRA_CA_CERTS; stats --json', async () => {

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { Cluster } from 'ioredis';
 import { VerkConfigError, VerkEngine, type VerkOptions, VerkRateLimitError, type WorkerHandler } from '../../lib/engine';
-import { BlockingConnectionId } from '../../lib/engine/redis/blocking-connection';
 import { hashSlot } from '../../lib/engine/redis/cluster';
-import { closeConnection, createConnection } from '../../lib/engine/redis/redis';
 import { MemoryLogger, startEngine } from '../helpers/engine';
 import { RedisCluster } from '../helpers/redis-cluster';
 import { sleep, waitFor } from '../helpers/wait';
+import { assertUnblockReachesSlotMaster } from '../helpers/cluster-unblock';
 
 /*
  * The core scenarios through one instance on a real 3-master Redis Cluster (redis-server
@@ -221,25 +220,7 @@ test('cluster: pause/resume, wake-ups and tracked-job events travel on sharded c
 });
 
 test('cluster: CLIENT UNBLOCK reaches the BLMOVE on the master of the queue\'s slot', async () => {
-  const logger = new MemoryLogger();
-  const blocking = createConnection({ cluster: cluster.seeds }, 'blocking', 'verk:test:blocking', logger);
-  const via = createConnection({ cluster: cluster.seeds }, 'engine', 'verk:test:engine', logger);
-  const key = '{verk}:queue:blocked';
-  const id = new BlockingConnectionId(blocking, key);
-  try {
-    await blocking.exists(key); // connects and learns the slot table
-    await waitFor(() => id.current !== undefined, 'the id of the connection to the slot\'s master');
-    let waiting = true;
-    const started = Date.now();
-    const fetch = blocking.blmove(key, '{verk}:inprogress:blocked:n', 'RIGHT', 'LEFT', 30).finally(() => (waiting = false));
-    assert.equal(await id.unblock(via, () => waiting), true, 'Redis reports the client unblocked');
-    assert.equal(await fetch, null);
-    assert.ok(Date.now() - started < 20_000, 'the 30 s BLMOVE ended long before its timeout');
-  } finally {
-    id.detach();
-    await closeConnection(blocking);
-    await closeConnection(via);
-  }
+  await assertUnblockReachesSlotMaster({ cluster: cluster.seeds });
 });
 
 test('cluster: limits and groups (rate limit, global and per-group concurrency, VerkRateLimitError, runtime change) in the instance\'s slot', async () => {
